@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs every suite, adds up their TAP "# pass N" / "# fail N" lines and ends with
+#   N passed, N failed
+# Suites: C unit tests (plain and ASan+UBSan builds), the simulator's fidelity tests, SEV's
+# integration tests against build/sev and build-asan/sev, and the browser tests.
+# SUITES="unit sim integration e2e" limits what runs; TEST_FILTER is passed to node --test.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p tests/artifacts
+log=tests/artifacts/test-output.txt
+: > "$log"
+pass=0 fail=0
+suites=${SUITES:-"unit unit-asan sim integration integration-asan e2e"}
+
+count() { # name, then the command; its TAP output is tallied
+  local name=$1; shift
+  echo "== $name" | tee -a "$log"
+  local out rc
+  out=$("$@" 2>>"$log"); rc=$?
+  printf '%s\n' "$out" >> "$log"
+  printf '%s\n' "$out" | grep -E '^(not ok|# (pass|fail))' | sed 's/^/   /'
+  local p f
+  p=$(printf '%s\n' "$out" | awk '/^# pass /{s+=$3} END{print s+0}')
+  f=$(printf '%s\n' "$out" | awk '/^# fail /{s+=$3} END{print s+0}')
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "   $name exited $rc without a failing test: counted as one failure"; fi
+  pass=$((pass + p)); fail=$((fail + f))
+}
+
+unit() { # build dir
+  local rc=0
+  for t in "$1"/unit/test_*; do
+    [ -x "$t" ] || continue
+    echo "# $(basename "$t")"
+    ASAN_OPTIONS=detect_leaks=1 "$t" || rc=1
+  done
+  return $rc
+}
+
+node_suite() { # dir, extra env
+  local dir=$1; shift
+  local files
+  files=$(ls "$dir"/*.test.js 2>/dev/null)
+  [ -n "$files" ] || { echo "# pass 0"; echo "# fail 0"; return 0; }
+  env "$@" node --test --test-concurrency=1 --test-reporter=tap ${TEST_FILTER:+--test-name-pattern="$TEST_FILTER"} $files
+}
+
+for s in $suites; do
+  case $s in
+    unit) count "unit (build)" unit build ;;
+    unit-asan) count "unit (ASan+UBSan)" unit build-asan ;;
+    sim) count "twitch-sim fidelity" node_suite tests/sim ;;
+    integration) count "integration (build/sev)" node_suite tests/integration SEV_BIN=build/sev ;;
+    integration-asan) count "integration (ASan+UBSan build-asan/sev)" node_suite tests/integration SEV_BIN=build-asan/sev \
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ;;
+    e2e) count "browser (chromium)" node_suite tests/e2e SEV_BIN=build/sev ;;
+  esac
+done
+echo "full output: $log"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
