@@ -1,0 +1,332 @@
+#include "config/config.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One row per setting: the environment variable, its flag, the default and a setter that
+ * validates. The table is the single source for parsing and for --help. */
+struct option_row {
+    const char *env;
+    const char *flag;
+    const char *def; /* NULL: no default */
+    const char *help;
+    int (*set)(struct config *cfg, const char *value, struct err *err, const char *name);
+    size_t field; /* offsetof the char[] field for set_string */
+    size_t size;
+};
+
+static int set_string(struct config *cfg, const char *v, struct err *err, const char *name,
+                      size_t field, size_t size)
+{
+    if (strlen(v) >= size)
+        return err_set(err, "%s: value too long (at most %zu characters)", name, size - 1);
+    memcpy((char *)cfg + field, v, strlen(v) + 1);
+    return 0;
+}
+
+static int parse_port(const char *s, int *port)
+{
+    char *end;
+    long p = strtol(s, &end, 10);
+    if (!*s || *end || p < 0 || p > 65535)
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
+static int set_listen(struct config *cfg, const char *v, struct err *err, const char *name)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v || (size_t)(colon - v) >= sizeof cfg->listen_host ||
+        parse_port(colon + 1, &cfg->listen_port) < 0)
+        return err_set(err, "%s: '%s' is not HOST:PORT (for example 127.0.0.1:8080)", name, v);
+    const char *host = v;
+    size_t len = (size_t)(colon - v);
+    if (host[0] == '[' && len >= 2 && host[len - 1] == ']') { /* [::1]:8080 */
+        host++;
+        len -= 2;
+    }
+    memcpy(cfg->listen_host, host, len);
+    cfg->listen_host[len] = 0;
+    return 0;
+}
+
+/* Accepts http(s)://host[:port][/path]; the host is kept for Twitch embeds' parent=. */
+static int parse_url(const char *v, int *https, char *host, size_t host_size)
+{
+    const char *rest;
+    if (strncmp(v, "https://", 8) == 0) {
+        *https = 1;
+        rest = v + 8;
+    } else if (strncmp(v, "http://", 7) == 0) {
+        *https = 0;
+        rest = v + 7;
+    } else {
+        return -1;
+    }
+    size_t n = strcspn(rest, ":/?#");
+    if (n == 0 || n >= host_size)
+        return -1;
+    if (rest[0] == '[') { /* IPv6 literal */
+        const char *close = strchr(rest, ']');
+        if (!close || (size_t)(close - rest + 1) >= host_size)
+            return -1;
+        n = (size_t)(close - rest + 1);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)rest[i]) && !strchr(".-_[]:", rest[i]))
+            return -1;
+    memcpy(host, rest, n);
+    host[n] = 0;
+    return 0;
+}
+
+static int set_public_url(struct config *cfg, const char *v, struct err *err, const char *name)
+{
+    if (parse_url(v, &cfg->public_https, cfg->public_host, sizeof cfg->public_host) < 0)
+        return err_set(err, "%s: '%s' is not an http:// or https:// URL", name, v);
+    if (set_string(cfg, v, err, name, offsetof(struct config, public_url),
+                   sizeof cfg->public_url) < 0)
+        return -1;
+    size_t n = strlen(cfg->public_url);
+    while (n > 0 && cfg->public_url[n - 1] == '/')
+        cfg->public_url[--n] = 0;
+    return 0;
+}
+
+static int set_http_url(const char *v, struct err *err, const char *name, char *out, size_t size)
+{
+    int https;
+    char host[256];
+    if (parse_url(v, &https, host, sizeof host) < 0)
+        return err_set(err, "%s: '%s' is not an http:// or https:// URL", name, v);
+    if (strlen(v) >= size)
+        return err_set(err, "%s: URL too long", name);
+    strcpy(out, v);
+    size_t n = strlen(out);
+    while (n > 0 && out[n - 1] == '/')
+        out[--n] = 0;
+    return 0;
+}
+
+static int set_auth_url(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_http_url(v, e, n, c->auth_url, sizeof c->auth_url);
+}
+
+static int set_api_url(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_http_url(v, e, n, c->api_url, sizeof c->api_url);
+}
+
+static int set_ws_url(struct config *c, const char *v, struct err *e, const char *n)
+{
+    if (strncmp(v, "ws://", 5) != 0 && strncmp(v, "wss://", 6) != 0)
+        return err_set(e, "%s: '%s' is not a ws:// or wss:// URL", n, v);
+    return set_string(c, v, e, n, offsetof(struct config, eventsub_ws_url),
+                      sizeof c->eventsub_ws_url);
+}
+
+static int set_embed_url(const char *v, struct err *e, const char *n, char *out, size_t size)
+{
+    if (set_http_url(v, e, n, out, size) < 0)
+        return -1;
+    if (strlen(out) + 2 > size)
+        return err_set(e, "%s: URL too long", n);
+    strcat(out, "/"); /* embeds append "?channel=" or "LOGIN/chat" to the base */
+    return 0;
+}
+
+static int set_player_url(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_embed_url(v, e, n, c->player_url, sizeof c->player_url);
+}
+
+static int set_chat_url(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_embed_url(v, e, n, c->chat_url, sizeof c->chat_url);
+}
+
+static int set_database(struct config *c, const char *v, struct err *e, const char *n)
+{
+    if (strncmp(v, "sqlite:", 7) != 0 && strncmp(v, "postgres://", 11) != 0 &&
+        strncmp(v, "postgresql://", 13) != 0)
+        return err_set(e, "%s: '%s' must be sqlite:PATH or postgres://user:pass@host:port/db", n,
+                       v);
+    if (strncmp(v, "sqlite:", 7) == 0 && v[7] == 0)
+        return err_set(e, "%s: sqlite: needs a path (for example sqlite:var/sev.db)", n);
+    return set_string(c, v, e, n, offsetof(struct config, database), sizeof c->database);
+}
+
+static int set_bus(struct config *c, const char *v, struct err *e, const char *n)
+{
+    if (strcmp(v, "local") != 0 && strncmp(v, "redis://", 8) != 0)
+        return err_set(e, "%s: '%s' must be local or redis://host:port", n, v);
+    return set_string(c, v, e, n, offsetof(struct config, bus), sizeof c->bus);
+}
+
+static int set_secret(struct config *c, const char *v, struct err *e, const char *n)
+{
+    size_t len = strlen(v);
+    if (len == 0) /* empty: generated and kept in the database */
+        return 0;
+    if (len < 10 || len > 100)
+        return err_set(e, "%s: must be 10 to 100 ASCII characters (got %zu)", n, len);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
+            return err_set(e, "%s: must be printable ASCII without spaces", n);
+    return set_string(c, v, e, n, offsetof(struct config, eventsub_secret),
+                      sizeof c->eventsub_secret);
+}
+
+static int set_transport(struct config *c, const char *v, struct err *e, const char *n)
+{
+    if (strcmp(v, "websocket") == 0)
+        c->transport = TRANSPORT_WEBSOCKET;
+    else if (strcmp(v, "webhook") == 0)
+        c->transport = TRANSPORT_WEBHOOK;
+    else
+        return err_set(e, "%s: '%s' must be websocket or webhook", n, v);
+    return 0;
+}
+
+static int set_log_level(struct config *c, const char *v, struct err *e, const char *n)
+{
+    if (log_level_parse(v, &c->log_level) < 0)
+        return err_set(e, "%s: '%s' must be debug, info, warn or error", n, v);
+    return 0;
+}
+
+static int set_demo(struct config *c, const char *v, struct err *e, const char *n)
+{
+    if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0)
+        return err_set(e, "%s: '%s' must be 0 or 1", n, v);
+    c->demo = v[0] == '1';
+    return 0;
+}
+
+#define STR_FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+
+static const struct option_row rows[] = {
+    {"SEV_LISTEN", "--listen", "127.0.0.1:8080", "address to listen on", set_listen, 0, 0},
+    {"SEV_PUBLIC_URL", "--public-url", "http://localhost:8080",
+     "the URL users reach (OAuth redirect, embed parent, webhook callback)", set_public_url, 0, 0},
+    {"SEV_DATABASE", "--database", "sqlite:var/sev.db",
+     "sqlite:PATH or postgres://user:pass@host:port/db", set_database, 0, 0},
+    {"SEV_BUS", "--bus", "local", "local, or redis://host:port to fan out across nodes", set_bus,
+     0, 0},
+    {"TWITCH_CLIENT_ID", "--twitch-client-id", "", "the Twitch application's client id", NULL,
+     STR_FIELD(client_id)},
+    {"TWITCH_CLIENT_SECRET", "--twitch-client-secret", "", "the Twitch application's secret",
+     NULL, STR_FIELD(client_secret)},
+    {"TWITCH_EVENTSUB_SECRET", "--twitch-eventsub-secret", "",
+     "webhook HMAC secret, 10 to 100 ASCII characters (default: generated, kept in the database)",
+     set_secret, 0, 0},
+    {"TWITCH_EVENTSUB_TRANSPORT", "--twitch-eventsub-transport", NULL,
+     "websocket or webhook (default: webhook when SEV_PUBLIC_URL is https://, else websocket)",
+     set_transport, 0, 0},
+    {"TWITCH_AUTH_URL", "--twitch-auth-url", "https://id.twitch.tv/oauth2", "OAuth base URL",
+     set_auth_url, 0, 0},
+    {"TWITCH_API_URL", "--twitch-api-url", "https://api.twitch.tv/helix", "Helix base URL",
+     set_api_url, 0, 0},
+    {"TWITCH_EVENTSUB_WS_URL", "--twitch-eventsub-ws-url", "wss://eventsub.wss.twitch.tv/ws",
+     "EventSub WebSocket URL (ws:// works too)", set_ws_url, 0, 0},
+    {"TWITCH_PLAYER_URL", "--twitch-player-url", "https://player.twitch.tv/",
+     "base of the embedded player", set_player_url, 0, 0},
+    {"TWITCH_CHAT_URL", "--twitch-chat-url", "https://www.twitch.tv/embed/",
+     "base of the embedded chat", set_chat_url, 0, 0},
+    {"SEV_WEB_DIR", "--web-dir", "web", "directory of the static pages", NULL, STR_FIELD(web_dir)},
+    {"SEV_KEY_FILE", "--key-file", "var/sev.key",
+     "AES-256 key for tokens at rest (created on first start; keep it out of backups of the "
+     "database)",
+     NULL, STR_FIELD(key_file)},
+    {"SEV_LOG_LEVEL", "--log-level", "info", "debug, info, warn or error", set_log_level, 0, 0},
+    {"SEV_DEMO", "--demo", "0", "1 when running beside twitch-sim --demo (set by make run)",
+     set_demo, 0, 0},
+};
+#define NROWS (sizeof rows / sizeof rows[0])
+
+static int apply(struct config *cfg, const struct option_row *r, const char *v, struct err *err,
+                 const char *name)
+{
+    if (r->set)
+        return r->set(cfg, v, err, name);
+    return set_string(cfg, v, err, name, r->field, r->size);
+}
+
+void config_usage(FILE *out)
+{
+    fprintf(out, "Usage: sev [--flag VALUE]...\n\n"
+                 "SEV, the Streamer Event Viewer: watches Twitch EventSub events of your favorite\n"
+                 "streamers, stores them and shows them live in the browser.\n\n"
+                 "Every setting is an environment variable and a flag (the flag wins):\n\n");
+    for (size_t i = 0; i < NROWS; i++)
+        fprintf(out, "  %-27s %-28s %s%s%s%s\n", rows[i].flag, rows[i].env, rows[i].help,
+                rows[i].def && *rows[i].def ? " [default: " : "",
+                rows[i].def && *rows[i].def ? rows[i].def : "",
+                rows[i].def && *rows[i].def ? "]" : "");
+    fprintf(out, "  %-27s %-28s %s\n\n", "--help", "", "show this help");
+    fprintf(out, "With no TWITCH_CLIENT_ID, sev serves stored events and signed webhooks but does "
+                 "not call Twitch.\n`make run` starts the demo against the bundled simulator.\n"
+                 "Exit status 2 on a bad setting.\n");
+}
+
+static const char *env_get(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = envp; e && *e; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+int config_parse(struct config *cfg, int argc, char **argv, char **envp, FILE *out,
+                 struct err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    const char *values[NROWS];
+    const char *names[NROWS];
+    int transport_given = 0;
+    for (size_t i = 0; i < NROWS; i++) {
+        values[i] = env_get(envp, rows[i].env);
+        names[i] = rows[i].env;
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            config_usage(out);
+            return 1;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
+        size_t i;
+        for (i = 0; i < NROWS; i++)
+            if (strlen(rows[i].flag) == flen && strncmp(rows[i].flag, arg, flen) == 0)
+                break;
+        if (i == NROWS)
+            return err_set(err, "unknown argument '%s' (see sev --help)", arg);
+        if (!eq && a + 1 >= argc)
+            return err_set(err, "%s needs a value", rows[i].flag);
+        values[i] = eq ? eq + 1 : argv[++a];
+        names[i] = rows[i].flag;
+    }
+    for (size_t i = 0; i < NROWS; i++) {
+        const char *v = values[i] ? values[i] : rows[i].def;
+        if (!v)
+            continue;
+        if (rows[i].set == set_transport && values[i])
+            transport_given = 1;
+        if (apply(cfg, &rows[i], v, err, names[i]) < 0)
+            return -1;
+    }
+    if (!transport_given)
+        cfg->transport = cfg->public_https ? TRANSPORT_WEBHOOK : TRANSPORT_WEBSOCKET;
+    if (cfg->transport == TRANSPORT_WEBHOOK && !cfg->public_https && !cfg->demo)
+        log_warn("config.webhook_without_https",
+                 "note=\"Twitch delivers webhooks only to https:// callbacks on port 443\"");
+    if (cfg->client_id[0] && !cfg->client_secret[0])
+        return err_set(err, "TWITCH_CLIENT_SECRET: required when TWITCH_CLIENT_ID is set");
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* config: SEV's configuration, parsed once at start-up from the environment and flags into
+ * a plain struct that the app hands to each module. Modules never read the environment.
+ * Every variable is also a flag: SEV_LISTEN → --listen, TWITCH_CLIENT_ID → --twitch-client-id.
+ * A flag wins over the environment. */
+#ifndef SEV_CONFIG_H
+#define SEV_CONFIG_H
+
+#include <stdio.h>
+
+#include "base/err.h"
+#include "base/log.h"
+
+enum eventsub_transport { TRANSPORT_WEBSOCKET, TRANSPORT_WEBHOOK };
+
+struct config {
+    char listen_host[64];
+    int listen_port;
+    char public_url[256];   /* no trailing slash */
+    char public_host[256];  /* host name part of public_url, for embed parent= */
+    int public_https;
+    char database[512];
+    char bus[256];
+    char client_id[128];
+    char client_secret[128];
+    char eventsub_secret[128]; /* empty: generated once and kept in the database */
+    enum eventsub_transport transport;
+    char auth_url[256];
+    char api_url[256];
+    char eventsub_ws_url[256];
+    char player_url[256]; /* Twitch embeds; configurable so the simulator can stand in */
+    char chat_url[256];
+    char web_dir[256];
+    char key_file[256];
+    enum log_level log_level;
+    int demo; /* set by `make run` when it starts twitch-sim beside sev */
+};
+
+/* Parses env (NULL-terminated "K=V" array) then argv. Returns 0, 1 when --help was asked
+ * (usage printed to out), or -1 with err naming the variable or flag at fault. */
+int config_parse(struct config *cfg, int argc, char **argv, char **envp, FILE *out,
+                 struct err *err);
+
+void config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,996 @@
+#include "http/server.h"
+
+#include <ctype.h>
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "ws/frame.h"
+
+#define HEAD_MAX (16 * 1024)
+#define DEFAULT_BODY_MAX (64 * 1024)
+#define READ_BUF_SIZE (64 * 1024)
+#define IDLE_TIMEOUT_US (30 * 1000000LL)
+#define REQUEST_TIMEOUT_US (15 * 1000000LL)
+#define SWEEP_INTERVAL_MS 2000
+
+/* Connection states: reading a request → handling it (reads paused) → writing the answer →
+ * reading again (keep-alive) or closing. An upgraded connection belongs to ws_ops. */
+enum conn_state { CONN_READING, CONN_HANDLING, CONN_UPGRADED, CONN_CLOSING };
+
+struct http_conn {
+    uv_tcp_t tcp; /* first: the handle's data points back here */
+    struct http_server *srv;
+    struct http_conn *prev, *next; /* the server's list of connections */
+    http_parser parser;
+    struct http_request *req; /* owned: the request being read or handled */
+    struct buf pending;       /* pipelined bytes read past the current request */
+    int64_t last_active_us;
+    enum conn_state state;
+    int header_state; /* 0 none, 1 in a field, 2 in a value: http-parser splits tokens */
+    size_t field_off, value_off;
+    const struct http_ws_ops *ws_ops;
+    void *ws_arg;
+};
+
+struct http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_timer_t sweep;
+    struct http_server_options opts;
+    http_parser_settings settings;
+    struct http_conn *conns;
+    size_t nconns;
+    int port;
+    int shutting_down;
+    void (*shutdown_cb)(void *);
+    void *shutdown_arg;
+    int handles_open;
+    char read_buf[READ_BUF_SIZE]; /* shared: the loop consumes each read before the next */
+};
+
+struct write_req {
+    uv_write_t w;
+    struct http_conn *conn;
+    char *data; /* owned, for responses */
+    http_write_fn cb;
+    void *arg;
+    int close_after;
+};
+
+static void conn_close(struct http_conn *c);
+static void conn_feed(struct http_conn *c, const char *data, size_t len);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+
+/* Negative marks in req->answered: why parsing stopped, answered once it has. */
+enum { TOO_LARGE_HEAD = -431, TOO_LARGE_BODY = -413 };
+
+const char *http_status_text(int status)
+{
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+/* ---- requests ---- */
+
+static struct http_request *request_new(struct http_conn *c)
+{
+    struct http_request *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->conn = c;
+    buf_init(&req->head, HEAD_MAX);
+    buf_init(&req->body_buf, DEFAULT_BODY_MAX);
+    buf_init(&req->resp_headers, HEAD_MAX);
+    req->route_index = -1;
+    req->query = "";
+    req->path = "";
+    req->body = "";
+    return req;
+}
+
+static void request_free(struct http_request *req)
+{
+    if (!req)
+        return;
+    for (int i = 0; i < HTTP_MAX_PARAMS; i++)
+        free(req->params[i]);
+    buf_release(&req->head);
+    buf_release(&req->body_buf);
+    buf_release(&req->resp_headers);
+    free(req);
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..n) into out; '+' is a space when form is set. -1 if malformed or
+ * too long, or if it decodes to a NUL byte. */
+static int url_decode(const char *s, size_t n, char *out, size_t size, int form)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int ch = (unsigned char)s[i];
+        if (ch == '%') {
+            if (i + 2 >= n)
+                return -1;
+            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            ch = hi * 16 + lo;
+            i += 2;
+            if (ch == 0)
+                return -1;
+        } else if (ch == '+' && form) {
+            ch = ' ';
+        }
+        if (o + 1 >= size)
+            return -1;
+        out[o++] = (char)ch;
+    }
+    out[o] = 0;
+    return 0;
+}
+
+int http_query_param(const struct http_request *req, const char *name, char *out, size_t size)
+{
+    size_t nlen = strlen(name);
+    const char *p = req->query;
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        if (klen == nlen && strncmp(p, name, nlen) == 0) {
+            const char *v = eq ? eq + 1 : p + len;
+            return url_decode(v, (size_t)(p + len - v), out, size, 1) < 0 ? -1 : 1;
+        }
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return 0;
+}
+
+int http_cookie(const struct http_request *req, const char *name, char *out, size_t size)
+{
+    size_t nlen = strlen(name);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (strcasecmp(req->headers[i].name, "Cookie") != 0)
+            continue;
+        const char *p = req->headers[i].value;
+        while (*p) {
+            while (*p == ' ' || *p == ';')
+                p++;
+            const char *end = strchr(p, ';');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            if (len > nlen && p[nlen] == '=' && strncmp(p, name, nlen) == 0) {
+                size_t vlen = len - nlen - 1;
+                if (vlen + 1 > size)
+                    return 0;
+                memcpy(out, p + nlen + 1, vlen);
+                out[vlen] = 0;
+                return 1;
+            }
+            p += len;
+        }
+    }
+    return 0;
+}
+
+/* ---- routing ---- */
+
+/* Matches path against a pattern like "/api/streamers/:login/events" or "/prefix/" followed by a star.
+ * Captures are percent-decoded into req->params. */
+static int route_match(const char *pattern, const char *path, struct http_request *req)
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+    while (*p) {
+        if (*p == '*')
+            return 1;
+        if (*p == ':') {
+            const char *seg_end = strchr(s, '/');
+            size_t len = seg_end ? (size_t)(seg_end - s) : strlen(s);
+            if (len == 0 || np >= HTTP_MAX_PARAMS)
+                return 0;
+            char tmp[256];
+            if (url_decode(s, len, tmp, sizeof tmp, 0) < 0)
+                return 0;
+            free(req->params[np]);
+            req->params[np++] = strdup(tmp);
+            s += len;
+            while (*p && *p != '/')
+                p++;
+            continue;
+        }
+        if (*p != *s)
+            return 0;
+        p++;
+        s++;
+    }
+    return *s == 0;
+}
+
+static void dispatch(struct http_conn *c)
+{
+    struct http_server *srv = c->srv;
+    struct http_request *req = c->req;
+    int path_matched = 0;
+    for (int i = 0; srv->opts.routes[i].handler; i++) {
+        const struct http_route *r = &srv->opts.routes[i];
+        if (!route_match(r->pattern, req->path, req))
+            continue;
+        path_matched = 1;
+        if (r->verb == req->verb || (r->verb == HTTP_VERB_GET && req->verb == HTTP_VERB_HEAD)) {
+            req->route_index = i;
+            req->route_ctx = r->ctx;
+            r->handler(req);
+            return;
+        }
+    }
+    if (path_matched) {
+        http_respond_error(req, 405, "method not allowed on this path");
+        return;
+    }
+    srv->opts.not_found(req);
+}
+
+/* ---- http-parser callbacks ---- */
+
+static struct http_conn *conn_of(http_parser *p)
+{
+    return p->data;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct http_conn *c = conn_of(p);
+    if (!c->req)
+        c->req = request_new(c);
+    c->header_state = 0;
+    return c->req ? 0 : -1;
+}
+
+static int head_append(struct http_request *req, const char *at, size_t len)
+{
+    if (buf_append(&req->head, at, len) < 0) {
+        req->answered = TOO_LARGE_HEAD;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = conn_of(p);
+    return head_append(c->req, at, len);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = conn_of(p);
+    struct http_request *req = c->req;
+    if (c->header_state != 1) {
+        if (req->nheaders >= HTTP_MAX_HEADERS) {
+            req->answered = TOO_LARGE_HEAD;
+            return -1;
+        }
+        if (head_append(req, "", 1) < 0) /* ends the url or the previous value */
+            return -1;
+        c->field_off = req->head.len;
+        req->nheaders++;
+        c->header_state = 1;
+    }
+    return head_append(req, at, len);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = conn_of(p);
+    struct http_request *req = c->req;
+    if (c->header_state != 2) {
+        if (head_append(req, "", 1) < 0)
+            return -1;
+        c->value_off = req->head.len;
+        /* remember offsets in the pointer slots; made real in on_headers_complete */
+        req->headers[req->nheaders - 1].name = (const char *)(uintptr_t)c->field_off;
+        req->headers[req->nheaders - 1].value = (const char *)(uintptr_t)c->value_off;
+        c->header_state = 2;
+    }
+    return head_append(req, at, len);
+}
+
+static enum http_verb verb_of(unsigned method)
+{
+    switch (method) {
+    case HTTP_GET: return HTTP_VERB_GET;
+    case HTTP_HEAD: return HTTP_VERB_HEAD;
+    case HTTP_POST: return HTTP_VERB_POST;
+    case HTTP_PUT: return HTTP_VERB_PUT;
+    case HTTP_DELETE: return HTTP_VERB_DELETE;
+    default: return HTTP_VERB_OTHER;
+    }
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct http_conn *c = conn_of(p);
+    struct http_request *req = c->req;
+    if (head_append(req, "", 1) < 0)
+        return -1;
+    char *base = req->head.data;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (!req->headers[i].value) { /* a field without a value (header_state stayed 1) */
+            req->headers[i].name = base + c->field_off;
+            req->headers[i].value = "";
+            continue;
+        }
+        req->headers[i].name = base + (uintptr_t)req->headers[i].name;
+        req->headers[i].value = base + (uintptr_t)req->headers[i].value;
+    }
+    /* the url is at the start of head: split off the query */
+    char *url = base;
+    char *q = strchr(url, '?');
+    if (q) {
+        *q = 0;
+        req->query = q + 1;
+    }
+    char *hash = strchr(req->query, '#');
+    if (hash)
+        *hash = 0;
+    req->path = url;
+    req->verb = verb_of(p->method);
+    req->keep_alive = http_should_keep_alive(p);
+    return 0;
+}
+
+static size_t route_body_max(struct http_server *srv, const char *path)
+{
+    for (int i = 0; srv->opts.routes[i].handler; i++) {
+        const struct http_route *r = &srv->opts.routes[i];
+        if (r->max_body && strncmp(r->pattern, path, strcspn(r->pattern, ":*")) == 0)
+            return r->max_body;
+    }
+    return DEFAULT_BODY_MAX;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *c = conn_of(p);
+    struct http_request *req = c->req;
+    if (req->body_buf.len == 0 && !req->body_buf.data)
+        req->body_buf.max = route_body_max(c->srv, req->path);
+    if (buf_append(&req->body_buf, at, len) < 0) {
+        req->answered = TOO_LARGE_BODY; /* answered once parsing stops */
+        return -1;
+    }
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+/* ---- writing ---- */
+
+static void on_written(uv_write_t *w, int status)
+{
+    struct write_req *wr = (struct write_req *)w;
+    struct http_conn *c = wr->conn;
+    if (wr->cb)
+        wr->cb(wr->arg, status);
+    free(wr->data);
+    int close_after = wr->close_after;
+    free(wr);
+    if (c->state == CONN_CLOSING)
+        return;
+    if (status < 0 || close_after) {
+        conn_close(c);
+        return;
+    }
+    if (c->state == CONN_HANDLING && !c->req) { /* response done: next request */
+        c->state = CONN_READING;
+        c->last_active_us = clock_mono_us();
+        if (c->pending.len) {
+            struct buf pending = c->pending;
+            buf_init(&c->pending, HEAD_MAX + DEFAULT_BODY_MAX);
+            conn_feed(c, pending.data, pending.len);
+            buf_release(&pending);
+        } else {
+            uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        }
+    }
+}
+
+static int conn_write_owned(struct http_conn *c, char *data, size_t len, int close_after)
+{
+    struct write_req *wr = calloc(1, sizeof *wr);
+    if (!wr) {
+        free(data);
+        conn_close(c);
+        return -1;
+    }
+    wr->conn = c;
+    wr->data = data;
+    wr->close_after = close_after;
+    uv_buf_t b = uv_buf_init(data, (unsigned)len);
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+        free(data);
+        free(wr);
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+static void finish_request(struct http_request *req, int status)
+{
+    struct http_conn *c = req->conn;
+    struct http_server *srv = c ? c->srv : NULL;
+    if (srv && srv->opts.observe) {
+        const char *route = req->route_index >= 0 ? srv->opts.routes[req->route_index].pattern
+                                                  : "unmatched";
+        srv->opts.observe(srv->opts.observe_arg, route, status, clock_mono_us() - req->start_us);
+    }
+}
+
+static void respond_raw(struct http_request *req, int status, const char *content_type,
+                        const void *body, size_t len)
+{
+    if (req->answered > 0)
+        return;
+    req->answered = 1;
+    struct http_conn *c = req->conn;
+    if (!c) { /* the client went away while we worked: nothing to send */
+        request_free(req);
+        return;
+    }
+    finish_request(req, status);
+    struct buf out;
+    buf_init(&out, 0);
+    int close_after = !req->keep_alive || c->srv->shutting_down;
+    buf_printf(&out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+    if (c->srv->opts.default_headers)
+        buf_puts(&out, c->srv->opts.default_headers);
+    if (content_type)
+        buf_printf(&out, "Content-Type: %s\r\n", content_type);
+    if (req->resp_headers.len)
+        buf_append(&out, req->resp_headers.data, req->resp_headers.len);
+    if (status != 204 && status != 304)
+        buf_printf(&out, "Content-Length: %zu\r\n", len);
+    if (close_after)
+        buf_puts(&out, "Connection: close\r\n");
+    buf_puts(&out, "\r\n");
+    if (req->verb != HTTP_VERB_HEAD && status != 204 && status != 304)
+        buf_append(&out, body, len);
+    c->req = NULL;
+    request_free(req);
+    size_t n;
+    char *data = buf_detach(&out, &n);
+    if (data)
+        conn_write_owned(c, data, n, close_after);
+    else
+        conn_close(c);
+}
+
+void http_add_header(struct http_request *req, const char *name, const char *value)
+{
+    /* header injection is impossible: values come from us, but strip CR/LF anyway */
+    buf_puts(&req->resp_headers, name);
+    buf_puts(&req->resp_headers, ": ");
+    for (const char *p = value; *p; p++)
+        if (*p != '\r' && *p != '\n')
+            buf_append(&req->resp_headers, p, 1);
+    buf_puts(&req->resp_headers, "\r\n");
+}
+
+void http_respond(struct http_request *req, int status, const char *content_type,
+                  const void *body, size_t len)
+{
+    respond_raw(req, status, content_type, body, len);
+}
+
+void http_respond_buf(struct http_request *req, int status, const char *content_type,
+                      struct buf *body)
+{
+    respond_raw(req, status, content_type, body->data ? body->data : "", body->len);
+    buf_release(body);
+}
+
+void http_respond_error(struct http_request *req, int status, const char *message)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, "{\"error\":\"");
+    buf_json_escape(&b, message, strlen(message));
+    buf_puts(&b, "\"}");
+    http_respond_buf(req, status, "application/json", &b);
+}
+
+void http_respond_redirect(struct http_request *req, int status, const char *location)
+{
+    http_add_header(req, "Location", location);
+    http_respond(req, status, NULL, "", 0);
+}
+
+int http_request_gone(const struct http_request *req)
+{
+    return req->conn == NULL;
+}
+
+/* ---- reading ---- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct http_conn *c = h->data;
+    b->base = c->srv->read_buf;
+    b->len = sizeof c->srv->read_buf;
+}
+
+/* Answers a request that could not be parsed, then closes. */
+static void reject(struct http_conn *c, int status, const char *message)
+{
+    if (!c->req)
+        c->req = request_new(c);
+    if (!c->req) {
+        conn_close(c);
+        return;
+    }
+    c->req->keep_alive = 0;
+    c->req->answered = 0;
+    c->state = CONN_HANDLING;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    log_info("http.rejected", "status=%d reason=\"%s\"", status, message);
+    http_respond_error(c->req, status, message);
+}
+
+static void conn_feed(struct http_conn *c, const char *data, size_t len)
+{
+    size_t n = http_parser_execute(&c->parser, &c->srv->settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+        http_parser_pause(&c->parser, 0);
+        /* a whole request: keep whatever follows it for later */
+        if (n < len && buf_append(&c->pending, data + n, len - n) < 0) {
+            conn_close(c);
+            return;
+        }
+        c->state = CONN_HANDLING;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        struct http_request *req = c->req;
+        req->body = req->body_buf.data ? req->body_buf.data : "";
+        req->body_len = req->body_buf.len;
+        req->start_us = clock_mono_us();
+        dispatch(c);
+        return;
+    }
+    if (e != HPE_OK) {
+        if (c->req && c->req->answered == TOO_LARGE_BODY)
+            reject(c, 413, "request body too large");
+        else if (c->req && c->req->answered == TOO_LARGE_HEAD)
+            reject(c, 431, "request headers too large");
+        else
+            reject(c, 400, http_errno_description(e));
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    struct http_conn *c = s->data;
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    if (nread == 0)
+        return;
+    c->last_active_us = clock_mono_us();
+    if (c->state == CONN_UPGRADED) {
+        if (c->ws_ops->on_read(c->ws_arg, (const uint8_t *)b->base, (size_t)nread) < 0)
+            conn_close(c);
+        return;
+    }
+    if (c->state != CONN_READING)
+        return;
+    conn_feed(c, b->base, (size_t)nread);
+}
+
+/* ---- connections ---- */
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct http_conn *c = h->data;
+    struct http_server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nconns--;
+    request_free(c->req);
+    buf_release(&c->pending);
+    free(c);
+    if (srv->shutting_down && srv->nconns == 0 && srv->shutdown_cb) {
+        void (*cb)(void *) = srv->shutdown_cb;
+        srv->shutdown_cb = NULL;
+        cb(srv->shutdown_arg);
+    }
+}
+
+static void conn_close(struct http_conn *c)
+{
+    if (c->state == CONN_CLOSING)
+        return;
+    enum conn_state was = c->state;
+    c->state = CONN_CLOSING;
+    if (was == CONN_HANDLING && c->req && c->req->answered <= 0) {
+        c->req->conn = NULL; /* the handler still holds it; it is freed when answered */
+        c->req = NULL;
+    }
+    if (was == CONN_UPGRADED && c->ws_ops->on_close)
+        c->ws_ops->on_close(c->ws_arg);
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    struct http_server *srv = listener->data;
+    if (status < 0)
+        return;
+    struct http_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    uv_tcp_init(srv->loop, &c->tcp);
+    c->tcp.data = c;
+    c->srv = srv;
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0) {
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    buf_init(&c->pending, HEAD_MAX + DEFAULT_BODY_MAX);
+    c->last_active_us = clock_mono_us();
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    if (srv->shutting_down) {
+        conn_close(c);
+        return;
+    }
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* Closes connections idle too long, or too slow to send their request. */
+static void on_sweep(uv_timer_t *t)
+{
+    struct http_server *srv = t->data;
+    int64_t now = clock_mono_us();
+    for (struct http_conn *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state != CONN_READING)
+            continue;
+        int64_t limit = c->req ? REQUEST_TIMEOUT_US : IDLE_TIMEOUT_US;
+        if (now - c->last_active_us > limit)
+            conn_close(c);
+    }
+}
+
+/* ---- upgrade ---- */
+
+static int header_has_token(const char *value, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = value; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        size_t trimmed = len;
+        while (trimmed && p[trimmed - 1] == ' ')
+            trimmed--;
+        if (trimmed == n && strncasecmp(p, token, n) == 0)
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
+struct http_conn *http_upgrade_websocket(struct http_request *req, const struct http_ws_ops *ops,
+                                         void *arg)
+{
+    struct http_conn *c = req->conn;
+    const char *upgrade = http_header(req, "Upgrade");
+    const char *connection = http_header(req, "Connection");
+    const char *key = http_header(req, "Sec-WebSocket-Key");
+    const char *version = http_header(req, "Sec-WebSocket-Version");
+    if (!c || req->verb != HTTP_VERB_GET) {
+        http_respond_error(req, 400, "WebSocket upgrade needs GET");
+        return NULL;
+    }
+    if (!upgrade || !header_has_token(upgrade, "websocket") || !connection ||
+        !header_has_token(connection, "upgrade")) {
+        http_add_header(req, "Upgrade", "websocket");
+        http_respond_error(req, 426, "this endpoint speaks WebSocket only");
+        return NULL;
+    }
+    if (!version || strcmp(version, "13") != 0) {
+        http_add_header(req, "Sec-WebSocket-Version", "13");
+        http_respond_error(req, 426, "unsupported WebSocket version (13 is)");
+        return NULL;
+    }
+    char accept[29];
+    if (!key || strlen(key) != 24 || ws_accept_key(key, strlen(key), accept) < 0) {
+        http_respond_error(req, 400, "bad Sec-WebSocket-Key");
+        return NULL;
+    }
+    finish_request(req, 101);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                     accept);
+    c->req = NULL;
+    request_free(req);
+    c->state = CONN_UPGRADED;
+    c->ws_ops = ops;
+    c->ws_arg = arg;
+    uv_buf_t b = uv_buf_init(head, (unsigned)n);
+    int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (w != n) { /* a fresh socket takes 129 bytes at once; if not, copy and queue */
+        size_t off = w > 0 ? (size_t)w : 0;
+        char *copy = malloc((size_t)n - off);
+        if (!copy) {
+            conn_close(c);
+            return NULL;
+        }
+        memcpy(copy, head + off, (size_t)n - off);
+        conn_write_owned(c, copy, (size_t)n - off, 0);
+    }
+    /* bytes the client sent right behind the handshake belong to the WebSocket */
+    if (c->pending.len) {
+        struct buf pending = c->pending;
+        buf_init(&c->pending, 0);
+        int r = ops->on_read(arg, (const uint8_t *)pending.data, pending.len);
+        buf_release(&pending);
+        if (r < 0) {
+            conn_close(c);
+            return NULL;
+        }
+    }
+    if (c->state == CONN_UPGRADED)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    return c;
+}
+
+int http_conn_writev(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs, http_write_fn cb,
+                     void *arg)
+{
+    if (c->state == CONN_CLOSING)
+        return -1;
+    size_t total = 0;
+    for (unsigned i = 0; i < nbufs; i++)
+        total += bufs[i].len;
+    int w = 0;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+        w = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
+        if (w == UV_EAGAIN)
+            w = 0;
+        if (w < 0) {
+            conn_close(c);
+            return -1;
+        }
+        if ((size_t)w == total)
+            return 1;
+    }
+    /* queue the rest: skip what the kernel took */
+    unsigned first = 0;
+    size_t skip = (size_t)w;
+    while (first < nbufs && skip >= bufs[first].len) {
+        skip -= bufs[first].len;
+        first++;
+    }
+    uv_buf_t rest[64];
+    unsigned nrest = 0;
+    uv_buf_t *many = NULL;
+    uv_buf_t *dst = rest;
+    if (nbufs - first > 64) {
+        many = malloc(sizeof *many * (nbufs - first));
+        if (!many) {
+            conn_close(c);
+            return -1;
+        }
+        dst = many;
+    }
+    for (unsigned i = first; i < nbufs; i++) {
+        dst[nrest] = bufs[i];
+        if (i == first) {
+            dst[nrest].base += skip;
+            dst[nrest].len -= skip;
+        }
+        nrest++;
+    }
+    struct write_req *wr = calloc(1, sizeof *wr);
+    if (!wr) {
+        free(many);
+        conn_close(c);
+        return -1;
+    }
+    wr->conn = c;
+    wr->cb = cb;
+    wr->arg = arg;
+    int r = uv_write(&wr->w, (uv_stream_t *)&c->tcp, dst, nrest, on_written);
+    free(many); /* libuv copies the uv_buf_t array (not the bytes) */
+    if (r < 0) {
+        free(wr);
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+size_t http_conn_write_queue_size(const struct http_conn *c)
+{
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
+void http_conn_close(struct http_conn *c)
+{
+    conn_close(c);
+}
+
+void http_conn_peer(const struct http_conn *c, char *out, size_t size)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    snprintf(out, size, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, out, size);
+        else if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, out, size);
+    }
+}
+
+/* ---- server ---- */
+
+int http_server_new(uv_loop_t *loop, const struct http_server_options *opts,
+                    struct http_server **out, struct err *err)
+{
+    struct http_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return err_set(err, "out of memory");
+    srv->loop = loop;
+    srv->opts = *opts;
+    http_parser_settings_init(&srv->settings);
+    srv->settings.on_message_begin = on_message_begin;
+    srv->settings.on_url = on_url;
+    srv->settings.on_header_field = on_header_field;
+    srv->settings.on_header_value = on_header_value;
+    srv->settings.on_headers_complete = on_headers_complete;
+    srv->settings.on_body = on_body;
+    srv->settings.on_message_complete = on_message_complete;
+
+    struct sockaddr_storage addr;
+    if (uv_ip4_addr(opts->host, opts->port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(opts->host, opts->port, (struct sockaddr_in6 *)&addr) != 0) {
+        free(srv);
+        return err_set(err, "'%s' is not an IP address", opts->host);
+    }
+    uv_tcp_init(loop, &srv->listener);
+    srv->listener.data = srv;
+    int r = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&srv->listener, 4096, on_connection);
+    if (r < 0) {
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+        uv_run(loop, UV_RUN_NOWAIT); /* let the close finish before freeing */
+        free(srv);
+        return err_set(err, "cannot listen on %s:%d: %s", opts->host, opts->port, uv_strerror(r));
+    }
+    struct sockaddr_storage bound;
+    int len = sizeof bound;
+    uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
+    srv->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                 : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    uv_timer_init(loop, &srv->sweep);
+    srv->sweep.data = srv;
+    uv_timer_start(&srv->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
+    uv_unref((uv_handle_t *)&srv->sweep);
+    srv->handles_open = 2;
+    *out = srv;
+    return 0;
+}
+
+int http_server_port(const struct http_server *srv)
+{
+    return srv->port;
+}
+
+size_t http_server_connections(const struct http_server *srv)
+{
+    return srv->nconns;
+}
+
+void http_server_shutdown(struct http_server *srv, void (*cb)(void *arg), void *arg)
+{
+    srv->shutting_down = 1;
+    srv->shutdown_cb = cb;
+    srv->shutdown_arg = arg;
+    uv_timer_stop(&srv->sweep);
+    /* idle keep-alive and upgraded connections close now; busy ones after their answer */
+    for (struct http_conn *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_READING && !c->req)
+            conn_close(c);
+        else if (c->state == CONN_UPGRADED)
+            conn_close(c);
+    }
+    if (srv->nconns == 0 && srv->shutdown_cb) {
+        srv->shutdown_cb = NULL;
+        cb(arg);
+    }
+}
+
+static void on_server_handle_closed(uv_handle_t *h)
+{
+    struct http_server *srv = h->data;
+    if (--srv->handles_open == 0)
+        free(srv);
+}
+
+void http_server_free(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    /* freed when both handles have closed: the caller runs the loop on */
+    uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
+    uv_close((uv_handle_t *)&srv->sweep, on_server_handle_closed);
+}

@@ -1,0 +1,77 @@
+/* hub: streamer → WebSocket subscribers, and the newest events of each streamer in memory.
+ *
+ *   bus ──hub_publish(ev)──▶ frame (encoded once, refcounted, immutable)
+ *                              │ ref per subscriber
+ *                              ▼
+ *          client queue (bounded ring of frame refs) ──corked writev per loop turn──▶ socket
+ *
+ * A client whose queue overflows (it stopped reading) is closed; nobody else waits for it.
+ * `GET /ws?streamer=LOGIN&since=ID` first replays stored events newer than ID (from the store),
+ * holding live frames meanwhile, then sends the held frames it did not replay: no gap, no
+ * duplicate. Each channel keeps its newest HUB_RECENT events as frames, so the events API of
+ * an active streamer is answered from memory.
+ * Loop thread only.
+ */
+#ifndef SEV_HUB_H
+#define SEV_HUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "event/event.h"
+#include "http/server.h"
+#include "store/store.h"
+
+#define HUB_RECENT 100
+
+struct hub;
+
+struct hub_options {
+    size_t max_queue_frames; /* per client; overflow closes the client. 0: 1024 */
+    size_t max_queue_bytes;  /* per client. 0: 4 MiB */
+};
+
+/* Fan-out latency histogram buckets (µs, upper bounds), for /metrics. */
+#define HUB_LATENCY_BUCKETS 12
+extern const int64_t hub_latency_bounds_us[HUB_LATENCY_BUCKETS];
+
+struct hub_stats {
+    uint64_t clients;          /* connected now */
+    uint64_t channels;         /* streamers in memory */
+    uint64_t frames_published;
+    uint64_t messages_sent;    /* frames written to clients */
+    uint64_t clients_culled;   /* closed for not reading */
+    uint64_t replayed;         /* events sent by since= replays */
+    uint64_t latency_count[HUB_LATENCY_BUCKETS + 1]; /* publish → written to the socket */
+    int64_t latency_sum_us;
+};
+
+int hub_new(uv_loop_t *loop, struct store *store /* borrowed */, const struct hub_options *opts,
+            struct hub **out, struct err *err);
+/* Closes every client (1001 going away) and frees. Run the loop afterwards so closes finish. */
+void hub_free(struct hub *hub);
+
+/* A durable event (ev->seq set) for every subscriber of its streamer. ev is borrowed. */
+void hub_publish(struct hub *hub, const struct event *ev);
+
+/* Route handler body for GET /ws: validates streamer/since and upgrades. */
+void hub_handle_ws(struct hub *hub, struct http_request *req);
+
+/* Answers GET /api/streamers/{login}/events: from memory when the channel's newest events are
+ * all there, else from the store (then warms the channel). Answers 404 for an unknown
+ * streamer, 400 for a bad limit or before. */
+void hub_handle_recent(struct hub *hub, struct http_request *req, const char *login);
+
+/* Streamer info learnt from events or the store; NULL if the channel is not in memory. */
+const struct streamer_info *hub_streamer(struct hub *hub, const char *login);
+
+void hub_stats(const struct hub *hub, struct hub_stats *out);
+
+/* 1 if s is a plausible Twitch login (1..25 of [a-z0-9_]); Twitch's own rule for new names is
+ * 4..25 but older accounts are shorter. */
+int hub_login_valid(const char *s);
+
+#endif
