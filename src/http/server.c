@@ -275,6 +275,7 @@ static void dispatch(struct http_conn *c)
         http_respond_error(req, 405, "method not allowed on this path");
         return;
     }
+    req->route_ctx = srv->opts.not_found_ctx;
     srv->opts.not_found(req);
 }
 

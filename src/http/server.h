@@ -76,6 +76,7 @@ struct http_server_options {
     int port;
     const struct http_route *routes; /* borrowed; terminated by a row with handler NULL */
     http_handler_fn not_found;       /* no route matched */
+    void *not_found_ctx;             /* its req->route_ctx */
     const char *default_headers;     /* "Name: value\r\n..." added to every response */
     http_observe_fn observe;
     void *observe_arg;

@@ -1,0 +1,23 @@
+/* api: route handlers for /api/..., /healthz, /metrics and /config.json. Thin: parse, call a
+ * module, answer. Every handler takes its struct app from req->route_ctx. Errors are JSON
+ * {"error":"…"} with a fitting status. */
+#ifndef SEV_API_H
+#define SEV_API_H
+
+#include "http/server.h"
+
+void api_events(struct http_request *req);        /* GET /api/streamers/:login/events */
+void api_streamer(struct http_request *req);      /* GET /api/streamers/:login */
+void api_stats_streamers(struct http_request *req);
+void api_stats_types(struct http_request *req);   /* GET /api/stats/streamers/:login/types */
+void api_stats_hourly(struct http_request *req);  /* GET /api/stats/streamers/:login/hourly */
+void api_healthz(struct http_request *req);
+void api_metrics(struct http_request *req);
+void api_config_json(struct http_request *req);
+void api_ws(struct http_request *req);            /* GET /ws */
+void api_webhook(struct http_request *req);       /* POST /eventsub/webhook */
+
+/* Lower-cases a login from a route parameter into out; 0 if valid, else answers 400. */
+int api_login_param(struct http_request *req, const char *raw, char *out, size_t size);
+
+#endif

@@ -1,0 +1,267 @@
+#include "app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/rand.h"
+#include "bus/bus.h"
+#include "eventsub/webhook.h"
+#include "http/server.h"
+#include "http/static.h"
+#include "hub/hub.h"
+#include "ingest/ingest.h"
+#include "pages/pages.h"
+#include "store/store.h"
+
+#define SETTING_EVENTSUB_SECRET "eventsub_secret"
+
+/* The route table: every URL SEV answers. GET rows answer HEAD too. */
+static const struct http_route route_table[] = {
+    {HTTP_VERB_GET, "/", page_home, NULL, 0},
+    {HTTP_VERB_GET, "/streamer/:login", page_streamer, NULL, 0},
+    {HTTP_VERB_GET, "/streamer/:login/overlay", page_overlay, NULL, 0},
+    {HTTP_VERB_GET, "/analytics", page_analytics, NULL, 0},
+    {HTTP_VERB_GET, "/account", page_account, NULL, 0},
+    {HTTP_VERB_GET, "/healthz", api_healthz, NULL, 0},
+    {HTTP_VERB_GET, "/metrics", api_metrics, NULL, 0},
+    {HTTP_VERB_GET, "/config.json", api_config_json, NULL, 0},
+    {HTTP_VERB_GET, "/ws", api_ws, NULL, 0},
+    {HTTP_VERB_POST, "/eventsub/webhook", api_webhook, NULL, WEBHOOK_MAX_BODY},
+    {HTTP_VERB_GET, "/api/streamers/:login", api_streamer, NULL, 0},
+    {HTTP_VERB_GET, "/api/streamers/:login/events", api_events, NULL, 0},
+    {HTTP_VERB_GET, "/api/stats/streamers", api_stats_streamers, NULL, 0},
+    {HTTP_VERB_GET, "/api/stats/streamers/:login/types", api_stats_types, NULL, 0},
+    {HTTP_VERB_GET, "/api/stats/streamers/:login/hourly", api_stats_hourly, NULL, 0},
+};
+
+static void on_request_done(void *arg, const char *route, int status, int64_t dur_us)
+{
+    struct app *app = arg;
+    size_t i;
+    for (i = 0; i < app->nroutes; i++)
+        if (app->routes[i].pattern == route)
+            break;
+    struct route_metrics *m = &app->route_metrics[i]; /* i == nroutes: unmatched */
+    int cls = status / 100;
+    if (cls >= 1 && cls <= 5)
+        m->by_class[cls]++;
+    m->dur_sum_us += dur_us;
+}
+
+static void on_bus_event(void *arg, const struct event *ev)
+{
+    struct app *app = arg;
+    hub_publish(app->hub, ev);
+}
+
+/* The origin (scheme://host[:port]) of url into out. */
+static void origin_of(const char *url, char *out, size_t size)
+{
+    const char *p = strstr(url, "://");
+    size_t n = p ? (size_t)(p + 3 - url) + strcspn(p + 3, "/?#") : strlen(url);
+    snprintf(out, size, "%.*s", (int)n, url);
+}
+
+static int is_ip_literal(const char *host)
+{
+    if (host[0] == '[')
+        return 1;
+    for (const char *p = host; *p; p++)
+        if ((*p < '0' || *p > '9') && *p != '.')
+            return 0;
+    return 1;
+}
+
+/* Security headers on every response; the CSP allows exactly the Twitch embeds configured. */
+static void build_default_headers(struct app *app)
+{
+    char player[256], chat[256], api[256];
+    origin_of(app->cfg.player_url, player, sizeof player);
+    origin_of(app->cfg.chat_url, chat, sizeof chat);
+    origin_of(app->cfg.api_url, api, sizeof api);
+    snprintf(app->default_headers, sizeof app->default_headers,
+             "Content-Security-Policy: default-src 'self'; script-src 'self'; "
+             "style-src 'self'; img-src 'self' data: https://static-cdn.jtvnw.net %s; "
+             "connect-src 'self'; frame-src %s %s; frame-ancestors 'none'; base-uri 'none'; "
+             "form-action 'self'; object-src 'none'\r\n"
+             "X-Content-Type-Options: nosniff\r\n"
+             "Referrer-Policy: same-origin\r\n"
+             "Cross-Origin-Opener-Policy: same-origin\r\n"
+             "Server: sev\r\n",
+             api, player, chat);
+}
+
+/* GET /config.json: what the pages need to build the Twitch embeds. */
+static void build_config_json(struct app *app)
+{
+    const char *host = app->cfg.public_host;
+    int local = strcmp(host, "localhost") == 0;
+    const char *problem = "";
+    if (is_ip_literal(host))
+        problem = "Twitch embeds reject IP addresses as parent: reach SEV by a host name "
+                  "(SEV_PUBLIC_URL).";
+    else if (!app->cfg.public_https && !local)
+        problem = "Twitch embeds need HTTPS outside localhost: set SEV_PUBLIC_URL to an "
+                  "https:// address.";
+    struct buf b;
+    buf_init(&b, sizeof app->config_json - 1);
+    buf_puts(&b, "{\"public_url\":\"");
+    buf_json_escape(&b, app->cfg.public_url, strlen(app->cfg.public_url));
+    buf_puts(&b, "\",\"player_url\":\"");
+    buf_json_escape(&b, app->cfg.player_url, strlen(app->cfg.player_url));
+    buf_puts(&b, "\",\"chat_url\":\"");
+    buf_json_escape(&b, app->cfg.chat_url, strlen(app->cfg.chat_url));
+    buf_puts(&b, "\",\"parents\":[\"");
+    buf_json_escape(&b, host, strlen(host));
+    buf_printf(&b, "\"],\"embed_ok\":%s,\"embed_problem\":", *problem ? "false" : "true");
+    if (*problem) {
+        buf_puts(&b, "\"");
+        buf_json_escape(&b, problem, strlen(problem));
+        buf_puts(&b, "\"");
+    } else {
+        buf_puts(&b, "null");
+    }
+    buf_printf(&b, ",\"demo\":%s}", app->cfg.demo ? "true" : "false");
+    snprintf(app->config_json, sizeof app->config_json, "%s", b.data ? b.data : "{}");
+    buf_release(&b);
+}
+
+/* TWITCH_EVENTSUB_SECRET, or the one generated on first start and kept in the database. */
+static int resolve_eventsub_secret(struct app *app, struct err *err)
+{
+    if (app->cfg.eventsub_secret[0]) {
+        snprintf(app->eventsub_secret, sizeof app->eventsub_secret, "%s",
+                 app->cfg.eventsub_secret);
+        return 0;
+    }
+    char *stored = NULL;
+    int found = store_setting_get(app->store, SETTING_EVENTSUB_SECRET, &stored, err);
+    if (found < 0)
+        return -1;
+    if (found == 0 && strlen(stored) >= 10 && strlen(stored) < sizeof app->eventsub_secret) {
+        snprintf(app->eventsub_secret, sizeof app->eventsub_secret, "%s", stored);
+        free(stored);
+        return 0;
+    }
+    free(stored);
+    if (rand_hex(app->eventsub_secret, 32) < 0)
+        return err_set(err, "cannot generate the EventSub secret");
+    if (store_setting_set(app->store, SETTING_EVENTSUB_SECRET, app->eventsub_secret, err) < 0)
+        return -1;
+    log_info("eventsub.secret_generated", "where=database");
+    return 0;
+}
+
+static int build_routes(struct app *app)
+{
+    app->nroutes = sizeof route_table / sizeof route_table[0];
+    app->routes = calloc(app->nroutes + 1, sizeof *app->routes);
+    if (!app->routes)
+        return -1;
+    for (size_t i = 0; i < app->nroutes; i++) {
+        app->routes[i] = route_table[i];
+        app->routes[i].ctx = app;
+    }
+    return 0;
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct app *app = s->data;
+    log_info("sev.stopping", "signal=%d", signum);
+    app_stop(app);
+}
+
+int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct err *err)
+{
+    memset(app, 0, sizeof *app);
+    app->cfg = *cfg;
+    app->loop = loop;
+    app->started_us = clock_mono_us();
+    if (static_load(cfg->web_dir, &app->web, err) < 0)
+        return -1;
+    if (store_open(loop, cfg->database, &app->store, err) < 0)
+        return -1;
+    if (resolve_eventsub_secret(app, err) < 0)
+        return -1;
+    if (bus_open(loop, cfg->bus, on_bus_event, app, &app->bus, err) < 0)
+        return -1;
+    struct hub_options hopts = {0};
+    if (hub_new(loop, app->store, &hopts, &app->hub, err) < 0)
+        return -1;
+    app->ingest = ingest_new(app->store, app->bus);
+    app->webhook = app->ingest ? webhook_new(app->ingest, app->eventsub_secret, NULL) : NULL;
+    if (!app->webhook || build_routes(app) < 0)
+        return err_set(err, "out of memory");
+    build_default_headers(app);
+    build_config_json(app);
+    struct http_server_options hopt = {
+        .host = cfg->listen_host,
+        .port = cfg->listen_port,
+        .routes = app->routes,
+        .not_found = page_not_found,
+        .not_found_ctx = app,
+        .default_headers = app->default_headers,
+        .observe = on_request_done,
+        .observe_arg = app,
+    };
+    struct err herr = {{0}};
+    if (http_server_new(loop, &hopt, &app->http, &herr) < 0)
+        return err_set(err, "SEV_LISTEN: %s", herr.msg);
+    uv_signal_init(loop, &app->sigint);
+    uv_signal_init(loop, &app->sigterm);
+    app->sigint.data = app->sigterm.data = app;
+    uv_signal_start(&app->sigint, on_signal, SIGINT);
+    uv_signal_start(&app->sigterm, on_signal, SIGTERM);
+    return 0;
+}
+
+int app_port(const struct app *app)
+{
+    return http_server_port(app->http);
+}
+
+static void on_http_drained(void *arg)
+{
+    struct app *app = arg;
+    hub_free(app->hub);
+    app->hub = NULL;
+    http_server_free(app->http);
+    app->http = NULL;
+    store_close(app->store); /* nothing can append any more: drain and close */
+    app->store = NULL;
+    uv_close((uv_handle_t *)&app->sigint, NULL);
+    uv_close((uv_handle_t *)&app->sigterm, NULL);
+}
+
+void app_stop(struct app *app)
+{
+    if (app->stopping)
+        return;
+    app->stopping = 1;
+    uv_signal_stop(&app->sigint);
+    uv_signal_stop(&app->sigterm);
+    /* in-flight answers are written first; then the hub and the listener close */
+    http_server_shutdown(app->http, on_http_drained, app);
+}
+
+void app_release(struct app *app)
+{
+    if (app->store) /* start-up failed before the loop ran */
+        store_close(app->store);
+    webhook_free(app->webhook);
+    ingest_free(app->ingest);
+    bus_free(app->bus);
+    static_free(app->web);
+    free(app->routes);
+}
+
+void app_render_metrics_extra(struct app *app, struct buf *out)
+{
+    (void)app;
+    (void)out;
+}

@@ -1,0 +1,62 @@
+/* app: builds every module from the configuration and wires them together. Nothing else
+ * touches every module. One app per process, owned by main(); it owns the loop's handles. */
+#ifndef SEV_APP_H
+#define SEV_APP_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/err.h"
+#include "config/config.h"
+
+struct store;
+struct bus;
+struct hub;
+struct ingest;
+struct webhook;
+struct static_files;
+struct http_server;
+struct http_route;
+
+#define APP_MAX_ROUTES 64
+
+struct route_metrics {
+    uint64_t by_class[6]; /* 1xx..5xx, index status/100 */
+    int64_t dur_sum_us;
+};
+
+struct app {
+    struct config cfg;
+    uv_loop_t *loop;             /* borrowed */
+    struct store *store;         /* owned, each below too */
+    struct bus *bus;
+    struct hub *hub;
+    struct ingest *ingest;
+    struct webhook *webhook;
+    struct static_files *web;
+    struct http_server *http;
+    uv_signal_t sigint, sigterm;
+    char eventsub_secret[128];
+    char default_headers[2048];  /* security headers on every response */
+    char config_json[2048];      /* GET /config.json, made once */
+    struct http_route *routes;   /* owned table, ctx = this app */
+    size_t nroutes;
+    struct route_metrics route_metrics[APP_MAX_ROUTES + 1]; /* last: unmatched */
+    int64_t started_us;
+    int stopping;
+};
+
+/* Builds everything and starts listening. Returns 0, or -1 with err (the first line of the
+ * failure, naming the variable at fault where there is one). */
+int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct err *err);
+/* Graceful stop: stop accepting, finish in-flight writes, drain the store, close. */
+void app_stop(struct app *app);
+int app_port(const struct app *app);
+/* After the loop has ended. */
+void app_release(struct app *app);
+
+#include "base/buf.h"
+/* Metrics of modules wired by the app that the api layer does not know (Twitch client…). */
+void app_render_metrics_extra(struct app *app, struct buf *out);
+
+#endif

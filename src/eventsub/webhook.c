@@ -1,0 +1,188 @@
+#include "eventsub/webhook.h"
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "eventsub/signature.h"
+
+struct webhook {
+    struct ingest *ingest;
+    char secret[128];
+    struct webhook_hooks hooks;
+    struct webhook_stats stats;
+};
+
+struct webhook *webhook_new(struct ingest *ingest, const char *secret,
+                            const struct webhook_hooks *hooks)
+{
+    struct webhook *wh = calloc(1, sizeof *wh);
+    if (!wh)
+        return NULL;
+    wh->ingest = ingest;
+    snprintf(wh->secret, sizeof wh->secret, "%s", secret);
+    if (hooks)
+        wh->hooks = *hooks;
+    return wh;
+}
+
+void webhook_free(struct webhook *wh)
+{
+    if (wh)
+        OPENSSL_cleanse(wh->secret, sizeof wh->secret);
+    free(wh);
+}
+
+static void reject(struct webhook *wh, struct http_request *req, int status, const char *why,
+                   const char *message_id)
+{
+    wh->stats.rejected++;
+    log_warn("webhook.rejected", "status=%d reason=\"%s\" message_id=%.64s", status, why,
+             message_id ? message_id : "-");
+    http_respond_error(req, status, why);
+}
+
+static const char *json_str(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+struct delivery {
+    struct webhook *wh;
+    struct http_request *req;
+};
+
+static void on_ingested(void *arg, int status)
+{
+    struct delivery *d = arg;
+    if (status == STORE_STORED) {
+        d->wh->stats.accepted++;
+        http_respond(d->req, 204, NULL, "", 0);
+    } else if (status == STORE_DUPLICATE) {
+        d->wh->stats.duplicates++;
+        http_respond(d->req, 204, NULL, "", 0);
+    } else {
+        http_respond_error(d->req, 503, "could not store the event; retry later");
+    }
+    free(d);
+}
+
+static void handle_notification(struct webhook *wh, struct http_request *req, const char *id,
+                                int64_t ts_us, json_t *body)
+{
+    json_t *sub = json_object_get(body, "subscription");
+    json_t *event = json_object_get(body, "event");
+    const char *type = json_str(sub, "type");
+    if (!type)
+        type = http_header(req, "Twitch-Eventsub-Subscription-Type");
+    if (!type || !json_is_object(event)) {
+        reject(wh, req, 400, "notification without subscription.type or event", id);
+        return;
+    }
+    struct err err = {{0}};
+    struct event *ev = NULL;
+    if (event_decode(id, type, ts_us, event, &ev, &err) < 0) {
+        reject(wh, req, 400, err.msg[0] ? err.msg : "event could not be decoded", id);
+        return;
+    }
+    struct delivery *d = malloc(sizeof *d);
+    if (!d) {
+        event_free(ev);
+        http_respond_error(req, 503, "out of memory");
+        return;
+    }
+    d->wh = wh;
+    d->req = req;
+    if (ingest_submit(wh->ingest, ev, INGEST_WEBHOOK, on_ingested, d) < 0) {
+        free(d);
+        http_respond_error(req, 503, "could not queue the event; retry later");
+    }
+}
+
+static void handle_challenge(struct webhook *wh, struct http_request *req, const char *id,
+                             json_t *body)
+{
+    const char *challenge = json_str(body, "challenge");
+    if (!challenge) {
+        reject(wh, req, 400, "verification without a challenge", id);
+        return;
+    }
+    json_t *sub = json_object_get(body, "subscription");
+    wh->stats.challenges++;
+    log_info("webhook.challenge", "subscription_id=%.64s type=%.64s",
+             json_str(sub, "id") ? json_str(sub, "id") : "-",
+             json_str(sub, "type") ? json_str(sub, "type") : "-");
+    if (wh->hooks.on_verified && json_str(sub, "id"))
+        wh->hooks.on_verified(wh->hooks.arg, json_str(sub, "id"), json_str(sub, "type"));
+    http_respond(req, 200, "text/plain", challenge, strlen(challenge));
+}
+
+static void handle_revocation(struct webhook *wh, struct http_request *req, json_t *body)
+{
+    json_t *sub = json_object_get(body, "subscription");
+    const char *sub_id = json_str(sub, "id"), *type = json_str(sub, "type");
+    const char *reason = json_str(sub, "status");
+    wh->stats.revocations++;
+    log_warn("webhook.revocation", "subscription_id=%.64s type=%.64s reason=%.64s",
+             sub_id ? sub_id : "-", type ? type : "-", reason ? reason : "-");
+    if (wh->hooks.on_revocation && sub_id)
+        wh->hooks.on_revocation(wh->hooks.arg, sub_id, type ? type : "",
+                                reason ? reason : "unknown");
+    http_respond(req, 204, NULL, "", 0);
+}
+
+void webhook_handle(struct webhook *wh, struct http_request *req)
+{
+    const char *id = http_header(req, "Twitch-Eventsub-Message-Id");
+    const char *ts = http_header(req, "Twitch-Eventsub-Message-Timestamp");
+    const char *sig = http_header(req, "Twitch-Eventsub-Message-Signature");
+    const char *kind = http_header(req, "Twitch-Eventsub-Message-Type");
+    if (!sig || !*sig) {
+        reject(wh, req, 403, "missing Twitch-Eventsub-Message-Signature", id);
+        return;
+    }
+    if (!id || !*id || !ts || !*ts || strlen(id) > 100) {
+        reject(wh, req, 403, "missing or bad Twitch-Eventsub-Message-Id or -Timestamp", id);
+        return;
+    }
+    if (!signature_verify(wh->secret, id, ts, req->body, req->body_len, sig)) {
+        reject(wh, req, 403, "signature does not match", id);
+        return;
+    }
+    int64_t ts_us;
+    int64_t now = clock_wall_us();
+    if (clock_parse_rfc3339(ts, &ts_us) < 0) {
+        reject(wh, req, 403, "Twitch-Eventsub-Message-Timestamp is not RFC 3339", id);
+        return;
+    }
+    if (ts_us < now - WEBHOOK_MAX_AGE_US || ts_us > now + WEBHOOK_MAX_AGE_US) {
+        reject(wh, req, 403, "message timestamp is more than 10 minutes away from now", id);
+        return;
+    }
+    json_error_t jerr;
+    json_t *body = json_loadb(req->body, req->body_len, 0, &jerr);
+    if (!json_is_object(body)) {
+        json_decref(body);
+        reject(wh, req, 400, "body is not a JSON object", id);
+        return;
+    }
+    if (kind && strcmp(kind, "notification") == 0)
+        handle_notification(wh, req, id, ts_us, body);
+    else if (kind && strcmp(kind, "webhook_callback_verification") == 0)
+        handle_challenge(wh, req, id, body);
+    else if (kind && strcmp(kind, "revocation") == 0)
+        handle_revocation(wh, req, body);
+    else
+        reject(wh, req, 400, "unknown Twitch-Eventsub-Message-Type", id);
+    json_decref(body);
+}
+
+void webhook_stats(const struct webhook *wh, struct webhook_stats *out)
+{
+    *out = wh->stats;
+}

@@ -1,0 +1,40 @@
+/* ingest: the one place that orders decode → store → publish.
+ *
+ * Transports (webhook, EventSub WebSocket) hand it decoded events. It stores each durably
+ * (the store group-commits), then publishes new ones on the bus; duplicates (a redelivery,
+ * or the same event over two transports) are acknowledged and not published again.
+ */
+#ifndef SEV_INGEST_H
+#define SEV_INGEST_H
+
+#include <stdint.h>
+
+#include "bus/bus.h"
+#include "event/event.h"
+#include "store/store.h"
+
+struct ingest;
+
+struct ingest_stats {
+    uint64_t stored;
+    uint64_t duplicates;
+    uint64_t failed;
+    uint64_t by_transport[2]; /* INGEST_WEBHOOK, INGEST_WEBSOCKET */
+};
+
+enum ingest_source { INGEST_WEBHOOK = 0, INGEST_WEBSOCKET = 1 };
+
+/* status: STORE_STORED, STORE_DUPLICATE, or negative (not stored: the sender should retry). */
+typedef void (*ingest_done_fn)(void *arg, int status);
+
+struct ingest *ingest_new(struct store *store /* borrowed */, struct bus *bus /* borrowed */);
+void ingest_free(struct ingest *in);
+
+/* Takes ev (steals). cb (may be NULL) runs on the loop once the event is durable or failed.
+ * Returns 0, or -1 when it could not even be queued (then ev is freed and cb not called). */
+int ingest_submit(struct ingest *in, struct event *ev, enum ingest_source source,
+                  ingest_done_fn cb, void *arg);
+
+void ingest_stats(const struct ingest *in, struct ingest_stats *out);
+
+#endif

@@ -1,0 +1,14 @@
+/* pages: HTML pages from web/ (static files) and the friendly 404. */
+#ifndef SEV_PAGES_H
+#define SEV_PAGES_H
+
+#include "http/server.h"
+
+void page_home(struct http_request *req);
+void page_streamer(struct http_request *req);
+void page_overlay(struct http_request *req);
+void page_analytics(struct http_request *req);
+void page_account(struct http_request *req);
+void page_not_found(struct http_request *req); /* no route: an asset from web/, else the 404 page (JSON under /api) */
+
+#endif
