@@ -1,0 +1,148 @@
+'use strict';
+// POST /eventsub/webhook: challenge, signatures, the 10-minute window, dedupe, revocation,
+// caps, and every EventSub type pushed live to a WebSocket client.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const h = require('../lib/harness');
+
+let sev;
+before(async () => { sev = await h.startSev(); });
+after(async () => { const r = await sev.stop(); assert.equal(r.code, 0, 'sev exits 0 on SIGTERM'); });
+
+async function eventsOf(streamer) {
+  const r = await fetch(`${sev.url}/api/streamers/${streamer}/events?limit=100`);
+  if (r.status === 404) return [];
+  assert.equal(r.status, 200);
+  return (await r.json()).events;
+}
+
+test('answers the verification challenge verbatim as text/plain', async () => {
+  const challenge = 'pogchamp-kappa-360noscope-vohiyo';
+  const body = { challenge, subscription: { id: crypto.randomUUID(), status: 'webhook_callback_verification_pending', type: 'channel.follow', version: '2', condition: { broadcaster_user_id: '1' }, transport: { method: 'webhook', callback: 'x' }, created_at: new Date().toISOString() } };
+  const r = await h.postWebhook(sev, { type: 'webhook_callback_verification', body });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/plain/);
+  assert.equal(await r.text(), challenge);
+});
+
+test('a challenge with a bad signature gets 403 and no echo', async () => {
+  const body = { challenge: 'abc', subscription: { id: 'x', type: 'channel.follow' } };
+  const r = await h.postWebhook(sev, { type: 'webhook_callback_verification', body, secret: 'wrong-secret-000' });
+  assert.equal(r.status, 403);
+  assert.doesNotMatch(await r.text(), /^abc$/);
+});
+
+test('a signed notification is stored and answered 204; a redelivery is stored once', async () => {
+  const body = h.followBody('redeliv', 'alice');
+  const id = crypto.randomUUID();
+  const first = await h.postWebhook(sev, { body, id });
+  assert.equal(first.status, 204);
+  const again = await h.postWebhook(sev, { body, id, headers: { 'Twitch-Eventsub-Message-Retry': '1' } });
+  assert.equal(again.status, 204);
+  const events = await eventsOf('redeliv');
+  assert.equal(events.filter((e) => e.id === id).length, 1);
+  const e = events[0];
+  assert.equal(e.type, 'channel.follow');
+  assert.equal(e.streamer_login, 'redeliv');
+  assert.equal(e.viewer_login, 'alice');
+  assert.equal(e.viewer_name, 'Alice');
+  assert.equal(e.summary, 'Alice followed');
+  assert.deepEqual(e.data, body.event);
+});
+
+test('forged, altered, stale, future and unsigned requests are rejected and not stored', async () => {
+  const body = h.followBody('forged', 'mallory');
+  const raw = JSON.stringify(body);
+  const cases = [
+    { name: 'wrong secret', opts: { body, secret: 'not-the-secret' }, status: 403 },
+    { name: 'no signature', opts: { body, headers: { 'Twitch-Eventsub-Message-Signature': undefined } }, status: 403 },
+    { name: 'no message id', opts: { body, headers: { 'Twitch-Eventsub-Message-Id': undefined } }, status: 403 },
+    { name: 'stale (11 minutes)', opts: { body, timestamp: new Date(Date.now() - 11 * 60000).toISOString() }, status: 403 },
+    { name: 'future (11 minutes)', opts: { body, timestamp: new Date(Date.now() + 11 * 60000).toISOString() }, status: 403 },
+    { name: 'bad timestamp', opts: { body, timestamp: 'yesterday' }, status: 403 },
+  ];
+  for (const c of cases) {
+    const r = await h.postWebhook(sev, c.opts);
+    assert.equal(r.status, c.status, c.name);
+    const j = await r.json();
+    assert.equal(typeof j.error, 'string', c.name);
+  }
+  // altered body: signed over one body, sent with another
+  const id = crypto.randomUUID();
+  const ts = new Date().toISOString();
+  const sig = h.sign(sev.secret, id, ts, raw);
+  const altered = raw.replace('mallory', 'mall0ry');
+  const r = await fetch(sev.url + '/eventsub/webhook', {
+    method: 'POST', body: altered,
+    headers: { 'Twitch-Eventsub-Message-Id': id, 'Twitch-Eventsub-Message-Timestamp': ts, 'Twitch-Eventsub-Message-Signature': sig, 'Twitch-Eventsub-Message-Type': 'notification', 'Content-Type': 'application/json' },
+  });
+  assert.equal(r.status, 403);
+  assert.deepEqual(await eventsOf('forged'), []);
+  assert.match(sev.proc.output, /msg=webhook.rejected status=403 reason="signature does not match"/);
+});
+
+test('an oversized body is refused with 413', async () => {
+  const body = h.followBody('bigone', 'alice', { padding: 'x'.repeat(300 * 1024) });
+  const r = await h.postWebhook(sev, { body });
+  assert.equal(r.status, 413);
+  assert.deepEqual(await eventsOf('bigone'), []);
+});
+
+test('signed but malformed bodies get 400 and nothing crashes', async () => {
+  for (const body of ['not json', '[]', '{"subscription":{"type":"channel.follow"}}', '{"subscription":{"type":"channel.follow"},"event":{"user_login":"x"}}', '{"subscription":{"type":7},"event":[]}']) {
+    const r = await h.postWebhook(sev, { body });
+    assert.equal(r.status, 400, body);
+  }
+  const r = await h.postWebhook(sev, { body: h.followBody('x1', 'y1'), type: 'mystery' });
+  assert.equal(r.status, 400);
+  assert.equal((await fetch(sev.url + '/healthz')).status, 200);
+});
+
+test('a revocation is acknowledged with 204', async () => {
+  const body = { subscription: { id: crypto.randomUUID(), status: 'authorization_revoked', type: 'channel.follow', version: '2', condition: { broadcaster_user_id: '1' }, transport: { method: 'webhook', callback: 'x' }, created_at: new Date().toISOString() } };
+  const r = await h.postWebhook(sev, { type: 'revocation', body });
+  assert.equal(r.status, 204);
+  assert.match(sev.proc.output, /msg=webhook.revocation .*reason=authorization_revoked/);
+});
+
+test('a notification for a streamer nobody subscribed to is still stored (signed by Twitch)', async () => {
+  const r = await h.postWebhook(sev, { body: h.followBody('nobodywatches', 'bob') });
+  assert.equal(r.status, 204);
+  assert.equal((await eventsOf('nobodywatches')).length, 1);
+});
+
+test('every EventSub sample type is accepted and pushed to a WebSocket client', async (t) => {
+  const samples = h.loadEventsubSamples();
+  assert.ok(samples.length >= 20, `expected the EventSub samples in tests/data/eventsub (found ${samples.length})`);
+  const byStreamer = new Map();
+  for (const s of samples) {
+    const e = s.body.event;
+    const login = e.broadcaster_user_login || e.to_broadcaster_user_login;
+    if (!byStreamer.has(login)) byStreamer.set(login, []);
+    byStreamer.get(login).push(s);
+  }
+  for (const [login, list] of byStreamer) {
+    const ws = await h.openWs(sev, login);
+    const ids = [];
+    for (const s of list) {
+      const id = crypto.randomUUID();
+      ids.push(id);
+      const r = await h.postWebhook(sev, { body: s.body, id });
+      assert.equal(r.status, 204, `${s.file}: ${r.status}`);
+    }
+    const got = await ws.waitForCount(list.length);
+    ws.close();
+    assert.deepEqual(got.map((e) => e.id), ids, `live order for ${login}`);
+    for (let i = 0; i < list.length; i++) {
+      const e = got[i];
+      assert.equal(e.type, list[i].body.subscription.type, list[i].file);
+      assert.ok(e.summary && e.summary.length > 0, `${list[i].file} has a summary`);
+      assert.match(e.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.deepEqual(e.data, list[i].body.event, `${list[i].file} data is the original event`);
+      for (const k of ['id', 'type', 'streamer_login', 'viewer_login', 'viewer_name', 'created_at', 'summary', 'data']) {
+        assert.ok(k in e, `${list[i].file} has ${k}`);
+      }
+    }
+  }
+});
