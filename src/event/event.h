@@ -43,27 +43,72 @@ struct event {
 int event_decode(const char *message_id, const char *sub_type, int64_t message_timestamp_us,
                  json_t *event_obj, struct event **out, struct err *err);
 
-/* Makes a "sev.gap" marker: a possible gap in the timeline of one streamer from..to. */
+/* As event_decode, knowing the subscription's condition (borrowed, may be NULL).
+ *
+ * Whose timeline an event lands on ("the streamer"):
+ * - every type but channel.raid: broadcaster_user_* of the event;
+ * - channel.raid: the to_broadcaster (SEV watches incoming raids: "Raid from Bob with 42
+ *   viewers", the raider is the viewer). Only when the condition names a non-empty
+ *   from_broadcaster_user_id (an outgoing-raid subscription) is the streamer the
+ *   from_broadcaster ("Raided Bob with 42 viewers", the raided channel is the viewer).
+ *   Without a condition the to_ side is the key; the from_ side only if to_ is missing.
+ *
+ * dedupe_key is "<type>:<streamer_id>:<own id>" where the event carries an id of its own,
+ * one per occurrence (stream id, redemption id, chat message_id), so the same occurrence
+ * received through two subscriptions (webhook and WebSocket, or several viewers' sessions)
+ * is stored once. It is NULL for events that have none, and for hype trains, polls and
+ * predictions (their progress events repeat the id).
+ *
+ * user.authorization.grant/.revoke are in the table (the subscription manager needs their
+ * version) but name no channel: decoding them fails like any event without a broadcaster. */
+int event_decode_with_condition(const char *message_id, const char *sub_type,
+                                int64_t message_timestamp_us, json_t *event_obj,
+                                json_t *condition, struct event **out, struct err *err);
+
+/* Decodes a whole notification body as Twitch sends it, webhook body or WebSocket `payload`:
+ * {"subscription":{"type",…,"condition":{…}},"event":{…}}. `body` is borrowed. */
+int event_decode_notification(const char *message_id, int64_t message_timestamp_us, json_t *body,
+                              struct event **out, struct err *err);
+
+/* An empty event (every field 0/NULL) for code that fills one itself, e.g. the store reading
+ * rows back. Fields set on it must be owned as struct event says. NULL when out of memory. */
+struct event *event_new(void);
+
+/* Makes a "sev.gap" marker: a possible gap in the timeline of one streamer from..to.
+ * id is a fresh UUID, created_at is from_us, the viewer is NULL, summary reads
+ * "Possible gap in events from 10:00:00 to 10:02:13 UTC (EventSub reconnect)" (dates are
+ * added when from and to fall on different days), data is {"from","to","reason"} (reason may
+ * be NULL: JSON null). Arguments are borrowed. NULL when out of memory or without a login. */
 struct event *event_new_gap(const char *streamer_id, const char *streamer_login,
                             const char *streamer_name, int64_t from_us, int64_t to_us,
                             const char *reason);
 
+/* Frees ev and everything it owns; NULL is fine. */
 void event_free(struct event *ev);
 
 /* Appends the contract's event object to out:
  * {"id","type","streamer_login","viewer_login","viewer_name","created_at","summary","data"}
- * with viewer_* null where absent. Returns 0 or -1 (out of memory / over the buf cap). */
+ * with viewer_* null where absent, created_at RFC 3339 UTC with milliseconds, data compact
+ * (an empty object when ev->data is NULL). Output is always valid UTF-8 JSON: invalid UTF-8
+ * becomes U+FFFD, and '<' '>' are escaped as in buf_json_escape (safe inside HTML).
+ * Returns 0 or -1 (out of memory / over the buf cap); on -1, out->len is unchanged. */
 int event_encode_json(const struct event *ev, struct buf *out);
 
-/* The table of EventSub types SEV knows (for the capability panel and the simulator tests). */
+/* The table of EventSub types SEV knows (for the capability panel and the simulator tests).
+ * One row per type, in event_types.c; adding a type is one row plus one decoder. */
+struct event_decoding; /* event_int.h: one decode in progress */
+typedef int (*event_decode_fn)(struct event_decoding *d);
+
 struct event_type_info {
     const char *type;
     const char *version;
     const char *label;        /* "Follows", "Raids", ... */
     const char *scope;        /* scope the condition's user must have granted, or NULL */
     int needs_broadcaster;    /* 1: needs the broadcaster's (or a moderator's) authorization */
+    event_decode_fn decode;   /* internal: viewer, time, dedupe id and summary of this type */
 };
 const struct event_type_info *event_types(size_t *count);
+/* The row of type, or NULL when SEV does not know it. */
 const struct event_type_info *event_type_find(const char *type);
 
 #endif

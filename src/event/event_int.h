@@ -1,0 +1,124 @@
+/* event_int.h: the event module's internal interface, shared by event.c (pipeline, encoding),
+ * event_fields.c (type-checked accessors, decode helpers), event_text.c (UTF-8) and the
+ * decoders in event_types.c / event_chat.c. Not for use outside src/event/.
+ *
+ * One decode, as event_decode_with_condition runs it:
+ *
+ *   event object ──▶ streamer from broadcaster_user_* (if present)
+ *                ──▶ row->decode(d): viewer, created_at, dedupe id, summary (raids: streamer)
+ *                ──▶ checks: a streamer was found; dedupe_key = type:streamer_id:id
+ *                ──▶ struct event (owned by the caller)
+ *
+ * Every accessor type-checks: hostile JSON yields NULL / defaults, never a crash.
+ */
+#ifndef SEV_EVENT_INT_H
+#define SEV_EVENT_INT_H
+
+#include <stdint.h>
+
+#include "event/event.h"
+
+#define EVENT_ID_MAX 256      /* bytes kept of ids, logins, names and types */
+#define EVENT_LOGIN_MAX 64    /* a longer broadcaster login is not a Twitch login: rejected */
+#define EVENT_NAME_CLIP 50    /* code points of a name quoted in a summary */
+#define EVENT_TEXT_CLIP 140   /* code points of a message or title quoted in a summary */
+#define EVENT_SCRATCH_MAX 16  /* clipped strings one decoder may hold */
+
+struct event_decoding {
+    const char *type;        /* borrowed: the subscription type */
+    json_t *obj;             /* borrowed: the event object */
+    json_t *condition;       /* borrowed: the subscription condition, may be NULL */
+    struct event *ev;        /* borrowed: the event being built (owned by the pipeline) */
+    const char *dedupe_id;   /* borrowed from obj: the event's own id, or NULL */
+    struct buf summary;      /* owned */
+    char *scratch[EVENT_SCRATCH_MAX]; /* owned: clipped strings handed to decoders */
+    int nscratch;
+    int oom;                 /* an allocation failed: the decode fails at the end */
+    struct err *err;         /* borrowed, may be NULL */
+};
+
+/* --- type-checked accessors (event_fields.c); obj may be anything, even NULL --- */
+
+/* The string at key, or NULL when absent, null or not a string. Borrowed from obj. */
+const char *field_str(json_t *obj, const char *key);
+/* As field_str, but NULL for "" too. */
+const char *field_nonempty(json_t *obj, const char *key);
+/* The object at key, or NULL. */
+json_t *field_obj(json_t *obj, const char *key);
+/* The array at key, or NULL. */
+json_t *field_array(json_t *obj, const char *key);
+/* 0 and *out for an integer, an integral real or a string of digits ("42"); else -1. */
+int field_int(json_t *obj, const char *key, int64_t *out);
+/* As field_int, with a default when the field is absent or unusable. */
+int64_t field_int_or(json_t *obj, const char *key, int64_t dflt);
+/* 1 for true or "true", else 0. */
+int field_bool(json_t *obj, const char *key);
+/* An id that should be a string but may arrive as an integer: owned copy, or NULL. */
+char *field_id_dup(json_t *obj, const char *key);
+
+/* --- decode helpers (event_fields.c) --- */
+
+/* Sets the streamer from <prefix>_id, <prefix>_login (lower-cased), <prefix>_name.
+ * -1 with d->err when id or login is missing or absurd. */
+int decoding_streamer(struct event_decoding *d, json_t *obj, const char *prefix);
+/* Sets the viewer from <prefix>_id/_login/_name of obj when a login or name is present;
+ * leaves it NULL otherwise. Returns 1 when a viewer was set. */
+int decoding_viewer(struct event_decoding *d, json_t *obj, const char *prefix);
+void decoding_clear_viewer(struct event_decoding *d);
+/* created_at from an RFC 3339 field of the event; keeps the message time when unusable. */
+void decoding_time(struct event_decoding *d, const char *field);
+/* The event's own per-occurrence id (string or integer field of the event). */
+void decoding_dedupe(struct event_decoding *d, const char *field);
+/* A string fit to quote in a summary: valid UTF-8, controls as spaces, trimmed, at most
+ * max_cp code points (then "…"). Owned by d. NULL in, NULL out. */
+const char *decoding_clip(struct event_decoding *d, const char *s, size_t max_cp);
+/* The viewer as a summary names them: display name, else login, else `fallback`. */
+const char *decoding_viewer_label(struct event_decoding *d, const char *fallback);
+/* Appends to the summary. Strings passed through %s must come from decoding_clip or be
+ * literals. Returns 0; failures are remembered in d->oom. */
+int decoding_say(struct event_decoding *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends ": <text>" (clipped) when text is non-empty. */
+int decoding_say_text(struct event_decoding *d, const char *text);
+
+/* --- wording shared by decoders (event_wording.c); `who` and `text` are clipped or literal --- */
+
+/* "Tier 1" for "1000" (string or integer), "Tier 2", "Tier 3", "Prime"; NULL otherwise. */
+const char *tier_label(json_t *obj, const char *key);
+/* "s" unless n == 1. */
+const char *plural(int64_t n);
+/* "Alice subscribed at Tier 1" / "… with Prime", " for 3 months" when months > 1. */
+void say_subscribed(struct event_decoding *d, const char *who, const char *tier, int is_prime,
+                    int64_t months);
+/* "Alice resubscribed for 12 months[ at Tier 2| with Prime]: text" (months <= 0: omitted). */
+void say_resubscribed(struct event_decoding *d, const char *who, int64_t months,
+                      const char *tier, int is_prime, const char *text);
+/* "Alice gifted 5 Tier 1 subs" / "Alice gifted a Tier 1 sub" (tier may be NULL). */
+void say_gifted(struct event_decoding *d, const char *who, int64_t count, const char *tier);
+/* "Alice gifted a Tier 1 sub to Carol". */
+void say_gifted_to(struct event_decoding *d, const char *who, const char *tier,
+                   const char *recipient);
+/* "Raid from Bob with 42 viewers". */
+void say_raid_from(struct event_decoding *d, const char *who, int64_t viewers);
+/* "Alice cheered 100 bits: text". */
+void say_cheered(struct event_decoding *d, const char *who, int64_t bits, const char *text);
+
+/* --- the type table (event_types.c) and decoders defined elsewhere --- */
+
+/* The decoder of type, or the generic one for types SEV does not know. */
+event_decode_fn event_type_decoder(const char *type);
+int decode_chat_notification(struct event_decoding *d); /* event_chat.c */
+
+/* --- UTF-8 and JSON text (event_text.c) --- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 when invalid. */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
+/* Owned copy of s with invalid UTF-8 replaced by U+FFFD, cut to at most max_bytes on a
+ * code point boundary. NULL when s is NULL or out of memory. */
+char *text_clean_dup(const char *s, size_t max_bytes);
+/* Appends s cleaned for a summary (see decoding_clip) to out. */
+int text_clip(struct buf *out, const char *s, size_t max_cp);
+/* Appends s as a JSON string with quotes (invalid UTF-8 as \ufffd), or null when NULL. */
+int text_json_string(struct buf *out, const char *s);
+
+#endif
