@@ -26,6 +26,9 @@ enum store_append_result {
 /* status: STORE_STORED, STORE_DUPLICATE, or negative on failure (then nothing was stored). */
 typedef void (*store_append_fn)(void *arg, struct event *ev, int status);
 
+/* Lists handed to callbacks are heap-allocated; the callback owns them and frees them with
+ * event_list_free / stat_list_free (which accept NULL). A list is non-NULL exactly when the
+ * status is 0. */
 struct event_list {
     struct event **items; /* owned, each owned */
     size_t count;
@@ -50,18 +53,37 @@ struct streamer_info {
     char login[32];
     char display_name[64];
 };
-/* status 0 found, 1 not found, negative error */
+/* status 0 found, 1 not found, negative error; s is borrowed for the call, NULL unless 0. */
 typedef void (*store_streamer_fn)(void *arg, int status, const struct streamer_info *s);
+/* status 0 done (durable), negative error. */
+typedef void (*store_done_fn)(void *arg, int status);
+
+/* store_append's own failures (the callback is then never called). */
+enum store_append_error {
+    STORE_EINVAL = -1, /* event without id, type or streamer, or the store is closing */
+    STORE_EFULL = -2,  /* STORE_QUEUE_MAX appends already wait for the disk: answer 503, retry */
+};
+#define STORE_QUEUE_MAX 200000
 
 /* Opens the database named by uri ("sqlite:PATH"), runs migrations. Blocking: call at start-up
- * only. Returns 0 and *out, or -1 with err. */
+ * only. Returns 0 and *out, or -1 with err. For sqlite the parent directory of PATH is created
+ * if missing; a path that cannot be created, opened or written, or a database whose schema is
+ * newer than this build knows, is an error naming the path. "postgres://…" is recognised but
+ * not built yet (an error saying so). */
 int store_open(uv_loop_t *loop, const char *uri, struct store **out, struct err *err);
-/* Finishes pending writes (their callbacks run), then closes. Blocking: call at shutdown. */
+/* Finishes pending writes (their callbacks run, inside this call), then closes. Blocking: call
+ * at shutdown. Reads already submitted still call back later; the last memory is released from
+ * the loop, so run the loop once more (as every libuv shutdown does) before uv_loop_close. */
 void store_close(struct store *st);
 
 /* Stores ev durably (dedupe by id, and by dedupe_key when set) and also records its streamer
- * (id, login, name). ev is borrowed until cb, which is always called on the loop thread. */
+ * (id, login, name). ev is borrowed until cb, which is always called on the loop thread, in
+ * the order of the appends; do not touch ev meanwhile. Returns 0, or enum store_append_error. */
 int store_append(struct store *st, struct event *ev, store_append_fn cb, void *arg);
+/* Records a streamer (e.g. learned from Helix before any event): the same upsert store_append
+ * does, queued behind the appends. s is copied. Returns 0 or enum store_append_error. */
+int store_streamer_put(struct store *st, const struct streamer_info *s, store_done_fn cb,
+                       void *arg);
 
 /* Newest first, at most limit, of one streamer (by login), older than before_id if non-NULL.
  * status 0 ok, 1 unknown before_id, negative error. */
@@ -72,10 +94,35 @@ int store_recent(struct store *st, const char *login, const char *before_id, int
 int store_since(struct store *st, const char *login, const char *since_id, int limit,
                 store_events_fn cb, void *arg);
 
+/* Looks a streamer up by login (case-insensitive; logins are stored lower case). */
 int store_streamer_get(struct store *st, const char *login, store_streamer_fn cb, void *arg);
 
+/* [{login, events}] for every streamer, most events first (ties by login). */
 int store_stats_streamers(struct store *st, store_stats_fn cb, void *arg);
+/* [{type, events}] for one streamer, most events first (ties by type). */
 int store_stats_types(struct store *st, const char *login, store_stats_fn cb, void *arg);
+/* Events per hour of one streamer (by created_at) for the last `hours` hours (1..720), oldest
+ * first, exactly `hours` rows including empty ones; key = the hour's start in RFC 3339
+ * ("2026-11-22T10:00:00.000Z"); the last row is the current hour. */
+int store_stats_hourly(struct store *st, const char *login, int hours, store_stats_fn cb,
+                       void *arg);
+
+/* Settings (small key/value strings, e.g. the generated EventSub secret). SYNCHRONOUS: they
+ * run on the calling thread and may wait for the disk, so call them at start-up only.
+ * get: 0 and *value (owned, free()), 1 when the key is absent (*value = NULL), -1 with err.
+ * set: inserts or replaces durably; 0 or -1 with err. */
+int store_setting_get(struct store *st, const char *key, char **value, struct err *err);
+int store_setting_set(struct store *st, const char *key, const char *value, struct err *err);
+
+/* What the writer has done so far (for /metrics and tests). Cheap; loop thread. */
+struct store_counters {
+    uint64_t commits;    /* write transactions committed */
+    uint64_t stored;     /* events stored */
+    uint64_t duplicates; /* appends answered STORE_DUPLICATE */
+    uint64_t failed;     /* appends or puts that failed */
+    uint64_t queued;     /* appends waiting for the writer right now */
+};
+void store_counters_get(struct store *st, struct store_counters *out);
 
 /* Health check: 0 if the database answers. Cheap, may be called on the loop. */
 int store_ping(struct store *st);

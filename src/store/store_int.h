@@ -1,0 +1,70 @@
+/* store_int.h: what a store backend implements. Only src/store/ includes this.
+ *
+ * store.c checks the arguments of every public call, then dispatches through the
+ * `const struct store_backend` chosen once from the URI scheme in store_open. A backend
+ * embeds `struct store` as the first member of its own state (like git's ref stores) and
+ * gets that pointer back in every call.
+ *
+ * Threads: every entry point is called on the loop thread. Callbacks must come back on the
+ * loop thread; none may run inside the entry point itself (except close, which drains).
+ */
+#ifndef SEV_STORE_INT_H
+#define SEV_STORE_INT_H
+
+#include "store/store.h"
+
+/* Reads share one request shape so that each backend has one read entry point. */
+enum store_read_kind {
+    STORE_READ_RECENT,          /* login, ref_id = before_id or NULL, limit */
+    STORE_READ_SINCE,           /* login, ref_id = since_id or NULL (from the start), limit */
+    STORE_READ_STREAMER,        /* login */
+    STORE_READ_STATS_STREAMERS, /* nothing */
+    STORE_READ_STATS_TYPES,     /* login */
+    STORE_READ_STATS_HOURLY,    /* login, limit = hours, now_us */
+    STORE_READ_KINDS
+};
+
+struct store_read {
+    enum store_read_kind kind;
+    const char *login;  /* borrowed for the call (the backend copies), never NULL */
+    const char *ref_id; /* borrowed for the call, or NULL */
+    int limit;
+    int64_t now_us; /* wall clock when the call was made */
+    union {
+        store_events_fn events;
+        store_stats_fn stats;
+        store_streamer_fn streamer;
+    } cb;
+    void *arg;
+};
+
+/* The most events one read may ask for, and the most hours of store_stats_hourly. */
+#define STORE_READ_LIMIT_MAX 10000
+#define STORE_HOURS_MAX 720
+
+struct store {
+    const struct store_backend *be; /* borrowed: a static table */
+    uv_loop_t *loop;                /* borrowed */
+};
+
+struct store_backend {
+    const char *name;
+    /* target: the URI after the scheme prefix (for sqlite, the path). Fills *out with a
+     * store whose be and loop are set. */
+    int (*open)(uv_loop_t *loop, const char *target, struct store **out, struct err *err);
+    void (*close)(struct store *st);
+    /* ev was checked (id, type, streamer_id, streamer_login set). */
+    int (*append)(struct store *st, struct event *ev, int64_t received_at_us,
+                  store_append_fn cb, void *arg);
+    int (*streamer_put)(struct store *st, const struct streamer_info *s, int64_t now_us,
+                        store_done_fn cb, void *arg);
+    int (*read)(struct store *st, const struct store_read *req);
+    int (*setting_get)(struct store *st, const char *key, char **value, struct err *err);
+    int (*setting_set)(struct store *st, const char *key, const char *value, struct err *err);
+    int (*ping)(struct store *st);
+    void (*counters)(struct store *st, struct store_counters *out);
+};
+
+extern const struct store_backend store_sqlite_backend;
+
+#endif
