@@ -75,18 +75,13 @@ static void on_ingested(void *arg, int status)
 static void handle_notification(struct webhook *wh, struct http_request *req, const char *id,
                                 int64_t ts_us, json_t *body)
 {
-    json_t *sub = json_object_get(body, "subscription");
-    json_t *event = json_object_get(body, "event");
-    const char *type = json_str(sub, "type");
-    if (!type)
-        type = http_header(req, "Twitch-Eventsub-Subscription-Type");
-    if (!type || !json_is_object(event)) {
-        reject(wh, req, 400, "notification without subscription.type or event", id);
-        return;
-    }
     struct err err = {{0}};
     struct event *ev = NULL;
-    if (event_decode(id, type, ts_us, event, &ev, &err) < 0) {
+    if (!json_is_object(json_object_get(body, "event"))) {
+        reject(wh, req, 400, "notification without an event object", id);
+        return;
+    }
+    if (event_decode_notification(id, ts_us, body, &ev, &err) < 0) {
         reject(wh, req, 400, err.msg[0] ? err.msg : "event could not be decoded", id);
         return;
     }

@@ -119,11 +119,8 @@ static void handle_notification(struct wsession *s, json_t *meta, json_t *payloa
 {
     const char *id = jstr(meta, "message_id");
     const char *ts = jstr(meta, "message_timestamp");
-    json_t *sub = json_object_get(payload, "subscription");
-    const char *type = jstr(sub, "type") ? jstr(sub, "type") : jstr(meta, "subscription_type");
-    json_t *event = json_object_get(payload, "event");
     int64_t ts_us;
-    if (!id || !ts || !type || !json_is_object(event) || clock_parse_rfc3339(ts, &ts_us) < 0) {
+    if (!id || !ts || !json_is_object(payload) || clock_parse_rfc3339(ts, &ts_us) < 0) {
         log_warn("eventsub.ws_bad_notification", "session=%s reason=\"missing fields\"", s->id);
         return;
     }
@@ -133,9 +130,8 @@ static void handle_notification(struct wsession *s, json_t *meta, json_t *payloa
     }
     struct err err = {{0}};
     struct event *ev;
-    if (event_decode(id, type, ts_us, event, &ev, &err) < 0) {
-        log_warn("eventsub.ws_undecodable", "message_id=%.64s type=%.64s reason=\"%s\"", id, type,
-                 err.msg);
+    if (event_decode_notification(id, ts_us, payload, &ev, &err) < 0) {
+        log_warn("eventsub.ws_undecodable", "message_id=%.64s reason=\"%s\"", id, err.msg);
         return;
     }
     s->stats.notifications++;
