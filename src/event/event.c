@@ -86,9 +86,10 @@ static int finish_event(struct event_decoding *d)
 }
 
 int event_decode_with_condition(const char *message_id, const char *sub_type,
-                                int64_t message_timestamp_us, json_t *event_obj,
-                                json_t *condition, struct event **out, struct err *err)
+                                int64_t message_timestamp_us, json_t *event_obj, json_t *condition,
+                                struct event **out, struct err *err)
 {
+    *out = NULL;
     if (!message_id || !*message_id)
         return err_set(err, "EventSub notification without a message id");
     if (!sub_type || !*sub_type)
@@ -123,13 +124,14 @@ int event_decode_with_condition(const char *message_id, const char *sub_type,
 int event_decode(const char *message_id, const char *sub_type, int64_t message_timestamp_us,
                  json_t *event_obj, struct event **out, struct err *err)
 {
-    return event_decode_with_condition(message_id, sub_type, message_timestamp_us, event_obj,
-                                       NULL, out, err);
+    return event_decode_with_condition(message_id, sub_type, message_timestamp_us, event_obj, NULL,
+                                       out, err);
 }
 
 int event_decode_notification(const char *message_id, int64_t message_timestamp_us, json_t *body,
                               struct event **out, struct err *err)
 {
+    *out = NULL;
     json_t *subscription = field_obj(body, "subscription");
     const char *type = field_str(subscription, "type");
     if (!type)
@@ -203,8 +205,8 @@ struct event *event_new_gap(const char *streamer_id, const char *streamer_login,
     ev->type = strdup("sev.gap");
     ev->streamer_id = text_clean_dup(streamer_id ? streamer_id : "", EVENT_ID_MAX);
     ev->streamer_login = text_clean_dup(streamer_login, EVENT_ID_MAX);
-    ev->streamer_name = text_clean_dup(streamer_name ? streamer_name : streamer_login,
-                                       EVENT_ID_MAX);
+    ev->streamer_name =
+        text_clean_dup(streamer_name ? streamer_name : streamer_login, EVENT_ID_MAX);
     ev->created_at_us = from_us;
     ev->summary = gap_summary(from_us, to_us, clean_reason);
     ev->data = gap_data(from_us, to_us, clean_reason);
@@ -273,15 +275,16 @@ static json_t *clean_copy(json_t *v, int depth)
     size_t i;
     int rc = 0;
     if (json_is_object(v)) {
-        json_object_foreach (v, key, item) {
+        json_object_foreach(v, key, item)
+        {
             char *clean_key = text_clean_dup(key, (size_t)-1);
-            rc |= clean_key ? json_object_set_new(copy, clean_key, clean_copy(item, depth + 1))
-                            : -1;
+            rc |=
+                clean_key ? json_object_set_new(copy, clean_key, clean_copy(item, depth + 1)) : -1;
             free(clean_key);
         }
     } else {
-        json_array_foreach (v, i, item)
-            rc |= json_array_append_new(copy, clean_copy(item, depth + 1));
+        json_array_foreach(v, i, item) rc |=
+            json_array_append_new(copy, clean_copy(item, depth + 1));
     }
     if (rc) {
         json_decref(copy);

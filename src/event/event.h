@@ -20,26 +20,27 @@
 #include "base/err.h"
 
 struct event {
-    int64_t seq;            /* store sequence, assigned when stored; 0 before */
-    char *id;               /* EventSub message id (or a SEV-made UUID for gap markers) */
-    char *type;             /* subscription type, e.g. "channel.follow"; "sev.gap" for gap markers */
-    char *dedupe_key;       /* the event's own id where it has one (e.g. redemption id), or NULL */
-    char *streamer_id;      /* broadcaster user id, numeric string */
-    char *streamer_login;   /* lower case */
-    char *streamer_name;    /* display name, may equal login */
-    char *viewer_id;        /* NULL when the event has no viewer (or anonymous) */
-    char *viewer_login;     /* NULL likewise */
-    char *viewer_name;      /* NULL likewise */
-    int64_t created_at_us;  /* when it happened per Twitch (e.g. followed_at), else message time */
-    char *summary;          /* human text, e.g. "Alice gifted 5 subs" */
-    json_t *data;           /* owned: the original EventSub event object, as Twitch sent it */
+    int64_t seq;           /* store sequence, assigned when stored; 0 before */
+    char *id;              /* EventSub message id (or a SEV-made UUID for gap markers) */
+    char *type;            /* subscription type, e.g. "channel.follow"; "sev.gap" for gap markers */
+    char *dedupe_key;      /* from the event's own id where it has one (e.g. redemption id), as
+                              "<type>:<streamer_id>:<id>" (see event_decode_with_condition), or NULL */
+    char *streamer_id;     /* broadcaster user id, numeric string */
+    char *streamer_login;  /* lower case */
+    char *streamer_name;   /* display name, may equal login */
+    char *viewer_id;       /* NULL when the event has no viewer (or anonymous) */
+    char *viewer_login;    /* NULL likewise */
+    char *viewer_name;     /* NULL likewise */
+    int64_t created_at_us; /* when it happened per Twitch (e.g. followed_at), else message time */
+    char *summary;         /* human text, e.g. "Alice gifted 5 subs" */
+    json_t *data;          /* owned: the original EventSub event object, as Twitch sent it */
 };
 
 /* Decodes one notification. `event_obj` is borrowed (the decoder takes its own reference).
  * `message_timestamp_us` is the Twitch-Eventsub-Message-Timestamp (or metadata) time.
  * Unknown types are decoded generically (streamer from broadcaster_user_*, summary
  * "<type> event"), never rejected. Returns 0 and *out (owned by the caller), or -1 with err
- * when the object lacks a broadcaster (every EventSub event names one). */
+ * when the object lacks a broadcaster (every EventSub event names one); *out is NULL then. */
 int event_decode(const char *message_id, const char *sub_type, int64_t message_timestamp_us,
                  json_t *event_obj, struct event **out, struct err *err);
 
@@ -62,8 +63,8 @@ int event_decode(const char *message_id, const char *sub_type, int64_t message_t
  * user.authorization.grant/.revoke are in the table (the subscription manager needs their
  * version) but name no channel: decoding them fails like any event without a broadcaster. */
 int event_decode_with_condition(const char *message_id, const char *sub_type,
-                                int64_t message_timestamp_us, json_t *event_obj,
-                                json_t *condition, struct event **out, struct err *err);
+                                int64_t message_timestamp_us, json_t *event_obj, json_t *condition,
+                                struct event **out, struct err *err);
 
 /* Decodes a whole notification body as Twitch sends it, webhook body or WebSocket `payload`:
  * {"subscription":{"type",…,"condition":{…}},"event":{…}}. `body` is borrowed. */
@@ -102,10 +103,10 @@ typedef int (*event_decode_fn)(struct event_decoding *d);
 struct event_type_info {
     const char *type;
     const char *version;
-    const char *label;        /* "Follows", "Raids", ... */
-    const char *scope;        /* scope the condition's user must have granted, or NULL */
-    int needs_broadcaster;    /* 1: needs the broadcaster's (or a moderator's) authorization */
-    event_decode_fn decode;   /* internal: viewer, time, dedupe id and summary of this type */
+    const char *label;      /* "Follows", "Raids", ... */
+    const char *scope;      /* scope the condition's user must have granted, or NULL */
+    int needs_broadcaster;  /* 1: needs the broadcaster's (or a moderator's) authorization */
+    event_decode_fn decode; /* internal: viewer, time, dedupe id and summary of this type */
 };
 const struct event_type_info *event_types(size_t *count);
 /* The row of type, or NULL when SEV does not know it. */

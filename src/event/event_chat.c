@@ -140,8 +140,8 @@ static void notice_charity_donation(struct notice_call *n)
     json_t *money = field_obj(n->detail, "amount");
     format_amount(money, amount, sizeof amount);
     const char *currency = decoding_clip(n->d, field_nonempty(money, "currency"), 8);
-    const char *charity = decoding_clip(n->d, field_nonempty(n->detail, "charity_name"),
-                                        EVENT_NAME_CLIP);
+    const char *charity =
+        decoding_clip(n->d, field_nonempty(n->detail, "charity_name"), EVENT_NAME_CLIP);
     decoding_say(n->d, "%s donated %s%s%s", n->who, amount, currency ? " " : "",
                  currency ? currency : "");
     if (charity)
@@ -150,8 +150,8 @@ static void notice_charity_donation(struct notice_call *n)
 
 static void notice_unknown(struct notice_call *n)
 {
-    const char *system = decoding_clip(n->d, field_nonempty(n->d->obj, "system_message"),
-                                       EVENT_TEXT_CLIP);
+    const char *system =
+        decoding_clip(n->d, field_nonempty(n->d->obj, "system_message"), EVENT_TEXT_CLIP);
     if (system && *system)
         decoding_say(n->d, "%s", system);
     /* else the pipeline's "channel.chat.notification event" */

@@ -18,23 +18,23 @@
 
 #include "event/event.h"
 
-#define EVENT_ID_MAX 256      /* bytes kept of ids, logins, names and types */
-#define EVENT_LOGIN_MAX 64    /* a longer broadcaster login is not a Twitch login: rejected */
-#define EVENT_NAME_CLIP 50    /* code points of a name quoted in a summary */
-#define EVENT_TEXT_CLIP 140   /* code points of a message or title quoted in a summary */
-#define EVENT_SCRATCH_MAX 16  /* clipped strings one decoder may hold */
+#define EVENT_ID_MAX 256     /* bytes kept of ids, logins, names and types */
+#define EVENT_LOGIN_MAX 64   /* a longer broadcaster login is not a Twitch login: rejected */
+#define EVENT_NAME_CLIP 50   /* code points of a name quoted in a summary */
+#define EVENT_TEXT_CLIP 140  /* code points of a message or title quoted in a summary */
+#define EVENT_SCRATCH_MAX 16 /* clipped strings one decoder may hold */
 
 struct event_decoding {
-    const char *type;        /* borrowed: the subscription type */
-    json_t *obj;             /* borrowed: the event object */
-    json_t *condition;       /* borrowed: the subscription condition, may be NULL */
-    struct event *ev;        /* borrowed: the event being built (owned by the pipeline) */
-    const char *dedupe_id;   /* borrowed from obj: the event's own id, or NULL */
-    struct buf summary;      /* owned */
+    const char *type;                 /* borrowed: the subscription type */
+    json_t *obj;                      /* borrowed: the event object */
+    json_t *condition;                /* borrowed: the subscription condition, may be NULL */
+    struct event *ev;                 /* borrowed: the event being built (owned by the pipeline) */
+    const char *dedupe_id;            /* borrowed from obj: the event's own id, or NULL */
+    struct buf summary;               /* owned */
     char *scratch[EVENT_SCRATCH_MAX]; /* owned: clipped strings handed to decoders */
     int nscratch;
-    int oom;                 /* an allocation failed: the decode fails at the end */
-    struct err *err;         /* borrowed, may be NULL */
+    int oom;         /* an allocation failed: the decode fails at the end */
+    struct err *err; /* borrowed, may be NULL */
 };
 
 /* --- type-checked accessors (event_fields.c); obj may be anything, even NULL --- */
@@ -91,8 +91,8 @@ const char *plural(int64_t n);
 void say_subscribed(struct event_decoding *d, const char *who, const char *tier, int is_prime,
                     int64_t months);
 /* "Alice resubscribed for 12 months[ at Tier 2| with Prime]: text" (months <= 0: omitted). */
-void say_resubscribed(struct event_decoding *d, const char *who, int64_t months,
-                      const char *tier, int is_prime, const char *text);
+void say_resubscribed(struct event_decoding *d, const char *who, int64_t months, const char *tier,
+                      int is_prime, const char *text);
 /* "Alice gifted 5 Tier 1 subs" / "Alice gifted a Tier 1 sub" (tier may be NULL). */
 void say_gifted(struct event_decoding *d, const char *who, int64_t count, const char *tier);
 /* "Alice gifted a Tier 1 sub to Carol". */

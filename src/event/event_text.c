@@ -57,6 +57,10 @@ char *text_clean_dup(const char *s, size_t max_bytes)
         }
         i += len ? len : 1;
     }
+    if (buf_append(&b, "", 0) < 0) { /* buf_detach of an empty buf is not NUL-terminated */
+        buf_release(&b);
+        return NULL;
+    }
     return buf_detach(&b, NULL);
 }
 
@@ -93,7 +97,7 @@ int text_clip(struct buf *out, const char *s, size_t max_cp)
         i += len ? len : 1;
     }
     trim_trailing_spaces(out, start);
-    return buf_reserve(out, 0); /* makes out->data non-NULL even for "" */
+    return buf_append(out, "", 0); /* NUL-terminated, and out->data non-NULL even for "" */
 }
 
 int text_json_string(struct buf *out, const char *s)

@@ -56,8 +56,11 @@ static int decode_no_channel(struct event_decoding *d)
 static int decode_stream_online(struct event_decoding *d)
 {
     static const char *const kinds[][2] = {
-        {"playlist", "playlist"}, {"watch_party", "watch party"}, {"premiere", "premiere"},
-        {"rerun", "rerun"},       {NULL, NULL},
+        {"playlist", "playlist"},
+        {"watch_party", "watch party"},
+        {"premiere", "premiere"},
+        {"rerun", "rerun"},
+        {NULL, NULL},
     };
     decoding_time(d, "started_at");
     decoding_dedupe(d, "id");
@@ -269,7 +272,8 @@ static void say_poll_result(struct event_decoding *d, json_t *choices)
     size_t i;
     int64_t best_votes = 0;
     int tied = 0;
-    json_array_foreach (choices, i, choice) {
+    json_array_foreach(choices, i, choice)
+    {
         int64_t votes = field_int_or(choice, "votes", 0);
         if (votes > best_votes) {
             best = choice, best_votes = votes, tied = 0;
@@ -322,7 +326,8 @@ static json_t *winning_outcome(json_t *obj)
     const char *winner_id = field_nonempty(obj, "winning_outcome_id");
     json_t *outcome;
     size_t i;
-    json_array_foreach (field_array(obj, "outcomes"), i, outcome) {
+    json_array_foreach(field_array(obj, "outcomes"), i, outcome)
+    {
         const char *id = field_str(outcome, "id");
         if (winner_id && id && strcmp(id, winner_id) == 0)
             return outcome;
@@ -372,7 +377,8 @@ static int decode_ban(struct event_decoding *d)
     } else {
         int64_t begin_us = d->ev->created_at_us, end_us;
         decoding_say(d, "%s was timed out", who);
-        if (ends_at && clock_parse_rfc3339(ends_at, &end_us) == 0 && end_us > begin_us)
+        if (ends_at && begin_us >= 0 && clock_parse_rfc3339(ends_at, &end_us) == 0 &&
+            end_us - begin_us >= 500000)
             say_duration(d, (end_us - begin_us + 500000) / 1000000);
     }
     return decoding_say_text(d, field_str(d->obj, "reason"));
@@ -395,8 +401,8 @@ static int decode_bits_use(struct event_decoding *d)
     }
     decoding_say(d, "%s used %" PRId64 " bit%s", who, bits, plural(bits));
     if (kind && strcmp(kind, "power_up") == 0) {
-        const char *power_up = words_for(power_ups, field_str(field_obj(d->obj, "power_up"),
-                                                              "type"));
+        const char *power_up =
+            words_for(power_ups, field_str(field_obj(d->obj, "power_up"), "type"));
         decoding_say(d, " on %s", power_up ? power_up : "a Power-up");
     } else if (kind && strcmp(kind, "combo") == 0) {
         decoding_say(d, " on a Combo");
@@ -431,8 +437,7 @@ static const struct event_type_info types[] = {
     {"channel.update", "2", "Channel updates", NULL, 0, decode_channel_update},
     {"channel.raid", "1", "Raids", NULL, 0, decode_raid},
     {"channel.follow", "2", "Follows", "moderator:read:followers", 1, decode_follow},
-    {"channel.subscribe", "1", "Subscriptions", "channel:read:subscriptions", 1,
-     decode_subscribe},
+    {"channel.subscribe", "1", "Subscriptions", "channel:read:subscriptions", 1, decode_subscribe},
     {"channel.subscription.gift", "1", "Gift subs", "channel:read:subscriptions", 1,
      decode_subscription_gift},
     {"channel.subscription.message", "1", "Resubs", "channel:read:subscriptions", 1,
@@ -451,8 +456,7 @@ static const struct event_type_info types[] = {
     {"channel.hype_train.end", "2", "Hype train ends", "channel:read:hype_train", 1,
      decode_hype_train_end},
     {"channel.poll.begin", "1", "Polls", "channel:read:polls", 1, decode_poll_begin},
-    {"channel.poll.progress", "1", "Poll progress", "channel:read:polls", 1,
-     decode_poll_progress},
+    {"channel.poll.progress", "1", "Poll progress", "channel:read:polls", 1, decode_poll_progress},
     {"channel.poll.end", "1", "Poll results", "channel:read:polls", 1, decode_poll_end},
     {"channel.prediction.begin", "1", "Predictions", "channel:read:predictions", 1,
      decode_prediction_begin},
@@ -468,8 +472,7 @@ static const struct event_type_info types[] = {
     {"channel.chat.notification", "1", "Chat notifications", "user:read:chat", 0,
      decode_chat_notification},
     {"user.authorization.grant", "1", "App authorizations", NULL, 0, decode_no_channel},
-    {"user.authorization.revoke", "1", "App authorization revocations", NULL, 0,
-     decode_no_channel},
+    {"user.authorization.revoke", "1", "App authorization revocations", NULL, 0, decode_no_channel},
 };
 
 const struct event_type_info *event_types(size_t *count)

@@ -14,10 +14,14 @@ const char *tier_label(json_t *obj, const char *key)
     if (field_int(obj, key, &tier) < 0)
         return NULL;
     switch (tier) {
-    case 1000: return "Tier 1";
-    case 2000: return "Tier 2";
-    case 3000: return "Tier 3";
-    default: return NULL;
+    case 1000:
+        return "Tier 1";
+    case 2000:
+        return "Tier 2";
+    case 3000:
+        return "Tier 3";
+    default:
+        return NULL;
     }
 }
 
@@ -39,8 +43,8 @@ void say_subscribed(struct event_decoding *d, const char *who, const char *tier,
         decoding_say(d, " for %" PRId64 " months", months);
 }
 
-void say_resubscribed(struct event_decoding *d, const char *who, int64_t months,
-                      const char *tier, int is_prime, const char *text)
+void say_resubscribed(struct event_decoding *d, const char *who, int64_t months, const char *tier,
+                      int is_prime, const char *text)
 {
     decoding_say(d, "%s resubscribed", who);
     if (months > 0)
