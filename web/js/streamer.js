@@ -1,0 +1,300 @@
+// streamer.js — /streamer/{login}: status header, Twitch player + chat embeds, the 10 most
+// recent events kept live over the WebSocket, the capability panel and the overlay link.
+//
+// API: GET /api/streamers/{login} (status), GET /api/streamers/{login}/events?limit=10,
+//      GET /api/streamers/{login}/capabilities (optional), GET /config.json, GET /api/me,
+//      PUT /api/me/favorite, WebSocket /ws?streamer={login}&since={newest id}.
+
+import { api, ApiError, getConfig, LOGIN_RE } from './api.js';
+import { el, icon, avatar, notice, initShell, showFlash, startRelativeClock, createAnnouncer, copyText } from './ui.js';
+import { EventListView, announceText, TYPES } from './events.js';
+import { LiveFeed, stateText } from './live.js';
+
+const $ = (id) => document.getElementById(id);
+const LIMIT = 10;
+
+function loginFromPath() {
+  const m = location.pathname.match(/^\/streamer\/([^/]+)/);
+  if (!m) return '';
+  try {
+    return decodeURIComponent(m[1]).toLowerCase();
+  } catch {
+    return '';
+  }
+}
+
+const login = loginFromPath();
+const state = { streamer: { login, display_name: login }, live: false, title: null, game_name: null, viewer_count: null };
+let me = null;
+
+showFlash($('flash'));
+
+// ----- header -----
+
+function renderHeader() {
+  const s = state.streamer;
+  const name = s.display_name || s.login;
+  document.title = `${name} · SEV`;
+  $('streamer-display').textContent = name;
+  $('streamer-avatar').replaceChildren(avatar(s.profile_image_url, name, 'avatar-lg'));
+  const badge = $('stream-badge');
+  badge.replaceChildren(state.live
+    ? el('span', { class: 'badge badge-live' }, 'Live')
+    : el('span', { class: 'badge' }, 'Offline'));
+  const meta = $('stream-meta');
+  meta.replaceChildren();
+  if (state.live && state.title) meta.append(el('span', { class: 'stream-title' }, state.title));
+  if (state.live && state.game_name) meta.append(el('span', {}, icon('i-poll'), state.game_name));
+  if (state.live && Number.isFinite(state.viewer_count)) {
+    meta.append(el('span', {}, icon('i-eye'), `${state.viewer_count.toLocaleString()} watching`));
+  }
+  if (!state.live) meta.append(el('span', {}, state.title ? `Last title: ${state.title}` : 'Not streaming right now.'));
+  meta.append(el('span', {}, el('a', { href: `https://www.twitch.tv/${encodeURIComponent(s.login)}`, rel: 'noopener' }, `twitch.tv/${s.login}`)));
+}
+
+function renderActions(known) {
+  const box = $('streamer-actions');
+  box.replaceChildren();
+  const isFav = me && me.favorite && me.favorite.login === login;
+  if (isFav) {
+    box.append(el('span', { class: 'badge badge-accent' }, icon('i-star'), 'Your favorite'));
+  } else if (me) {
+    const btn = el('button', { type: 'button', class: `btn ${known ? 'btn-ghost' : 'btn-primary'}` }, icon('i-star'), 'Make favorite');
+    btn.addEventListener('click', async () => {
+      btn.setAttribute('aria-busy', 'true');
+      try {
+        const fav = await api('/api/me/favorite', { method: 'PUT', json: { login } });
+        me.favorite = (fav && fav.favorite) || fav || { login };
+        if (!known) {
+          location.reload(); // SEV now listens to this streamer: load it properly
+          return;
+        }
+        renderActions(known);
+        box.querySelector('.badge')?.setAttribute('tabindex', '-1');
+        box.querySelector('.badge')?.focus();
+      } catch (err) {
+        btn.removeAttribute('aria-busy');
+        box.append(el('p', { class: 'field-error', role: 'alert' }, icon('i-gap'), el('span', {}, err.message)));
+      }
+    });
+    box.append(btn);
+  }
+}
+
+// An EventSub event that changes the header: keep it current without polling.
+function applyToHeader(ev) {
+  const d = ev.data || {};
+  if (ev.type === 'stream.online') {
+    state.live = true;
+  } else if (ev.type === 'stream.offline') {
+    state.live = false;
+    state.viewer_count = null;
+  } else if (ev.type === 'channel.update') {
+    if (typeof d.title === 'string') state.title = d.title;
+    if (typeof d.category_name === 'string') state.game_name = d.category_name;
+  } else {
+    return;
+  }
+  renderHeader();
+}
+
+// ----- embeds -----
+
+function buildEmbeds(cfg) {
+  const player = $('player-box');
+  const chat = $('chat-box');
+  if (!cfg.embed_ok) {
+    $('watch').replaceChildren(el('div', { class: 'embed-problem' }, notice('warn', el('p', {},
+      cfg.embed_problem || 'Twitch embeds need HTTPS or localhost, so the player and chat can’t be shown here.',
+      ' ', el('a', { href: `https://www.twitch.tv/${encodeURIComponent(login)}`, rel: 'noopener' }, `Watch on twitch.tv/${login}`)),
+    { title: 'The stream and chat can’t be embedded here' })));
+    return;
+  }
+  const parents = (Array.isArray(cfg.parents) && cfg.parents.length ? cfg.parents : [location.hostname])
+    .map((p) => `parent=${encodeURIComponent(p)}`).join('&');
+  const dark = !window.matchMedia('(prefers-color-scheme: light)').matches;
+  const playerSrc = `${cfg.player_url}?channel=${encodeURIComponent(login)}&${parents}`;
+  const chatSrc = `${cfg.chat_url}${encodeURIComponent(login)}/chat?${parents}${dark ? '&darkpopout' : ''}`;
+  player.replaceChildren(el('iframe', {
+    src: playerSrc, title: `${state.streamer.display_name || login}’s live stream`,
+    allowfullscreen: true, allow: 'autoplay; fullscreen; picture-in-picture', scrolling: 'no',
+  }));
+  chat.replaceChildren(el('iframe', {
+    src: chatSrc, title: `${state.streamer.display_name || login}’s chat`,
+  }));
+}
+
+// ----- events -----
+
+function setFeedState(s) {
+  const pill = $('feed-pill');
+  pill.dataset.state = s.state;
+  $('feed-pill-text').textContent = stateText(s);
+  // The countdown changes every second: speak only the state change, not each tick.
+  const spoken = { live: 'Live updates connected.', reconnecting: 'Live updates lost. Reconnecting.', offline: 'You are offline. Live updates paused.' }[s.state];
+  const status = $('feed-status');
+  if (spoken && status.dataset.last !== s.state) {
+    status.dataset.last = s.state;
+    status.textContent = spoken;
+  }
+}
+
+async function startEvents(initial) {
+  const list = $('events');
+  const view = new EventListView(list, { limit: LIMIT, emptyEl: $('events-empty') });
+  view.setAll(initial);
+  list.removeAttribute('aria-busy');
+  startRelativeClock(30000);
+  const announcer = createAnnouncer($('announcer'), { interval: 5000 });
+
+  const newest = initial.find((ev) => ev.type !== 'sev.gap') || initial[0];
+  const feed = new LiveFeed({
+    streamer: login,
+    since: newest ? newest.id : null,
+    onState: setFeedState,
+    onEvent: (ev) => {
+      const li = view.add(ev);
+      if (!li) return;
+      applyToHeader(ev);
+      announcer.push(announceText(ev));
+    },
+  });
+  feed.markSeen(initial.map((ev) => ev.id));
+  feed.start();
+  window.addEventListener('pagehide', () => feed.stop());
+}
+
+// ----- capabilities -----
+
+async function loadCapabilities() {
+  let caps;
+  try {
+    caps = await api(`/api/streamers/${encodeURIComponent(login)}/capabilities`);
+  } catch {
+    return; // 404 or unavailable: keep the panel hidden
+  }
+  const types = caps && Array.isArray(caps.types) ? caps.types : [];
+  if (!types.length) return;
+  const list = $('cap-list');
+  const sorted = [...types].sort((a, b) => (b.receiving === true) - (a.receiving === true));
+  list.replaceChildren(...sorted.map((t) => {
+    const label = t.label || (TYPES[t.type] ? TYPES[t.type][1] : t.type);
+    const yes = t.receiving === true;
+    return el('li', { class: `cap ${yes ? 'yes' : 'no'}` },
+      icon(yes ? 'i-check' : 'i-x'),
+      el('span', { class: 'cap-text' },
+        el('span', { class: 'cap-label' }, label),
+        el('span', { class: 'cap-state' }, yes ? 'Receiving' : `Not receiving${t.reason ? ` — ${t.reason}` : ''}`)));
+  }));
+  $('cap-card').hidden = false;
+}
+
+// ----- overlay link -----
+
+function wireOverlay(cfg) {
+  const base = (cfg.public_url || location.origin).replace(/\/+$/, '');
+  const limit = $('ov-limit');
+  const theme = $('ov-theme');
+  const duration = $('ov-duration');
+  const types = $('ov-types');
+  const out = $('overlay-url');
+  const open = $('overlay-open');
+  const update = () => {
+    const q = new URLSearchParams();
+    const n = Math.min(20, Math.max(1, parseInt(limit.value, 10) || 5));
+    if (n !== 5) q.set('limit', String(n));
+    if (theme.value !== 'dark') q.set('theme', theme.value);
+    const dur = Math.max(0, parseInt(duration.value, 10) || 0);
+    if (dur) q.set('duration', String(dur));
+    const t = types.value.split(',').map((x) => x.trim()).filter(Boolean).join(',');
+    if (t) q.set('types', t);
+    const qs = q.toString().replace(/%2C/g, ',');
+    const url = `${base}/streamer/${encodeURIComponent(login)}/overlay${qs ? `?${qs}` : ''}`;
+    out.value = url;
+    open.href = url;
+  };
+  for (const inp of [limit, theme, duration, types]) inp.addEventListener('input', update);
+  $('overlay-builder').addEventListener('submit', (e) => e.preventDefault());
+  update();
+  const copyBtn = $('overlay-copy');
+  copyBtn.addEventListener('click', async () => {
+    const ok = await copyText(out.value, out);
+    const label = copyBtn.querySelector('span');
+    label.textContent = ok ? 'Copied!' : 'Press Ctrl+C';
+    $('copy-status').textContent = ok ? 'Overlay URL copied to the clipboard.' : 'Copy failed: the URL is selected, press Ctrl+C.';
+    setTimeout(() => { label.textContent = 'Copy'; }, 2000);
+  });
+}
+
+// ----- unknown streamer -----
+
+function showUnknown(message) {
+  $('known').hidden = true;
+  $('stream-badge').replaceChildren();
+  $('stream-meta').replaceChildren();
+  const box = $('unknown');
+  box.hidden = false;
+  const body = el('div', { class: 'stack' },
+    el('p', {}, message || `SEV hasn’t heard of ${login} yet: nobody has made them a favorite, so SEV isn’t listening to their channel.`));
+  if (me) {
+    body.append(el('p', {}, 'Make them your favorite and SEV starts collecting their events right away.'));
+  } else {
+    body.append(el('p', {}, el('a', { href: '/auth/login' }, 'Log in with Twitch'), ' and make them your favorite: SEV will start collecting their events right away.'));
+  }
+  body.append(el('p', {}, el('a', { href: `/?set_favorite=${encodeURIComponent(login)}` }, 'Set a different favorite on the home page'), ' · ',
+    el('a', { href: `https://www.twitch.tv/${encodeURIComponent(login)}`, rel: 'noopener' }, `Open twitch.tv/${login}`)));
+  box.replaceChildren(el('section', { class: 'card', 'aria-labelledby': 'unknown-title' },
+    el('h2', { id: 'unknown-title' }, `SEV hasn’t heard of ${login} yet`), body));
+}
+
+// ----- boot -----
+
+async function main() {
+  if (!LOGIN_RE.test(login)) {
+    $('streamer-display').textContent = login || 'Unknown streamer';
+    me = await initShell().catch(() => null);
+    showUnknown(`“${login}” isn’t a valid Twitch name. Names use letters, digits and underscores.`);
+    return;
+  }
+  const mePromise = initShell().catch(() => null);
+  const cfgPromise = getConfig();
+  const infoPromise = api(`/api/streamers/${encodeURIComponent(login)}`).catch((err) => err);
+  const eventsPromise = api(`/api/streamers/${encodeURIComponent(login)}/events?limit=${LIMIT}`).catch((err) => err);
+
+  const info = await infoPromise;
+  if (info && !(info instanceof Error)) {
+    Object.assign(state, info);
+    state.streamer = { ...state.streamer, ...(info.streamer || {}) };
+  }
+  renderHeader();
+
+  const events = await eventsPromise;
+  me = await mePromise;
+  if (events instanceof ApiError && events.status === 404) {
+    renderActions(false);
+    showUnknown();
+    return;
+  }
+  renderActions(true);
+  const cfg = await cfgPromise;
+  buildEmbeds(cfg);
+  wireOverlay(cfg);
+  loadCapabilities();
+
+  if (events instanceof Error) {
+    $('events').replaceChildren();
+    $('events').removeAttribute('aria-busy');
+    $('events-error').append(notice('error', `Couldn't load recent events: ${events.message} New events will still appear below.`));
+    startEvents([]);
+    return;
+  }
+  if (events.streamer) {
+    state.streamer = { ...state.streamer, ...events.streamer };
+    renderHeader();
+  }
+  startEvents(Array.isArray(events.events) ? events.events : []);
+}
+
+main().catch((err) => {
+  $('flash').append(notice('error', `SEV couldn't load this page: ${err.message}`));
+});
