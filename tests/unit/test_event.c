@@ -1,5 +1,6 @@
-/* test_event: decoding every EventSub payload in tests/data/eventsub against expected.json,
- * the contract's JSON, gap markers, the type table and hostile input. Run from the repo root. */
+/* test_event: decoding every EventSub payload in tests/data/eventsub against its
+ * X.expected.json sidecar, the contract's JSON, gap markers, the type table and hostile input.
+ * Run from the repo root. */
 #include "unit.h"
 
 #include <dirent.h>
@@ -10,7 +11,7 @@
 #include "event/event.h"
 
 #define DATA_DIR "tests/data/eventsub"
-#define EXPECTED DATA_DIR "/expected.json"
+#define SIDECAR ".expected.json"
 
 static const char *const contract_keys[] = {
     "id", "type", "streamer_login", "viewer_login", "viewer_name", "created_at", "summary", "data",
@@ -29,18 +30,25 @@ static json_t *load_json(const char *path)
     return j;
 }
 
-static int64_t expected_timestamp(json_t *expected)
+static int ends_with(const char *s, const char *suffix)
 {
-    int64_t us = 0;
-    CHECK(clock_parse_rfc3339(json_string_value(json_object_get(expected, "message_timestamp")),
-                              &us) == 0);
-    return us;
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
 static int is_data_file(const char *name)
 {
-    size_t n = strlen(name);
-    return n > 5 && strcmp(name + n - 5, ".json") == 0 && strcmp(name, "expected.json") != 0;
+    return ends_with(name, ".json") && !ends_with(name, SIDECAR);
+}
+
+/* X.json → X.expected.json, parsed; NULL when missing. */
+static json_t *load_sidecar(const char *name)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%.*s%s", DATA_DIR, (int)(strlen(name) - 5), name, SIDECAR);
+    if (access(path, R_OK) != 0)
+        return NULL;
+    return load_json(path);
 }
 
 /* Calls fn for every data file, in directory order. Returns how many. */
@@ -135,22 +143,19 @@ static char *compact_html_safe(json_t *j)
 
 /* --- data-driven: every file of tests/data/eventsub --- */
 
-struct expectations {
-    json_t *cases; /* borrowed */
-    int64_t ts;
-    int failures;
-};
-
 static void check_one_file(const char *name, json_t *body, void *arg)
 {
-    struct expectations *x = arg;
-    json_t *want = json_object_get(x->cases, name);
+    int *failures = arg;
+    json_t *want = load_sidecar(name); /* owned */
     if (!want) {
-        fprintf(stderr, "# %s: no entry in expected.json\n", name);
-        x->failures++;
+        fprintf(stderr, "# %s: no %s sidecar\n", name, SIDECAR);
+        (*failures)++;
         return;
     }
-    struct event *ev = decode_body(name, body, x->ts);
+    int64_t ts = 0;
+    CHECK(clock_parse_rfc3339(json_string_value(json_object_get(want, "message_timestamp")), &ts) ==
+          0);
+    struct event *ev = decode_body(name, body, ts);
     char created[40];
     clock_format_rfc3339(ev->created_at_us, created, sizeof created);
     int ok =
@@ -171,20 +176,38 @@ static void check_one_file(const char *name, json_t *body, void *arg)
         fprintf(stderr, "# %s: streamer id/name or viewer name missing\n", name);
         ok = 0;
     }
-    x->failures += !ok;
+    *failures += !ok;
     event_free(ev);
+    json_decref(want);
 }
 
 static void test_data_files_decode_as_expected(void)
 {
-    json_t *expected = load_json(EXPECTED);
-    struct expectations x = {json_object_get(expected, "cases"), expected_timestamp(expected), 0};
-    CHECK(json_is_object(x.cases));
-    size_t files = for_each_data_file(check_one_file, &x);
-    CHECK_INT(x.failures, 0);
-    CHECK_INT(files, json_object_size(x.cases)); /* and so every entry has its file */
+    int failures = 0;
+    size_t files = for_each_data_file(check_one_file, &failures);
+    CHECK_INT(failures, 0);
     CHECK(files >= 60);
-    json_decref(expected);
+}
+
+static void test_every_sidecar_has_its_payload(void)
+{
+    DIR *dir = opendir(DATA_DIR);
+    CHECK(dir);
+    int orphans = 0;
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        if (!ends_with(de->d_name, SIDECAR))
+            continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s/%.*s.json", DATA_DIR,
+                 (int)(strlen(de->d_name) - strlen(SIDECAR)), de->d_name);
+        if (access(path, R_OK) != 0) {
+            fprintf(stderr, "# %s has no payload file\n", de->d_name);
+            orphans++;
+        }
+    }
+    closedir(dir);
+    CHECK_INT(orphans, 0);
 }
 
 static void check_encoding(const char *name, json_t *body, void *arg)
@@ -768,7 +791,8 @@ static void test_gap_marker_across_days_and_edges(void)
 }
 
 static const struct unit_test tests[] = {
-    {"data files decode as expected.json says", test_data_files_decode_as_expected},
+    {"data files decode as their sidecars say", test_data_files_decode_as_expected},
+    {"every sidecar has its payload", test_every_sidecar_has_its_payload},
     {"data files encode to the contract's event object", test_data_files_encode_contract_object},
     {"type table covers the digest's types", test_type_table},
     {"raid without condition lands on the to_broadcaster",
