@@ -53,7 +53,7 @@ static int run_decoder(struct event_decoding *d)
     if (event_type_decoder(d->type)(d) < 0)
         return -1;
     if (!d->ev->streamer_login)
-        return err_set(d->err, "%s event names no broadcaster", d->type);
+        return err_set(d->err, "%.64s event names no broadcaster", d->type);
     return 0;
 }
 
@@ -81,7 +81,7 @@ static int finish_event(struct event_decoding *d)
     if (!d->oom && !(ev->summary = buf_detach(&d->summary, NULL)))
         d->oom = 1;
     if (d->oom || !ev->id || !ev->type)
-        return err_set(d->err, "%s event: out of memory", d->type);
+        return err_set(d->err, "%.64s event: out of memory", d->type);
     return 0;
 }
 

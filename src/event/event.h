@@ -40,7 +40,8 @@ struct event {
  * `message_timestamp_us` is the Twitch-Eventsub-Message-Timestamp (or metadata) time.
  * Unknown types are decoded generically (streamer from broadcaster_user_*, summary
  * "<type> event"), never rejected. Returns 0 and *out (owned by the caller), or -1 with err
- * when the object lacks a broadcaster (every EventSub event names one); *out is NULL then. */
+ * when the object lacks a broadcaster (every EventSub event names one), is not a JSON object,
+ * or message_id / sub_type is missing; *out is NULL then. */
 int event_decode(const char *message_id, const char *sub_type, int64_t message_timestamp_us,
                  json_t *event_obj, struct event **out, struct err *err);
 

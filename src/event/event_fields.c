@@ -125,13 +125,13 @@ int decoding_streamer(struct event_decoding *d, json_t *obj, const char *prefix)
 {
     const char *login = prefixed_str(obj, prefix, "login");
     if (!login)
-        return err_set(d->err, "%s event: no %s_login", d->type, prefix);
+        return err_set(d->err, "%.64s event: no %s_login", d->type, prefix);
     if (strlen(login) > EVENT_LOGIN_MAX)
-        return err_set(d->err, "%s event: %s_login is not a Twitch login", d->type, prefix);
+        return err_set(d->err, "%.64s event: %s_login is not a Twitch login", d->type, prefix);
     char *id = prefixed_id_dup(obj, prefix);
     if (!id || !*id || strlen(id) > EVENT_LOGIN_MAX) {
         free(id);
-        return err_set(d->err, "%s event: no usable %s_id", d->type, prefix);
+        return err_set(d->err, "%.64s event: no usable %s_id", d->type, prefix);
     }
     const char *name = prefixed_str(obj, prefix, "name");
     set_owned(&d->ev->streamer_id, id);

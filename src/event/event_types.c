@@ -50,7 +50,7 @@ static int decode_generic(struct event_decoding *d)
 
 static int decode_no_channel(struct event_decoding *d)
 {
-    return err_set(d->err, "%s event names no broadcaster: not a channel event", d->type);
+    return err_set(d->err, "%.64s event names no broadcaster: not a channel event", d->type);
 }
 
 static int decode_stream_online(struct event_decoding *d)
