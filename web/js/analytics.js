@@ -90,12 +90,14 @@ async function loadTypes(login, seq) {
     `Events per type for ${login}`,
     chart,
     table(`Events per type for ${login}`, ['Event type', 'Events'],
-      rows.map((r) => [el('span', { title: r.type }, typeName(r.type), ' ', el('span', { class: 'muted mono small' }, r.type)), fmt(r.events)]), { hidden: true }),
+      rows.map((r) => [typeName(r.type) === r.type
+        ? el('span', { class: 'mono small' }, r.type)
+        : el('span', {}, typeName(r.type), ' ', el('span', { class: 'muted mono small' }, r.type)), fmt(r.events)]), { hidden: true }),
   ));
   barChart(chart, rows.map((r) => ({ label: typeName(r.type), value: r.events || 0 })));
 }
 
-const hourFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const hourFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric' });
 const hourLongFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
 
 async function loadHourly(login, seq) {
@@ -122,7 +124,7 @@ async function loadHourly(login, seq) {
   const hours = [];
   for (let h = nowHour - 23; h <= nowHour; h++) {
     const d = new Date(h * 3600000);
-    hours.push({ label: hourLongFmt.format(d), short: hourFmt.format(d).replace(/:00$/, ''), value: counts.get(h) || 0, date: d });
+    hours.push({ label: hourLongFmt.format(d), short: hourFmt.format(d), value: counts.get(h) || 0, date: d });
   }
   const total = hours.reduce((s, h) => s + h.value, 0);
   const chart = el('div', { class: 'chart' });

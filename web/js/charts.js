@@ -100,7 +100,8 @@ export function columnChart(container, rows, { height = 220 } = {}) {
     const n = Math.max(1, rows.length);
     const slot = plotW / n;
     const colW = Math.max(2, Math.min(36, slot * 0.7));
-    const every = slot >= 34 ? 1 : slot >= 17 ? 2 : slot >= 11 ? 3 : 6;
+    const labelW = Math.max(...rows.map((r) => measure(r.short ?? r.label, 12))) + 10;
+    const every = [1, 2, 3, 4, 6, 8, 12].find((k) => k * slot >= labelW) || 12;
     rows.forEach((r, i) => {
       const x = left + i * slot + (slot - colW) / 2;
       const h = top ? (r.value / top) * plotH : 0;

@@ -201,7 +201,8 @@ export function renderEvent(ev, { isNew = false } = {}) {
   } else {
     body.append(el('p', { class: 'event-summary' }, str(ev.summary) || fallbackSummary(ev, desc.label)));
     const detail = detailOf(ev);
-    if (detail) body.append(el('p', { class: 'event-detail' }, detail));
+    const summary = str(ev.summary) || '';
+    if (detail && !summary.toLowerCase().includes(detail.toLowerCase())) body.append(el('p', { class: 'event-detail' }, detail));
     const typeEl = el('span', { class: 'event-type' }, desc.label);
     if (!TYPES[ev.type]) typeEl.title = ev.type || 'unknown type';
     body.append(el('p', { class: 'event-meta' }, typeEl, el('span', { 'aria-hidden': 'true' }, '·'), relativeTime(ev.created_at)));

@@ -52,25 +52,21 @@ function renderHeader() {
   meta.append(el('span', {}, el('a', { href: `https://www.twitch.tv/${encodeURIComponent(s.login)}`, rel: 'noopener' }, `twitch.tv/${s.login}`)));
 }
 
-function renderActions(known) {
+function renderActions() {
   const box = $('streamer-actions');
   box.replaceChildren();
   const isFav = me && me.favorite && me.favorite.login === login;
   if (isFav) {
-    box.append(el('span', { class: 'badge badge-accent' }, icon('i-star'), 'Your favorite'));
+    box.append(el('span', { class: 'badge badge-accent', tabindex: '-1' }, icon('i-star'), 'Your favorite'));
   } else if (me) {
-    const btn = el('button', { type: 'button', class: `btn ${known ? 'btn-ghost' : 'btn-primary'}` }, icon('i-star'), 'Make favorite');
+    const btn = el('button', { type: 'button', class: 'btn btn-ghost' }, icon('i-star'), 'Make favorite');
     btn.addEventListener('click', async () => {
       btn.setAttribute('aria-busy', 'true');
       try {
         const fav = await api('/api/me/favorite', { method: 'PUT', json: { login } });
         me.favorite = (fav && fav.favorite) || fav || { login };
-        if (!known) {
-          location.reload(); // SEV now listens to this streamer: load it properly
-          return;
-        }
-        renderActions(known);
-        box.querySelector('.badge')?.setAttribute('tabindex', '-1');
+        if (!me.favorite.login) me.favorite.login = login;
+        renderActions();
         box.querySelector('.badge')?.focus();
       } catch (err) {
         btn.removeAttribute('aria-busy');
@@ -117,7 +113,7 @@ function buildEmbeds(cfg) {
   const chatSrc = `${cfg.chat_url}${encodeURIComponent(login)}/chat?${parents}${dark ? '&darkpopout' : ''}`;
   player.replaceChildren(el('iframe', {
     src: playerSrc, title: `${state.streamer.display_name || login}’s live stream`,
-    allowfullscreen: true, allow: 'autoplay; fullscreen; picture-in-picture', scrolling: 'no',
+    allowfullscreen: true, scrolling: 'no',
   }));
   chat.replaceChildren(el('iframe', {
     src: chatSrc, title: `${state.streamer.display_name || login}’s chat`,
@@ -228,23 +224,47 @@ function wireOverlay(cfg) {
 
 // ----- unknown streamer -----
 
+async function favoriteFromUnknown(btn, errSlot) {
+  btn.setAttribute('aria-busy', 'true');
+  errSlot.replaceChildren();
+  try {
+    await api('/api/me/favorite', { method: 'PUT', json: { login } });
+    location.reload(); // SEV now listens to this streamer: load the page properly
+  } catch (err) {
+    btn.removeAttribute('aria-busy');
+    errSlot.append(el('p', { class: 'field-error', role: 'alert' }, icon('i-gap'), el('span', {}, err.message)));
+  }
+}
+
 function showUnknown(message) {
   $('known').hidden = true;
   $('stream-badge').replaceChildren();
   $('stream-meta').replaceChildren();
+  $('streamer-actions').replaceChildren();
   const box = $('unknown');
   box.hidden = false;
+  const valid = LOGIN_RE.test(login);
   const body = el('div', { class: 'stack' },
-    el('p', {}, message || `SEV hasn’t heard of ${login} yet: nobody has made them a favorite, so SEV isn’t listening to their channel.`));
-  if (me) {
-    body.append(el('p', {}, 'Make them your favorite and SEV starts collecting their events right away.'));
+    el('p', {}, message || 'Nobody has made them a favorite yet, so SEV isn’t listening to their channel and has no events to show.'));
+  if (valid && me) {
+    const errSlot = el('div');
+    const btn = el('button', { type: 'button', class: 'btn btn-primary' }, icon('i-star'), `Make ${login} my favorite`);
+    btn.addEventListener('click', () => favoriteFromUnknown(btn, errSlot));
+    body.append(el('p', {}, 'Make them your favorite and SEV starts collecting their events right away.'),
+      el('div', { class: 'cluster' }, btn,
+        el('a', { class: 'btn btn-ghost', href: `https://www.twitch.tv/${encodeURIComponent(login)}`, rel: 'noopener' }, `twitch.tv/${login}`, icon('i-external'))),
+      errSlot);
+  } else if (valid) {
+    body.append(el('p', {}, 'Log in and make them your favorite: SEV starts collecting their events right away.'),
+      el('div', { class: 'cluster' },
+        el('a', { class: 'btn btn-primary', href: '/auth/login' }, icon('i-twitch'), 'Log in with Twitch'),
+        el('a', { class: 'btn btn-ghost', href: `/?set_favorite=${encodeURIComponent(login)}` }, `Set ${login} as favorite`)));
   } else {
-    body.append(el('p', {}, el('a', { href: '/auth/login' }, 'Log in with Twitch'), ' and make them your favorite: SEV will start collecting their events right away.'));
+    body.append(el('p', {}, el('a', { href: '/' }, 'Pick a streamer on the home page')));
   }
-  body.append(el('p', {}, el('a', { href: `/?set_favorite=${encodeURIComponent(login)}` }, 'Set a different favorite on the home page'), ' · ',
-    el('a', { href: `https://www.twitch.tv/${encodeURIComponent(login)}`, rel: 'noopener' }, `Open twitch.tv/${login}`)));
+  const title = valid ? `SEV hasn’t heard of ${login} yet` : 'That’s not a Twitch name';
   box.replaceChildren(el('section', { class: 'card', 'aria-labelledby': 'unknown-title' },
-    el('h2', { id: 'unknown-title' }, `SEV hasn’t heard of ${login} yet`), body));
+    el('h2', { id: 'unknown-title' }, title), body));
 }
 
 // ----- boot -----
@@ -271,11 +291,10 @@ async function main() {
   const events = await eventsPromise;
   me = await mePromise;
   if (events instanceof ApiError && events.status === 404) {
-    renderActions(false);
     showUnknown();
     return;
   }
-  renderActions(true);
+  renderActions();
   const cfg = await cfgPromise;
   buildEmbeds(cfg);
   wireOverlay(cfg);

@@ -186,7 +186,7 @@ export function showFlash(slot) {
     shown = true;
   }
   if (params.has('deleted')) {
-    slot.append(notice('ok', 'Your SEV account and everything SEV stored about you were deleted. Thanks for trying SEV.', { dismissible: true }));
+    slot.append(notice('ok', 'Your SEV account, your favorite and your Twitch tokens were deleted, and you’re logged out. Thanks for trying SEV.', { dismissible: true }));
     shown = true;
   }
   if (params.has('logged_out')) {
