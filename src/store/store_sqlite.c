@@ -218,6 +218,9 @@ static void sqlite_close(struct store *st)
 {
     struct sqlite_store *ss = (struct sqlite_store *)st;
     sqlite_writer_stop(ss);
+    /* The main connection closes last: the last connection to close checkpoints the WAL
+     * into the database file and removes it, leaving one self-contained file. */
+    sqlite_pool_close_idle(&ss->pool);
     sql_conn_release(&ss->main);
     ss->closed = 1;
     sqlite_store_maybe_free(ss);

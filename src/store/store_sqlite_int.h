@@ -75,6 +75,7 @@ struct writer {
     struct write_queue done;      /* written, waiting for the loop */
     int stopping;
     struct store_counters counters;
+    int wal_pages;                /* writer thread: WAL size after the last commit */
     uv_async_t async;             /* loop thread: done is not empty */
 };
 
@@ -116,6 +117,8 @@ void sqlite_counters(struct store *st, struct store_counters *out);
 
 /* store_sqlite_read.c */
 int sqlite_pool_init(struct read_pool *p, const char *path, struct err *err);
+/* Closes the idle connections (busy ones come back and stay open until release). */
+void sqlite_pool_close_idle(struct read_pool *p);
 void sqlite_pool_release(struct read_pool *p);
 int sqlite_read(struct store *st, const struct store_read *req);
 

@@ -112,14 +112,23 @@ int sqlite_pool_init(struct read_pool *p, const char *path, struct err *err)
     return 0;
 }
 
-void sqlite_pool_release(struct read_pool *p)
+void sqlite_pool_close_idle(struct read_pool *p)
 {
-    while (p->idle) {
-        struct sql_conn *c = p->idle;
-        p->idle = c->next;
+    uv_mutex_lock(&p->lock);
+    struct sql_conn *c = p->idle;
+    p->idle = NULL;
+    uv_mutex_unlock(&p->lock);
+    while (c) {
+        struct sql_conn *next = c->next;
         sql_conn_release(c);
         free(c);
+        c = next;
     }
+}
+
+void sqlite_pool_release(struct read_pool *p)
+{
+    sqlite_pool_close_idle(p);
     uv_mutex_destroy(&p->lock);
 }
 

@@ -272,6 +272,32 @@ static void count_results(struct store_counters *k, const struct write_job *jobs
     }
 }
 
+/* Checkpoints (copying the WAL back into the database file, with its own fsync) are ours,
+ * not SQLite's automatic ones inside COMMIT: the writer runs one after it has handed a batch
+ * back, so no acknowledgement waits for it, preferably when nothing is queued. */
+#define WAL_CHECKPOINT_IDLE_PAGES 1000
+#define WAL_CHECKPOINT_BUSY_PAGES 10000
+
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    struct writer *w = arg;
+    w->wal_pages = pages;
+    return SQLITE_OK;
+}
+
+static void writer_checkpoint(struct writer *w, int idle)
+{
+    if (w->wal_pages < (idle ? WAL_CHECKPOINT_IDLE_PAGES : WAL_CHECKPOINT_BUSY_PAGES))
+        return;
+    int log = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(w->conn.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                       &copied);
+    if (rc != SQLITE_OK)
+        log_warn("store.checkpoint_failed", "err=\"%s\"", sqlite3_errmsg(w->conn.db));
+    else if (copied == log)
+        w->wal_pages = 0; /* else readers hold old frames: try again after the next batch */
+}
+
 static void writer_main(void *p)
 {
     struct writer *w = p;
@@ -288,8 +314,10 @@ static void writer_main(void *p)
         uv_mutex_lock(&w->lock);
         count_results(&w->counters, batch, committed);
         queue_push_list(&w->done, batch, n);
+        int idle = !w->pending.head;
         uv_mutex_unlock(&w->lock);
         uv_async_send(&w->async);
+        writer_checkpoint(w, idle);
     }
 }
 
@@ -399,6 +427,14 @@ static int writer_open(struct sqlite_store *ss, struct err *err)
         return -1;
     if (sql_conn_writable(&w->conn, ss->path, err) < 0)
         goto release_conn;
+    /* Index pages stay cached between batches: message ids are random UUIDs, so their
+     * index is written all over; 64 MiB holds it up to about a million events (the default
+     * 2 MiB made inserts ~20% slower already at 100k). */
+    if (sqlite3_exec(w->conn.db, "PRAGMA cache_size = -65536", NULL, NULL, NULL) != SQLITE_OK) {
+        err_set(err, "database %s: %s", ss->path, sqlite3_errmsg(w->conn.db));
+        goto release_conn;
+    }
+    sqlite3_wal_hook(w->conn.db, on_wal_commit, w); /* replaces the automatic checkpoints */
     /* Prepare everything now: a broken statement is an error at start-up, not at the first
      * event. */
     for (size_t i = 0; i < W_COUNT; i++) {
