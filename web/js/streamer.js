@@ -24,7 +24,8 @@ function loginFromPath() {
 }
 
 const login = loginFromPath();
-const state = { streamer: { login, display_name: login }, live: false, title: null, game_name: null, viewer_count: null };
+// statusKnown: false until GET /api/streamers/{login} (or a stream.online/offline event) told us.
+const state = { streamer: { login, display_name: login }, statusKnown: false, live: false, title: null, game_name: null, viewer_count: null };
 let me = null;
 
 showFlash($('flash'));
@@ -38,9 +39,12 @@ function renderHeader() {
   $('streamer-display').textContent = name;
   $('streamer-avatar').replaceChildren(avatar(s.profile_image_url, name, 'avatar-lg'));
   const badge = $('stream-badge');
-  badge.replaceChildren(state.live
-    ? el('span', { class: 'badge badge-live' }, 'Live')
-    : el('span', { class: 'badge' }, 'Offline'));
+  badge.replaceChildren();
+  if (state.statusKnown) {
+    badge.append(state.live
+      ? el('span', { class: 'badge badge-live' }, 'Live')
+      : el('span', { class: 'badge' }, 'Offline'));
+  }
   const meta = $('stream-meta');
   meta.replaceChildren();
   if (state.live && state.title) meta.append(el('span', { class: 'stream-title' }, state.title));
@@ -48,7 +52,7 @@ function renderHeader() {
   if (state.live && Number.isFinite(state.viewer_count)) {
     meta.append(el('span', {}, icon('i-eye'), `${state.viewer_count.toLocaleString()} watching`));
   }
-  if (!state.live) meta.append(el('span', {}, state.title ? `Last title: ${state.title}` : 'Not streaming right now.'));
+  if (!state.live && state.statusKnown) meta.append(el('span', {}, state.title ? `Last title: ${state.title}` : 'Not streaming right now.'));
   meta.append(el('span', {}, el('a', { href: `https://www.twitch.tv/${encodeURIComponent(s.login)}`, rel: 'noopener' }, `twitch.tv/${s.login}`)));
 }
 
@@ -82,8 +86,10 @@ function applyToHeader(ev) {
   const d = ev.data || {};
   if (ev.type === 'stream.online') {
     state.live = true;
+    state.statusKnown = true;
   } else if (ev.type === 'stream.offline') {
     state.live = false;
+    state.statusKnown = true;
     state.viewer_count = null;
   } else if (ev.type === 'channel.update') {
     if (typeof d.title === 'string') state.title = d.title;
@@ -158,6 +164,8 @@ async function startEvents(initial) {
   feed.markSeen(initial.map((ev) => ev.id));
   feed.start();
   window.addEventListener('pagehide', () => feed.stop());
+  // Back/forward cache: a restored page picks up where it left off (since = newest id).
+  window.addEventListener('pageshow', (e) => { if (e.persisted) feed.start(); });
 }
 
 // ----- capabilities -----
@@ -284,6 +292,7 @@ async function main() {
   const info = await infoPromise;
   if (info && !(info instanceof Error)) {
     Object.assign(state, info);
+    state.statusKnown = typeof info.live === 'boolean';
     state.streamer = { ...state.streamer, ...(info.streamer || {}) };
   }
   renderHeader();
