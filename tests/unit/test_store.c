@@ -717,6 +717,8 @@ static void test_migrations_idempotent(void)
     char wal[200];
     snprintf(wal, sizeof wal, "%s-wal", f.path);
     CHECK(access(wal, F_OK) != 0); /* a clean close leaves one self-contained file */
+    snprintf(wal, sizeof wal, "%s-shm", f.path);
+    CHECK(access(wal, F_OK) != 0);
     CHECK_INT(db_int(f.path, "PRAGMA user_version"), sqlite_schema_latest());
     fx_open(&f); /* nothing to apply; the data is still there */
     CHECK_INT(append_wait(&f, ev_new("m-1", "alpha", "channel.follow", 1), NULL), STORE_DUPLICATE);
