@@ -64,8 +64,7 @@ int store_append(struct store *st, struct event *ev, store_append_fn cb, void *a
     return st->be->append(st, ev, clock_wall_us(), cb, arg);
 }
 
-int store_streamer_put(struct store *st, const struct streamer_info *s, store_done_fn cb,
-                       void *arg)
+int store_streamer_put(struct store *st, const struct streamer_info *s, store_done_fn cb, void *arg)
 {
     if (!cb || !s || !s->id[0] || !s->login[0] || !memchr(s->id, 0, sizeof s->id) ||
         !memchr(s->login, 0, sizeof s->login) ||
@@ -74,8 +73,8 @@ int store_streamer_put(struct store *st, const struct streamer_info *s, store_do
     return st->be->streamer_put(st, s, clock_wall_us(), cb, arg);
 }
 
-static struct store_read read_init(enum store_read_kind kind, const char *login,
-                                   const char *ref_id, int limit, void *arg)
+static struct store_read read_init(enum store_read_kind kind, const char *login, const char *ref_id,
+                                   int limit, void *arg)
 {
     return (struct store_read){
         .kind = kind,
@@ -134,8 +133,7 @@ int store_stats_types(struct store *st, const char *login, store_stats_fn cb, vo
     return st->be->read(st, &req);
 }
 
-int store_stats_hourly(struct store *st, const char *login, int hours, store_stats_fn cb,
-                       void *arg)
+int store_stats_hourly(struct store *st, const char *login, int hours, store_stats_fn cb, void *arg)
 {
     if (!cb || hours < 1 || hours > STORE_HOURS_MAX)
         return -1;

@@ -54,8 +54,8 @@ struct store_backend {
     int (*open)(uv_loop_t *loop, const char *target, struct store **out, struct err *err);
     void (*close)(struct store *st);
     /* ev was checked (id, type, streamer_id, streamer_login set). */
-    int (*append)(struct store *st, struct event *ev, int64_t received_at_us,
-                  store_append_fn cb, void *arg);
+    int (*append)(struct store *st, struct event *ev, int64_t received_at_us, store_append_fn cb,
+                  void *arg);
     int (*streamer_put)(struct store *st, const struct streamer_info *s, int64_t now_us,
                         store_done_fn cb, void *arg);
     int (*read)(struct store *st, const struct store_read *req);

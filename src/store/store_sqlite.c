@@ -252,8 +252,7 @@ fail:
     return -1;
 }
 
-static int sqlite_setting_set(struct store *st, const char *key, const char *value,
-                              struct err *err)
+static int sqlite_setting_set(struct store *st, const char *key, const char *value, struct err *err)
 {
     struct sqlite_store *ss = (struct sqlite_store *)st;
     sqlite3_stmt *s = sql_stmt(&ss->main, M_SETTING_SET);

@@ -36,11 +36,11 @@
 
 /* One connection and its prepared statements, prepared on first use and kept. */
 struct sql_conn {
-    sqlite3 *db;                /* owned */
-    sqlite3_stmt **stmt;        /* owned array of count, entries NULL until first use */
-    const char *const *sql;     /* borrowed: a static table of count statements */
+    sqlite3 *db;            /* owned */
+    sqlite3_stmt **stmt;    /* owned array of count, entries NULL until first use */
+    const char *const *sql; /* borrowed: a static table of count statements */
     size_t count;
-    struct sql_conn *next;      /* the read pool's idle list */
+    struct sql_conn *next; /* the read pool's idle list */
 };
 
 /* Opens path (flags: SQLITE_OPEN_*; NOMUTEX is added) with a busy timeout. */
@@ -67,16 +67,16 @@ struct write_queue {
 };
 
 struct writer {
-    struct sql_conn conn;         /* writer thread only once started */
+    struct sql_conn conn; /* writer thread only once started */
     uv_thread_t thread;
-    uv_mutex_t lock;              /* guards pending, done, stopping, counters */
-    uv_cond_t wake;               /* pending got a job, or stopping */
+    uv_mutex_t lock; /* guards pending, done, stopping, counters */
+    uv_cond_t wake;  /* pending got a job, or stopping */
     struct write_queue pending;
-    struct write_queue done;      /* written, waiting for the loop */
+    struct write_queue done; /* written, waiting for the loop */
     int stopping;
     struct store_counters counters;
-    int wal_pages;                /* writer thread: WAL size after the last commit */
-    uv_async_t async;             /* loop thread: done is not empty */
+    int wal_pages;    /* writer thread: WAL size after the last commit */
+    uv_async_t async; /* loop thread: done is not empty */
 };
 
 struct read_pool {
@@ -109,8 +109,8 @@ int sqlite_writer_start(struct sqlite_store *ss, struct err *err);
 void sqlite_writer_stop(struct sqlite_store *ss);
 /* After stop, once the async handle is closed: frees the rest. */
 void sqlite_writer_release(struct sqlite_store *ss);
-int sqlite_append(struct store *st, struct event *ev, int64_t received_at_us,
-                  store_append_fn cb, void *arg);
+int sqlite_append(struct store *st, struct event *ev, int64_t received_at_us, store_append_fn cb,
+                  void *arg);
 int sqlite_streamer_put(struct store *st, const struct streamer_info *s, int64_t now_us,
                         store_done_fn cb, void *arg);
 void sqlite_counters(struct store *st, struct store_counters *out);

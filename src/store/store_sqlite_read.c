@@ -25,8 +25,8 @@ enum read_query {
     Q_COUNT
 };
 
-#define EVENT_COLUMNS                                                                          \
-    "e.seq, e.id, e.type, e.dedupe_key, e.streamer_id, e.streamer_login, s.display_name,"      \
+#define EVENT_COLUMNS                                                                              \
+    "e.seq, e.id, e.type, e.dedupe_key, e.streamer_id, e.streamer_login, s.display_name,"          \
     " e.viewer_id, e.viewer_login, e.viewer_name, e.created_at_us, e.summary, e.data"
 enum event_column {
     C_SEQ,
@@ -64,20 +64,18 @@ static const char *const read_sql[Q_COUNT] = {
     [Q_SINCE] = "SELECT " EVENT_COLUMNS " FROM streamers s JOIN events e ON e.streamer_id = s.id"
                 " WHERE s.login = lower(?1) AND e.seq > ?2 ORDER BY e.seq LIMIT ?3",
     [Q_STREAMER] = "SELECT id, login, display_name FROM streamers WHERE login = lower(?1)",
-    [Q_STATS_STREAMERS] =
-        "SELECT coalesce(s.login, s.id) AS streamer, coalesce(c.n, 0) AS events"
-        " FROM streamers s LEFT JOIN"
-        "  (SELECT streamer_id, count(*) AS n FROM events GROUP BY streamer_id) c"
-        "  ON c.streamer_id = s.id"
-        " ORDER BY events DESC, streamer",
+    [Q_STATS_STREAMERS] = "SELECT coalesce(s.login, s.id) AS streamer, coalesce(c.n, 0) AS events"
+                          " FROM streamers s LEFT JOIN"
+                          "  (SELECT streamer_id, count(*) AS n FROM events GROUP BY streamer_id) c"
+                          "  ON c.streamer_id = s.id"
+                          " ORDER BY events DESC, streamer",
     [Q_STATS_TYPES] = "SELECT type, count(*) AS events FROM events"
                       " WHERE streamer_id = (SELECT id FROM streamers WHERE login = lower(?1))"
                       " GROUP BY type ORDER BY events DESC, type",
     /* ?2, ?3: the first hour's start and the end of the last hour, in µs */
-    [Q_STATS_HOURLY] =
-        "SELECT created_at_us / 3600000000 AS hour, count(*) AS events FROM events"
-        " WHERE streamer_id = (SELECT id FROM streamers WHERE login = lower(?1))"
-        "  AND created_at_us >= ?2 AND created_at_us < ?3 GROUP BY hour",
+    [Q_STATS_HOURLY] = "SELECT created_at_us / 3600000000 AS hour, count(*) AS events FROM events"
+                       " WHERE streamer_id = (SELECT id FROM streamers WHERE login = lower(?1))"
+                       "  AND created_at_us >= ?2 AND created_at_us < ?3 GROUP BY hour",
 };
 
 const char *store_sqlite_query(const char *name)
@@ -90,14 +88,14 @@ const char *store_sqlite_query(const char *name)
 
 struct read_job {
     uv_work_t work;
-    struct sqlite_store *ss;       /* borrowed: counted in ss->reads_inflight */
-    struct store_read req;         /* login and ref_id point at the copies below */
-    char *login;                   /* owned */
-    char *ref_id;                  /* owned, or NULL */
-    int status;                    /* 0, 1 (not found), -1 */
-    enum read_query failed_query;  /* for the log, when status < 0 */
-    struct event_list *events;     /* owned until delivered */
-    struct stat_list *stats;       /* owned until delivered */
+    struct sqlite_store *ss;      /* borrowed: counted in ss->reads_inflight */
+    struct store_read req;        /* login and ref_id point at the copies below */
+    char *login;                  /* owned */
+    char *ref_id;                 /* owned, or NULL */
+    int status;                   /* 0, 1 (not found), -1 */
+    enum read_query failed_query; /* for the log, when status < 0 */
+    struct event_list *events;    /* owned until delivered */
+    struct stat_list *stats;      /* owned until delivered */
     struct streamer_info streamer;
 };
 

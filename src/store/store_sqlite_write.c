@@ -16,14 +16,14 @@
 #include "store/store_sqlite_int.h"
 
 struct write_job {
-    struct write_job *next;     /* queue link */
-    struct event *ev;           /* borrowed until the callback; NULL for a streamer put */
-    struct streamer_info s;     /* a streamer put: copied */
-    int64_t at_us;              /* received_at of an event; now for a put */
-    int64_t seq;                /* result: written by the writer, read on the loop after */
-    int status;                 /* result likewise */
-    store_append_fn append_cb;  /* ev != NULL */
-    store_done_fn done_cb;      /* ev == NULL */
+    struct write_job *next;    /* queue link */
+    struct event *ev;          /* borrowed until the callback; NULL for a streamer put */
+    struct streamer_info s;    /* a streamer put: copied */
+    int64_t at_us;             /* received_at of an event; now for a put */
+    int64_t seq;               /* result: written by the writer, read on the loop after */
+    int status;                /* result likewise */
+    store_append_fn append_cb; /* ev != NULL */
+    store_done_fn done_cb;     /* ev == NULL */
     void *arg;
 };
 
@@ -134,13 +134,13 @@ static int insert_event(struct sql_conn *c, struct write_job *j, const char *dat
     const struct event *ev = j->ev;
     sqlite3_stmt *s = sql_stmt(c, W_INSERT_EVENT);
     int rc = !s ? SQLITE_ERROR : SQLITE_OK;
-    if (rc == SQLITE_OK)
-        rc = bind_text(s, 1, ev->id) | bind_text(s, 2, ev->type) |
-             bind_text(s, 3, ev->dedupe_key) | bind_text(s, 4, ev->streamer_id) |
-             bind_text(s, 5, ev->streamer_login) | bind_text(s, 6, ev->viewer_id) |
-             bind_text(s, 7, ev->viewer_login) | bind_text(s, 8, ev->viewer_name) |
-             sqlite3_bind_int64(s, 9, ev->created_at_us) | sqlite3_bind_int64(s, 10, j->at_us) |
-             bind_text(s, 11, ev->summary) | bind_text(s, 12, data);
+    if (rc == SQLITE_OK) /* SQLITE_OK is 0: the OR of the codes is 0 only if all bound */
+        rc = bind_text(s, 1, ev->id) | bind_text(s, 2, ev->type) | bind_text(s, 3, ev->dedupe_key) |
+             bind_text(s, 4, ev->streamer_id) | bind_text(s, 5, ev->streamer_login) |
+             bind_text(s, 6, ev->viewer_id) | bind_text(s, 7, ev->viewer_login) |
+             bind_text(s, 8, ev->viewer_name) | sqlite3_bind_int64(s, 9, ev->created_at_us) |
+             sqlite3_bind_int64(s, 10, j->at_us) | bind_text(s, 11, ev->summary) |
+             bind_text(s, 12, data);
     if (rc == SQLITE_OK && sqlite3_step(s) != SQLITE_DONE)
         rc = SQLITE_ERROR;
     *inserted = rc == SQLITE_OK && sqlite3_changes(c->db) > 0;
@@ -236,7 +236,7 @@ static int batch_write(struct sql_conn *c, struct write_job *jobs, size_t n)
 {
     const char *step = "begin";
     if (sql_run(c, W_BEGIN) != SQLITE_OK)
-        goto fail;
+        goto rollback;
     step = "insert";
     for (struct write_job *j = jobs; j; j = j->next)
         if (write_job(c, j) < 0)
@@ -248,13 +248,8 @@ static int batch_write(struct sql_conn *c, struct write_job *jobs, size_t n)
 rollback:
     log_error("store.write_failed", "step=%s events=%zu err=\"%s\"", step, n,
               sqlite3_errmsg(c->db));
-    if (!sqlite3_get_autocommit(c->db))
+    if (!sqlite3_get_autocommit(c->db)) /* some errors have rolled back already */
         sql_run(c, W_ROLLBACK);
-    batch_fail(jobs);
-    return 0;
-fail:
-    log_error("store.write_failed", "step=%s events=%zu err=\"%s\"", step, n,
-              sqlite3_errmsg(c->db));
     batch_fail(jobs);
     return 0;
 }
@@ -290,8 +285,7 @@ static void writer_checkpoint(struct writer *w, int idle)
     if (w->wal_pages < (idle ? WAL_CHECKPOINT_IDLE_PAGES : WAL_CHECKPOINT_BUSY_PAGES))
         return;
     int log = 0, copied = 0;
-    int rc = sqlite3_wal_checkpoint_v2(w->conn.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
-                                       &copied);
+    int rc = sqlite3_wal_checkpoint_v2(w->conn.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
     if (rc != SQLITE_OK)
         log_warn("store.checkpoint_failed", "err=\"%s\"", sqlite3_errmsg(w->conn.db));
     else if (copied == log)
@@ -381,8 +375,8 @@ static int enqueue(struct writer *w, struct write_job *j)
     return rc;
 }
 
-int sqlite_append(struct store *st, struct event *ev, int64_t received_at_us,
-                  store_append_fn cb, void *arg)
+int sqlite_append(struct store *st, struct event *ev, int64_t received_at_us, store_append_fn cb,
+                  void *arg)
 {
     struct sqlite_store *ss = (struct sqlite_store *)st;
     struct write_job *j = calloc(1, sizeof *j);

@@ -127,7 +127,7 @@ static struct event *ev_new(const char *id, const char *login, const char *type,
 /* ---- collecting results ---- */
 
 struct appended {
-    int count;       /* callbacks so far */
+    int count; /* callbacks so far */
     int status[4096];
     int64_t seq[4096];
     int order[4096]; /* the callback's rank for the append at this index */
@@ -291,8 +291,7 @@ static void test_redelivery_is_duplicate(void)
     fx_open(&f);
     int64_t seq1 = 0, seq2 = 0;
     CHECK_INT(append_wait(&f, ev_new("m-1", "alpha", "channel.follow", 1), &seq1), STORE_STORED);
-    CHECK_INT(append_wait(&f, ev_new("m-1", "alpha", "channel.follow", 1), &seq2),
-              STORE_DUPLICATE);
+    CHECK_INT(append_wait(&f, ev_new("m-1", "alpha", "channel.follow", 1), &seq2), STORE_DUPLICATE);
     CHECK_INT(seq2, seq1);
     /* twice in one batch: the second meets the first inside the transaction */
     static struct appended a;
@@ -314,8 +313,10 @@ static void test_dedupe_key_is_duplicate(void)
     struct fx f;
     fx_init(&f);
     fx_open(&f);
-    struct event *e1 = ev_new("m-1", "alpha", "channel.channel_points_custom_reward_redemption.add", 1);
-    struct event *e2 = ev_new("m-2", "alpha", "channel.channel_points_custom_reward_redemption.add", 1);
+    struct event *e1 =
+        ev_new("m-1", "alpha", "channel.channel_points_custom_reward_redemption.add", 1);
+    struct event *e2 =
+        ev_new("m-2", "alpha", "channel.channel_points_custom_reward_redemption.add", 1);
     e1->dedupe_key = dup_or_null("redemption-17");
     e2->dedupe_key = dup_or_null("redemption-17");
     int64_t seq1 = 0, seq2 = 0;
@@ -842,8 +843,10 @@ static void test_reads_use_indexes(void)
     static const struct {
         const char *query, *must, *must_not;
     } cases[] = {
-        {"recent", "SEARCH e USING INDEX events_streamer_seq (streamer_id=? AND seq<?)", "TEMP B-TREE"},
-        {"since", "SEARCH e USING INDEX events_streamer_seq (streamer_id=? AND seq>?)", "TEMP B-TREE"},
+        {"recent", "SEARCH e USING INDEX events_streamer_seq (streamer_id=? AND seq<?)",
+         "TEMP B-TREE"},
+        {"since", "SEARCH e USING INDEX events_streamer_seq (streamer_id=? AND seq>?)",
+         "TEMP B-TREE"},
         {"seq_of", "SEARCH events USING COVERING INDEX sqlite_autoindex_events_1 (id=?)", NULL},
         {"streamer", "(login=?)", NULL},
         {"stats_types", "SEARCH events USING COVERING INDEX events_streamer_type (streamer_id=?)",
