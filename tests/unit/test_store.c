@@ -357,6 +357,36 @@ static void test_group_commit(void)
     fx_release(&f);
 }
 
+/* An SQLite error fails the whole batch it is in, and nothing of that batch is stored. */
+static void test_failed_batch_stores_nothing(void)
+{
+    struct fx f;
+    fx_init(&f);
+    fx_open(&f);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(f.path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.id = 'poison'"
+                       " BEGIN SELECT RAISE(ABORT, 'forced failure'); END",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    static struct appended a;
+    const char *ids[] = {"ok-1", "poison", "ok-2"};
+    for (int i = 0; i < 3; i++)
+        append(&f, &a, i, ev_new(ids[i], "alpha", "channel.follow", i));
+    run_until(&f, &a.count, 3);
+    CHECK(a.status[1] < 0);
+    for (int i = 0; i < 3; i += 2) { /* in the poisoned batch or not: never half-stored */
+        CHECK(a.status[i] == STORE_STORED || a.status[i] < 0);
+        int again = append_wait(&f, ev_new(ids[i], "alpha", "channel.follow", i), NULL);
+        CHECK_INT(again, a.status[i] < 0 ? STORE_STORED : STORE_DUPLICATE);
+    }
+    struct store_counters k;
+    store_counters_get(f.st, &k);
+    CHECK(k.failed >= 1);
+    fx_release(&f);
+}
+
 static void test_append_rejects_bad_events(void)
 {
     struct fx f;
@@ -970,6 +1000,7 @@ static const struct unit_test tests[] = {
     {"redelivery of an id is a duplicate with the same seq", test_redelivery_is_duplicate},
     {"same dedupe_key, other id is a duplicate", test_dedupe_key_is_duplicate},
     {"1000 queued appends share a few commits", test_group_commit},
+    {"a failed batch stores nothing", test_failed_batch_stores_nothing},
     {"append refuses an event without streamer", test_append_rejects_bad_events},
     {"close drains pending writes", test_close_drains_pending_writes},
     {"close inside a write callback", test_close_inside_callback},
