@@ -100,8 +100,13 @@ const CONTROL_ROUTES = [
 
 function help() {
   const lines = ['usage: twitch-sim --client-id ID --client-secret SECRET [flags]', '',
-    'A Twitch simulator over plain HTTP/WS: OAuth at /oauth2, Helix at /helix, EventSub WebSocket at /ws,',
-    'webhook delivery, embeds at /embed; twurple/twitch-cli mock aliases /mock/…, /eventsub/subscriptions, /auth/….', '', 'flags:'];
+    'A Twitch simulator over plain HTTP/WS (see tools/twitch-sim/README.md):',
+    '  /oauth2/{authorize,token,validate,revoke}   OAuth (authorization code, refresh, client credentials)',
+    '  /helix/{users,streams,streams/followed,channels,channels/followed,channels/followers,eventsub/subscriptions}',
+    '  /ws                                         EventSub WebSocket (?keepalive_timeout_seconds=10..600)',
+    '  /embed/player?channel=&parent=, /embed/{channel}/chat?parent=   stub embeds with Twitch\'s parent rule',
+    '  /mock/…, /eventsub/subscriptions, /auth/…   aliases for twurple\'s and twitch-cli\'s mock-server layout',
+    '', 'flags:'];
   for (const f of FLAGS) {
     const left = `  --${f.name}${f.arg ? ' ' + f.arg : ''}`;
     const def = f.def !== undefined ? ` (default ${f.def})` : '';
