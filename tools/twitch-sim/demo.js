@@ -46,7 +46,7 @@ class Demo {
       const ch = state.channels.get(user.id);
       const [gameId, gameName] = rand.GAMES.find(([, name]) => name === s.game);
       Object.assign(ch, { title: s.title, game_id: gameId, game_name: gameName });
-      if (s.live) state.goLive(user);
+      if (s.live) state.goLive(user, Date.now() - rand.int(5, 180) * 60000);
       this.streamers.push(user);
     }
     const viewers = [];

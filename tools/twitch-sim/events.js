@@ -1,7 +1,8 @@
 'use strict';
 // EventSub "event" objects, one builder per subscription type (field lists of the digest, §6.2).
-// A builder gets ctx = {state, b, u, opt, now}: b the broadcaster, u the acting user (follower,
-// chatter, gifter, raider…), opt the optional trigger fields (already validated), now a timestamp.
+// A builder gets ctx = {state, b, u, opt, now, followedAt}: b the broadcaster, u the acting user
+// (follower, chatter, gifter, raider…), opt the optional trigger fields (already validated), now
+// the event's timestamp, followedAt the recorded follow time (channel.follow).
 // Values not given in opt are random but realistic.
 
 const rand = require('./random');
@@ -37,13 +38,14 @@ function cheermoteTier(bits) {
   return [100000, 10000, 5000, 1000, 100, 1].find((t) => bits >= t) ?? 1;
 }
 
-function fragments(text) {
+function fragments(text, state) {
   const out = [];
   const fragment = (type, t, extra = {}) => ({ type, text: t, cheermote: null, emote: null, mention: null, ...extra });
   let plain = '';
   for (const word of text.split(/(\s+)/)) {
     const cheer = /^cheer(\d+)$/i.exec(word);
-    const special = cheer || EMOTES[word] || (word.startsWith('@') && word.length > 1);
+    const mentioned = word.startsWith('@') ? state.userByLogin(word.slice(1)) : null;
+    const special = cheer || EMOTES[word] || mentioned;
     if (!special) {
       plain += word;
       continue;
@@ -58,14 +60,14 @@ function fragments(text) {
         emote: { id: EMOTES[word], emote_set_id: '0', owner_id: '0', format: ['static'] },
       }));
     } else {
-      out.push(fragment('mention', word, { mention: { user_id: '0', user_name: word.slice(1), user_login: word.slice(1).toLowerCase() } }));
+      out.push(fragment('mention', word, { mention: { user_id: mentioned.id, user_name: mentioned.display_name, user_login: mentioned.login } }));
     }
   }
   if (plain) out.push(fragment('text', plain));
   return out;
 }
 
-const chatMessage = (text) => ({ text, fragments: text ? fragments(text) : [] });
+const chatMessage = (text, state) => ({ text, fragments: text ? fragments(text, state) : [] });
 const badges = () => (rand.chance(0.4) ? [{ set_id: 'subscriber', id: String(rand.pick([0, 3, 6, 12])), info: String(rand.int(1, 24)) }] : []);
 
 // --- running activities: hype trains, polls and predictions keep their id from begin to end --
@@ -151,8 +153,9 @@ function prediction(phase) {
       return { ...common, outcomes: p.outcomes.map(({ id, title, color }) => ({ id, title, color })), started_at: p.started_at, locks_at: later(ctx, 120) };
     }
     const winner = p.outcomes[rand.int(0, 1)].id;
-    const outcomes = p.outcomes.map(({ id, title, color }) => {
-      const predictors = [ctx.u, ctx.state.randomViewer([ctx.b.id, ctx.u.id])].map((user) => {
+    const outcomes = p.outcomes.map(({ id, title, color }, i) => {
+      const first = i === 0 ? ctx.u : ctx.state.randomViewer([ctx.b.id, ctx.u.id]);
+      const predictors = [first, ctx.state.randomViewer([ctx.b.id, ctx.u.id, first.id])].map((user) => {
         const used = rand.int(10, 5000);
         const won = phase !== 'end' ? null : id === winner ? used * 2 : 0;
         return { ...who(user, 'user'), channel_points_won: won, channel_points_used: used };
@@ -248,7 +251,7 @@ function chatNotification(ctx) {
     badges: badges(),
     system_message: systemMessage(kind, ctx, notice),
     message_id: rand.uuid(),
-    message: chatMessage(typed),
+    message: chatMessage(typed, ctx.state),
     notice_type: type,
   };
   for (const k of NOTICE_TYPES) event[k] = k === type ? notice : null;
@@ -267,7 +270,7 @@ function chatMessageEvent(ctx) {
   return {
     ...bc(ctx.b), ...who(ctx.u, 'chatter_user'),
     message_id: rand.uuid(),
-    message: chatMessage(text),
+    message: chatMessage(text, ctx.state),
     message_type: 'text',
     badges: badges(),
     cheer: bits === null ? null : { bits },
@@ -281,9 +284,10 @@ function chatMessageEvent(ctx) {
 
 // --- the table ------------------------------------------------------------------------------
 const BUILDERS = {
+  // The stream exists: emitting stream.online puts the broadcaster live first.
   'stream.online': (ctx) => {
     const stream = ctx.state.streams.get(ctx.b.id);
-    return { id: stream ? stream.id : String(ctx.state.nextStreamId++), ...bc(ctx.b), type: 'live', started_at: stream ? stream.started_at : ctx.now };
+    return { id: stream.id, ...bc(ctx.b), type: 'live', started_at: stream.started_at };
   },
   'stream.offline': (ctx) => bc(ctx.b),
   'channel.update': (ctx) => {
@@ -356,7 +360,7 @@ for (const phase of ['begin', 'progress', 'lock', 'end']) BUILDERS[`channel.pred
 const NO_ACTOR = new Set(['stream.online', 'stream.offline', 'channel.update']);
 
 function buildEvent(type, ctx) {
-  return BUILDERS[type]({ ...ctx, now: ctx.now ?? ctx.state.timestamp() });
+  return BUILDERS[type]({ ...ctx, now: ctx.state.timestamp() });
 }
 
 module.exports = { BUILDERS, OPTION_FIELDS, NOTICE_TYPES, NO_ACTOR, buildEvent };

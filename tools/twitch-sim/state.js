@@ -5,6 +5,7 @@
 const rand = require('./random');
 
 const DELIVERY_LOG_CAP = 5000;
+const VIEWER_POOL = 200;
 
 class State {
   constructor(config) {
@@ -35,10 +36,11 @@ class State {
     return Date.now() + this.clockOffsetSeconds * 1000;
   }
 
-  // RFC 3339 UTC with nanoseconds, as EventSub writes them.
+  // RFC 3339 UTC with nanoseconds, as EventSub writes them (the sub-millisecond digits come
+  // from the high-resolution clock).
   timestamp(ms = this.nowMs()) {
     const iso = new Date(Math.floor(ms)).toISOString(); // 2023-07-19T14:56:51.634Z
-    const extra = String(rand.int(0, 999999)).padStart(6, '0');
+    const extra = String(process.hrtime.bigint() % 1000000n).padStart(6, '0');
     return iso.slice(0, -1) + extra + 'Z';
   }
 
@@ -89,20 +91,22 @@ class State {
     this.revokeUserAuthorization(user.id, null);
   }
 
-  // A random existing user other than those excluded, or a new viewer when there is none.
+  // A random existing user other than those excluded; now and then (while there are fewer than
+  // VIEWER_POOL users) a new viewer, so chat has fresh names without growing without bound.
   randomViewer(excludeIds = []) {
     const candidates = [...this.users.values()].filter((u) => !excludeIds.includes(u.id));
-    if (candidates.length > 0 && rand.chance(0.8)) return rand.pick(candidates);
+    const grow = this.users.size < VIEWER_POOL && rand.chance(0.2);
+    if (candidates.length > 0 && !grow) return rand.pick(candidates);
     let login = rand.pick(rand.VIEWER_NAMES);
     while (this.logins.has(login)) login = rand.pick(rand.VIEWER_NAMES) + rand.int(1, 9999);
     return this.createUser({ login, display_name: login });
   }
 
   // --- streams -----------------------------------------------------------------------------
-  goLive(user) {
+  goLive(user, startedMs = this.nowMs()) {
     const stream = {
       id: String(this.nextStreamId++),
-      started_at: new Date(this.nowMs()).toISOString().replace(/\.\d+Z$/, 'Z'),
+      started_at: new Date(startedMs).toISOString().replace(/\.\d+Z$/, 'Z'),
       viewer_count: rand.int(5, 5000),
       type: 'live',
     };

@@ -91,7 +91,7 @@ class WsServer {
   }
 
   ping(session) {
-    if (!session.sock) return; // mid hand-over, no socket to ping
+    if (!session.sock || session.sock.readyState !== WebSocket.OPEN) return; // mid hand-over or closing
     if (session.awaitingPong) {
       this.end(session, 4002);
       return;
