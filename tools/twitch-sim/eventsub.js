@@ -244,14 +244,6 @@ class EventSub {
     return ids;
   }
 
-  // Whether any enabled subscription would receive events about this broadcaster.
-  hasSubscribersFor(broadcasterId) {
-    for (const sub of this.state.subscriptions.values()) {
-      if (sub.status === 'enabled' && Object.values(sub.condition).includes(broadcasterId)) return true;
-    }
-    return false;
-  }
-
   // Ends a subscription with a revocation reason and tells its receiver (once).
   revoke(sub, status) {
     const wasEnabled = sub.status === 'enabled';

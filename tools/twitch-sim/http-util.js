@@ -85,4 +85,4 @@ function helixError(res, status, message, headers = {}) {
 
 const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-module.exports = { HttpError, Reply, readBody, readJson, readForm, sendJson, sendHtml, sendEmpty, helixError, escapeHtml };
+module.exports = { HttpError, Reply, readJson, readForm, sendJson, sendHtml, sendEmpty, helixError, escapeHtml };

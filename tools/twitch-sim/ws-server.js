@@ -271,4 +271,4 @@ class WsServer {
   }
 }
 
-module.exports = { WsServer, REASONS };
+module.exports = { WsServer };
