@@ -16,7 +16,7 @@ let app;
 let streamer;
 
 test.before(async () => {
-  sim = await startSim(['--webhook-timeout', '0.3', '--webhook-retries', '2', '--webhook-retry-delay', '0.05', '--webhook-failure-limit', '6']);
+  sim = await startSim(['--webhook-timeout', '1', '--webhook-retries', '2', '--webhook-retry-delay', '0.05', '--webhook-failure-limit', '6']);
   streamer = await sim.createUser('whstreamer');
   await sim.createUser('whfan');
   await sim.userToken('whstreamer', ['bits:read', 'channel:read:subscriptions']);
@@ -123,7 +123,7 @@ test('a slow receiver counts as a failure and is retried', async () => {
   const receiver = await startReceiver((req, raw, res) => {
     if (req.headers['twitch-eventsub-message-type'] === 'notification' && first) {
       first = false;
-      setTimeout(() => res.writeHead(204).end(), 1000);
+      setTimeout(() => res.writeHead(204).end(), 2500);
     } else {
       defaultReceiver(req, raw, res);
     }
