@@ -264,7 +264,9 @@ class Helix {
     const eventsub = this.sim.eventsub;
     const subs = eventsub.list(params, token);
     const { count, total, max } = eventsub.costs(token);
-    const { data, pagination } = page(subs.map((s) => eventsub.json(s)), new URLSearchParams(params.has('after') ? { after: params.get('after') } : {}), PAGE_CAP);
+    // This endpoint has no "first": pages hold up to 100.
+    const cursor = new URLSearchParams(params.has('after') ? { after: params.get('after') } : {});
+    const { data, pagination } = page(subs.map((s) => eventsub.json(s)), cursor, PAGE_CAP);
     return { total: count, data, total_cost: total, max_total_cost: max, pagination };
   }
 
