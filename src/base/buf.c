@@ -41,6 +41,7 @@ int buf_reserve(struct buf *b, size_t extra)
         return -1;
     b->data = p;
     b->cap = cap;
+    b->data[b->len] = 0; /* a buffer that was only reserved still reads as "" */
     return 0;
 }
 
