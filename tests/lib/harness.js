@@ -173,6 +173,25 @@ async function openWs(sev, streamer, since) {
   return c;
 }
 
+// A WebSocket upgrade request whose answer is read as plain HTTP (for refused upgrades).
+function rawUpgrade(sev, pathAndQuery) {
+  const http = require('node:http');
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${sev.url}${pathAndQuery}`, {
+      headers: { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13' },
+    });
+    req.on('upgrade', (res, socket) => { socket.destroy(); resolve({ status: 101, body: '' }); });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 function loadEventsubSamples() {
   const dir = path.join(ROOT, 'tests', 'data', 'eventsub');
   if (!fs.existsSync(dir)) return [];
@@ -182,5 +201,5 @@ function loadEventsubSamples() {
 
 module.exports = {
   ROOT, SEV_BIN, SIM_BIN, ARTIFACTS, freePort, waitFor, Proc, startSev, sign, postWebhook,
-  followBody, idFor, WsClient, openWs, loadEventsubSamples,
+  followBody, idFor, WsClient, openWs, rawUpgrade, loadEventsubSamples,
 };
