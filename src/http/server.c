@@ -49,6 +49,7 @@ struct http_server {
     void (*shutdown_cb)(void *);
     void *shutdown_arg;
     int handles_open;
+    int freeing; /* http_server_free was called: the last close callback frees */
     char read_buf[READ_BUF_SIZE]; /* shared: the loop consumes each read before the next */
 };
 
@@ -661,6 +662,9 @@ static void on_conn_closed(uv_handle_t *h)
         srv->shutdown_cb = NULL;
         cb(srv->shutdown_arg);
     }
+    /* libuv runs close callbacks newest first, so the server may have gone first */
+    if (srv->freeing && srv->nconns == 0 && srv->handles_open == 0)
+        free(srv);
 }
 
 static void conn_close(struct http_conn *c)
@@ -983,7 +987,7 @@ void http_server_shutdown(struct http_server *srv, void (*cb)(void *arg), void *
 static void on_server_handle_closed(uv_handle_t *h)
 {
     struct http_server *srv = h->data;
-    if (--srv->handles_open == 0)
+    if (--srv->handles_open == 0 && srv->nconns == 0)
         free(srv);
 }
 
@@ -991,7 +995,12 @@ void http_server_free(struct http_server *srv)
 {
     if (!srv)
         return;
-    /* freed when both handles have closed: the caller runs the loop on */
+    /* freed when both handles and every connection have closed: the caller runs the loop on */
+    srv->freeing = 1;
+    for (struct http_conn *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
     uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
     uv_close((uv_handle_t *)&srv->sweep, on_server_handle_closed);
 }

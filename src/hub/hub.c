@@ -420,11 +420,12 @@ static int ws_on_read(void *arg, const uint8_t *data, size_t len)
             return -1;
         ws_parser_init(c->parser, WS_SERVER, CLIENT_MAX_INPUT, on_client_message, c);
     }
+    c->refs++; /* a callback may close the client; the parser must outlive this call */
     if (ws_parser_feed(c->parser, data, len) < 0) {
         log_info("ws.protocol_error", "reason=\"%s\"", c->parser->error);
         client_close(c, c->parser->error_code, c->parser->error);
-        return 0;
     }
+    client_unref(c);
     return 0;
 }
 
