@@ -65,7 +65,14 @@ class Proc {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     const r = await this.exited;
     clearTimeout(timer);
+    this.checkSanitizers();
     return r;
+  }
+  // Under ASan/UBSan a report does not always crash the process (leaks are printed at exit):
+  // any report fails the test that stopped the process.
+  checkSanitizers() {
+    const m = this.output.match(/ERROR: (AddressSanitizer|LeakSanitizer)[^\n]*|runtime error:[^\n]*/);
+    if (m) throw new Error(`${this.name} sanitizer report (${this.logFile}): ${m[0]}`);
   }
 }
 
