@@ -1,0 +1,390 @@
+/* The EventSub subscription manager against a fake Twitch (webhook mode: no sockets).
+ * The fake records every Helix call and answers on the next loop turn, as the real client
+ * does. Checks: one shared set per streamer, reference counting, adoption and orphan
+ * deletion at start, the secret-change rule, broadcaster-consent types, 409/403/5xx paths,
+ * revocations, and the capability reasons. */
+#include "unit.h"
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "eventsub/manager.h"
+
+struct call {
+    char method[8];
+    char path[256];
+    char user[32];
+    json_t *body;
+    esm_helix_cb cb;
+    void *arg;
+};
+
+struct fake {
+    uv_loop_t loop;
+    struct call calls[512];
+    int ncalls, answered;
+    int next_id;
+    int create_status;    /* what POST answers (202 unless set) */
+    const char *create_msg;
+    json_t *listing;      /* what GET answers */
+    const char *scopes;   /* what user_scopes answers for the broadcaster */
+    uv_idle_t idle;
+};
+
+static void answer(struct fake *f, struct call *c)
+{
+    if (strcmp(c->method, "POST") == 0) {
+        int st = f->create_status ? f->create_status : 202;
+        json_t *b;
+        if (st == 202) {
+            char id[32];
+            snprintf(id, sizeof id, "sub-%d", ++f->next_id);
+            b = json_pack("{s[{sssssO}]}", "data", "id", id, "status",
+                          "webhook_callback_verification_pending", "type",
+                          json_string_value(json_object_get(c->body, "type")), "condition",
+                          json_object_get(c->body, "condition"));
+        } else {
+            b = json_pack("{ss}", "message", f->create_msg ? f->create_msg : "nope");
+        }
+        c->cb(c->arg, st, b, NULL);
+        json_decref(b);
+    } else if (strcmp(c->method, "GET") == 0) {
+        c->cb(c->arg, 200, f->listing, NULL);
+    } else {
+        c->cb(c->arg, 204, NULL, NULL);
+    }
+}
+
+static void on_idle(uv_idle_t *h)
+{
+    struct fake *f = h->data;
+    while (f->answered < f->ncalls)
+        answer(f, &f->calls[f->answered++]);
+    uv_idle_stop(h);
+}
+
+static int fake_helix(void *ctx, const char *user, const char *method, const char *path,
+                      json_t *body, esm_helix_cb cb, void *arg)
+{
+    struct fake *f = ctx;
+    CHECK(f->ncalls < 512);
+    struct call *c = &f->calls[f->ncalls++];
+    snprintf(c->method, sizeof c->method, "%s", method);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    snprintf(c->user, sizeof c->user, "%s", user ? user : "");
+    c->body = body ? json_deep_copy(body) : NULL;
+    c->cb = cb;
+    c->arg = arg;
+    uv_idle_start(&f->idle, on_idle);
+    return 0;
+}
+
+static void scopes_later(uv_timer_t *t);
+struct scopes_req {
+    uv_timer_t t;
+    esm_scopes_cb cb;
+    void *arg;
+    char user[32];
+    const char *scopes;
+};
+
+static int fake_scopes(void *ctx, const char *user, esm_scopes_cb cb, void *arg)
+{
+    struct fake *f = ctx;
+    struct scopes_req *r = calloc(1, sizeof *r);
+    r->cb = cb;
+    r->arg = arg;
+    r->scopes = f->scopes;
+    snprintf(r->user, sizeof r->user, "%s", user);
+    uv_timer_init(&f->loop, &r->t);
+    r->t.data = r;
+    uv_timer_start(&r->t, scopes_later, 0, 0);
+    return 0;
+}
+
+static void scopes_later(uv_timer_t *t)
+{
+    struct scopes_req *r = t->data;
+    r->cb(r->arg, r->user, r->scopes);
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+}
+
+static void spin(struct fake *f)
+{
+    for (int i = 0; i < 20; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
+static struct esm *fx_new(struct fake *f, const char *scopes, int secret_changed)
+{
+    memset(f, 0, sizeof *f);
+    CHECK(uv_loop_init(&f->loop) == 0);
+    uv_idle_init(&f->loop, &f->idle);
+    f->idle.data = f;
+    f->scopes = scopes;
+    f->listing = json_pack("{s[]s{}}", "data", "pagination");
+    struct esm_options o = {.transport = ESM_WEBHOOK,
+                            .ws_url = "ws://127.0.0.1:1/ws", /* nothing listens: chat waits */
+                            .callback_url = "https://sev.example/eventsub/webhook",
+                            .webhook_secret = "0123456789abcdef",
+                            .secret_changed = secret_changed,
+                            .retry_base_ms = 5,
+                            .retry_max_ms = 20};
+    struct esm_twitch_ops ops = {fake_helix, fake_scopes, f};
+    struct esm *m = NULL;
+    CHECK(esm_new(&f->loop, &o, &ops, NULL, &m, NULL) == 0);
+    return m;
+}
+
+static void fx_free(struct fake *f, struct esm *m)
+{
+    esm_free(m);
+    uv_close((uv_handle_t *)&f->idle, NULL);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < f->ncalls; i++)
+        json_decref(f->calls[i].body);
+    json_decref(f->listing);
+    CHECK(uv_loop_close(&f->loop) == 0);
+}
+
+static int count(struct fake *f, const char *method, const char *type)
+{
+    int n = 0;
+    for (int i = 0; i < f->ncalls; i++) {
+        struct call *c = &f->calls[i];
+        if (strcmp(c->method, method) != 0)
+            continue;
+        const char *t = c->body ? json_string_value(json_object_get(c->body, "type")) : NULL;
+        if (!type || (t && strcmp(t, type) == 0))
+            n++;
+    }
+    return n;
+}
+
+static void caps(struct esm *m, const char *login, char *out, size_t size)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    CHECK(esm_capabilities_json(m, login, &b) == 0);
+    snprintf(out, size, "%s", b.data);
+    buf_release(&b);
+}
+
+static void test_two_viewers_share_one_set(void)
+{
+    struct fake f;
+    struct esm *m = fx_new(&f, NULL, 0);
+    esm_favorite_changed(m, "100", NULL, "900", "streamer");
+    esm_favorite_changed(m, "101", NULL, "900", "streamer");
+    CHECK_INT(count(&f, "POST", NULL), 0); /* nothing before start */
+    esm_start(m);
+    spin(&f);
+    CHECK_INT(count(&f, "GET", NULL), 1); /* listed existing subscriptions first */
+    CHECK_INT(count(&f, "POST", "stream.online"), 1);
+    CHECK_INT(count(&f, "POST", "stream.offline"), 1);
+    CHECK_INT(count(&f, "POST", "channel.update"), 1);
+    CHECK_INT(count(&f, "POST", "channel.raid"), 2); /* to and from */
+    CHECK_INT(count(&f, "POST", "channel.follow"), 0); /* no broadcaster consent */
+    /* webhook bodies carry the callback and the secret; created with the app token */
+    for (int i = 0; i < f.ncalls; i++)
+        if (strcmp(f.calls[i].method, "POST") == 0) {
+            json_t *tr = json_object_get(f.calls[i].body, "transport");
+            const char *method = json_string_value(json_object_get(tr, "method"));
+            if (strcmp(method, "webhook") == 0) {
+                CHECK_STR(f.calls[i].user, "");
+                CHECK_STR(json_string_value(json_object_get(tr, "callback")),
+                          "https://sev.example/eventsub/webhook");
+            }
+        }
+    /* one viewer leaves: nothing deleted; the last leaves: everything deleted */
+    esm_favorite_changed(m, "100", "900", NULL, NULL);
+    spin(&f);
+    CHECK_INT(count(&f, "DELETE", NULL), 0);
+    esm_favorite_changed(m, "101", "900", NULL, NULL);
+    spin(&f);
+    CHECK_INT(count(&f, "DELETE", NULL), 5);
+    struct esm_stats st;
+    esm_stats(m, &st);
+    CHECK_INT(st.streamers, 0);
+    fx_free(&f, m);
+}
+
+static void test_restart_adopts_and_deletes_orphans(void)
+{
+    struct fake f;
+    struct esm *m = fx_new(&f, NULL, 0);
+    json_decref(f.listing);
+    f.listing = json_pack(
+        "{s[{ssssssss s{ss} s{ssss}},{ssssssss s{ss} s{ssss}},{ssssssss s{ss} s{ssss}}]s{}}",
+        "data",
+        /* ours and wanted: adopted */
+        "id", "keep", "status", "enabled", "type", "stream.online", "version", "1", "condition",
+        "broadcaster_user_id", "900", "transport", "method", "webhook", "callback",
+        "https://sev.example/eventsub/webhook",
+        /* ours, nobody watches 901 any more: deleted */
+        "id", "orphan", "status", "enabled", "type", "stream.online", "version", "1",
+        "condition", "broadcaster_user_id", "901", "transport", "method", "webhook", "callback",
+        "https://sev.example/eventsub/webhook",
+        /* another deployment's: untouched */
+        "id", "foreign", "status", "enabled", "type", "stream.online", "version", "1",
+        "condition", "broadcaster_user_id", "901", "transport", "method", "webhook", "callback",
+        "https://other.example/hook",
+        "pagination");
+    esm_favorite_changed(m, "100", NULL, "900", "streamer");
+    esm_start(m);
+    spin(&f);
+    CHECK_INT(count(&f, "POST", "stream.online"), 0); /* adopted, not re-created */
+    CHECK_INT(count(&f, "POST", "stream.offline"), 1);
+    int deleted_orphan = 0, deleted_other = 0;
+    for (int i = 0; i < f.ncalls; i++)
+        if (strcmp(f.calls[i].method, "DELETE") == 0) {
+            deleted_orphan |= strstr(f.calls[i].path, "id=orphan") != NULL;
+            deleted_other |= strstr(f.calls[i].path, "id=foreign") != NULL ||
+                             strstr(f.calls[i].path, "id=keep") != NULL;
+        }
+    CHECK(deleted_orphan);
+    CHECK(!deleted_other);
+    struct esm_stats st;
+    esm_stats(m, &st);
+    CHECK_INT(st.adopted, 1);
+    fx_free(&f, m);
+}
+
+static void test_secret_change_redoes_webhooks(void)
+{
+    struct fake f;
+    struct esm *m = fx_new(&f, NULL, 1);
+    json_decref(f.listing);
+    f.listing = json_pack("{s[{ssssssss s{ss} s{ssss}}]s{}}", "data", "id", "old", "status",
+                          "enabled", "type", "stream.online", "version", "1", "condition",
+                          "broadcaster_user_id", "900", "transport", "method", "webhook",
+                          "callback", "https://sev.example/eventsub/webhook", "pagination");
+    esm_favorite_changed(m, "100", NULL, "900", "streamer");
+    esm_start(m);
+    spin(&f);
+    CHECK_INT(count(&f, "POST", "stream.online"), 1);
+    CHECK_INT(count(&f, "DELETE", NULL), 1);
+    fx_free(&f, m);
+}
+
+static void test_broadcaster_consent_adds_types(void)
+{
+    struct fake f;
+    struct esm *m = fx_new(&f, "moderator:read:followers channel:read:subscriptions bits:read",
+                           0);
+    esm_favorite_changed(m, "100", NULL, "900", "streamer");
+    esm_start(m);
+    spin(&f);
+    CHECK_INT(count(&f, "POST", "channel.follow"), 1);
+    CHECK_INT(count(&f, "POST", "channel.subscribe"), 1);
+    CHECK_INT(count(&f, "POST", "channel.cheer"), 1);
+    CHECK_INT(count(&f, "POST", "channel.poll.begin"), 0); /* not granted */
+    for (int i = 0; i < f.ncalls; i++)
+        if (strcmp(f.calls[i].method, "POST") == 0 &&
+            strcmp(json_string_value(json_object_get(f.calls[i].body, "type")),
+                   "channel.follow") == 0) {
+            json_t *cond = json_object_get(f.calls[i].body, "condition");
+            CHECK_STR(json_string_value(json_object_get(cond, "moderator_user_id")), "900");
+        }
+    char out[8192];
+    caps(m, "streamer", out, sizeof out);
+    CHECK(strstr(out, "\"type\":\"channel.poll.begin\""));
+    CHECK(strstr(out, "needs the broadcaster to authorize SEV"));
+    fx_free(&f, m);
+}
+
+static void test_capabilities_follow_state(void)
+{
+    struct fake f;
+    struct esm *m = fx_new(&f, NULL, 0);
+    char out[8192];
+    caps(m, "nobody", out, sizeof out);
+    CHECK(strstr(out, "nobody watches this streamer yet"));
+    esm_favorite_changed(m, "100", NULL, "900", "streamer");
+    esm_start(m);
+    spin(&f);
+    caps(m, "streamer", out, sizeof out);
+    CHECK(strstr(out, "waiting for Twitch to verify the webhook"));
+    /* verification arrives: receiving */
+    for (int i = 1; i <= f.next_id; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "sub-%d", i);
+        esm_on_verified(m, id);
+    }
+    caps(m, "streamer", out, sizeof out);
+    CHECK(strstr(out, "{\"type\":\"stream.online\",\"label\":\"Going live\",\"receiving\":true,"
+                      "\"transport\":\"webhook\",\"reason\":null}"));
+    fx_free(&f, m);
+}
+
+static void test_errors_are_not_retried_forever(void)
+{
+    struct fake f;
+    struct esm *m = fx_new(&f, NULL, 0);
+    f.create_status = 503;
+    esm_favorite_changed(m, "100", NULL, "900", "streamer");
+    esm_start(m);
+    /* 5 attempts per webhook row, with backoff on the loop's timers, then given up */
+    uint64_t deadline = uv_hrtime() + 3000000000ULL;
+    while (count(&f, "POST", "stream.online") < 5 && uv_hrtime() < deadline)
+        uv_run(&f.loop, UV_RUN_ONCE);
+    spin(&f);
+    CHECK_INT(count(&f, "POST", "stream.online"), 5);
+    char out[8192];
+    caps(m, "streamer", out, sizeof out);
+    CHECK(strstr(out, "failed 5 times"));
+    /* a 403 is final at once */
+    struct fake g;
+    struct esm *m2 = fx_new(&g, NULL, 0);
+    g.create_status = 403;
+    esm_favorite_changed(m2, "100", NULL, "900", "streamer");
+    esm_start(m2);
+    spin(&g);
+    CHECK_INT(count(&g, "POST", "stream.online"), 1);
+    fx_free(&g, m2);
+    fx_free(&f, m);
+}
+
+static void test_revocation_recreates(void)
+{
+    struct fake f;
+    struct esm *m = fx_new(&f, NULL, 0);
+    esm_favorite_changed(m, "100", NULL, "900", "streamer");
+    esm_start(m);
+    spin(&f);
+    CHECK_INT(count(&f, "POST", "stream.online"), 1);
+    /* which id did stream.online get? the fake numbers them in call order */
+    int n = 0;
+    char id[32] = "";
+    for (int i = 0; i < f.ncalls; i++)
+        if (strcmp(f.calls[i].method, "POST") == 0) {
+            n++;
+            if (strcmp(json_string_value(json_object_get(f.calls[i].body, "type")),
+                       "stream.online") == 0)
+                snprintf(id, sizeof id, "sub-%d", n);
+        }
+    esm_on_revocation(m, id, "stream.online", "notification_failures_exceeded");
+    uint64_t deadline = uv_hrtime() + 2000000000ULL;
+    while (count(&f, "POST", "stream.online") < 2 && uv_hrtime() < deadline)
+        uv_run(&f.loop, UV_RUN_ONCE);
+    CHECK_INT(count(&f, "POST", "stream.online"), 2);
+    fx_free(&f, m);
+}
+
+static const struct unit_test tests[] = {
+    {"two viewers of one streamer share one subscription set; the last one out deletes it",
+     test_two_viewers_share_one_set},
+    {"start-up adopts matching subscriptions and deletes orphans, never foreign ones",
+     test_restart_adopts_and_deletes_orphans},
+    {"a changed webhook secret recreates webhook subscriptions", test_secret_change_redoes_webhooks},
+    {"broadcaster consent adds exactly the granted types", test_broadcaster_consent_adds_types},
+    {"capabilities follow the subscription states", test_capabilities_follow_state},
+    {"failures back off and stop; 403 is final", test_errors_are_not_retried_forever},
+    {"a revocation for failures recreates the subscription", test_revocation_recreates},
+    {0},
+};
+
+int main(int argc, char **argv)
+{
+    return unit_run(tests, argc, argv);
+}
