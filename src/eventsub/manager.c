@@ -135,8 +135,9 @@ struct esm {
     json_t *existing; /* array of subscriptions listed at start (webhook mode) */
     char *ws_url, *callback_url, *secret;
     struct esm_stats stats;
-    int handles; /* open timers: freed when 0 after esm_free */
-    int freeing;
+    int handles;  /* open timers */
+    int inflight; /* Helix calls whose callback has not run */
+    int freeing;  /* esm_free ran: destroyed when both counts reach 0 */
 };
 
 /* A Helix callback's context: which sub of which streamer, and at which generation. */
@@ -170,8 +171,28 @@ static void handle_closed(uv_handle_t *h)
     void *owner = h->data;
     struct esm *m = *(struct esm **)owner; /* both streamer and session start with m */
     free(owner);
-    if (--m->handles == 0 && m->freeing)
+    if (--m->handles == 0 && m->inflight == 0 && m->freeing)
         esm_destroy(m);
+}
+
+/* Every Helix callback starts here; 1 means the manager is going away: do nothing more. */
+static int call_returned(struct esm *m)
+{
+    m->inflight--;
+    if (!m->freeing)
+        return 0;
+    if (m->handles == 0 && m->inflight == 0)
+        esm_destroy(m);
+    return 1;
+}
+
+static int helix(struct esm *m, const char *user, const char *method, const char *path,
+                 json_t *body, esm_helix_cb cb, void *arg)
+{
+    if (m->freeing || m->tw.helix(m->tw.ctx, user, method, path, body, cb, arg) < 0)
+        return -1;
+    m->inflight++;
+    return 0;
 }
 
 static int backoff_next(struct esm *m, int *cur)
@@ -393,6 +414,10 @@ static void on_deleted(void *arg, int status, json_t *body, const char *error)
 {
     struct call *c = arg;
     (void)body;
+    if (call_returned(c->m)) {
+        free(c);
+        return;
+    }
     if (status == 204 || status == 404)
         c->m->stats.deleted++;
     else
@@ -409,7 +434,7 @@ static void delete_remote(struct esm *m, const char *host, const char *id)
     c->m = m;
     char path[160];
     snprintf(path, sizeof path, "/eventsub/subscriptions?id=%s", id);
-    if (m->tw.helix(m->tw.ctx, host[0] ? host : NULL, "DELETE", path, NULL, on_deleted, c) < 0)
+    if (helix(m, host[0] ? host : NULL, "DELETE", path, NULL, on_deleted, c) < 0)
         free(c);
 }
 
@@ -428,6 +453,10 @@ static void on_created(void *arg, int status, json_t *body, const char *error)
 {
     struct call *c = arg;
     struct esm *m = c->m;
+    if (call_returned(m)) {
+        free(c);
+        return;
+    }
     struct sub *sub = NULL;
     struct streamer *s = call_target(c, &sub);
     json_t *item = json_array_get(json_object_get(body, "data"), 0);
@@ -520,8 +549,8 @@ static void create_sub(struct streamer *s, int row)
     c->gen = ++sub->gen;
     sub->state = SUB_CREATING;
     sub->id[0] = 0;
-    int rc = m->tw.helix(m->tw.ctx, sub->host[0] ? sub->host : NULL, "POST",
-                         "/eventsub/subscriptions", body, on_created, c);
+    int rc = helix(m, sub->host[0] ? sub->host : NULL, "POST", "/eventsub/subscriptions", body,
+                   on_created, c);
     json_decref(body);
     if (rc < 0) {
         free(c);
@@ -715,6 +744,8 @@ static void session_release_if_unused(struct esm *m, const char *user)
 static void on_scopes(void *arg, const char *user_id, const char *scopes)
 {
     struct esm *m = arg;
+    if (call_returned(m))
+        return;
     struct streamer *s = map_get(&m->streamers, user_id);
     if (!s)
         return;
@@ -730,7 +761,9 @@ static void ask_scopes(struct streamer *s)
     if (!m->tw.user_scopes || m->tw.user_scopes(m->tw.ctx, s->id, on_scopes, m) < 0) {
         s->scopes_known = 1;
         plan(s);
+        return;
     }
+    m->inflight++;
 }
 
 static struct streamer *streamer_get(struct esm *m, const char *id, const char *login)
@@ -926,6 +959,8 @@ static void list_page(struct esm *m, const char *after);
 static void on_listed(void *arg, int status, json_t *body, const char *error)
 {
     struct esm *m = arg;
+    if (call_returned(m))
+        return;
     if (status != 200) {
         log_warn("eventsub.list_failed", "status=%d error=\"%s\" action=\"creating without "
                  "adoption; a 409 will be resolved by listing again\"",
@@ -960,7 +995,7 @@ static void list_page(struct esm *m, const char *after)
     char path[512];
     snprintf(path, sizeof path, "/eventsub/subscriptions%s%s", after ? "?after=" : "",
              after ? after : "");
-    if (m->tw.helix(m->tw.ctx, NULL, "GET", path, NULL, on_listed, m) < 0)
+    if (helix(m, NULL, "GET", path, NULL, on_listed, m) < 0)
         adopt_and_plan(m);
 }
 
@@ -1147,7 +1182,7 @@ void esm_free(struct esm *m)
         uv_timer_stop(&s->retry);
         uv_close((uv_handle_t *)&s->retry, handle_closed);
     }
-    if (m->handles == 0)
+    if (m->handles == 0 && m->inflight == 0)
         esm_destroy(m);
 }
 
