@@ -335,3 +335,11 @@ undo:
         out->data[mark] = 0;
     return -1;
 }
+
+int event_worth_keeping(const struct event *ev)
+{
+    if (!ev->type || strcmp(ev->type, "channel.chat.message") != 0)
+        return 1;
+    json_t *bits = json_object_get(json_object_get(ev->data, "cheer"), "bits");
+    return json_is_integer(bits) && json_integer_value(bits) > 0;
+}

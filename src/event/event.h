@@ -85,6 +85,10 @@ struct event *event_new_gap(const char *streamer_id, const char *streamer_login,
                             const char *streamer_name, int64_t from_us, int64_t to_us,
                             const char *reason);
 
+/* 0 for what SEV does not keep: a channel.chat.message that is not a cheer (the chat embed
+ * already shows chat; the timeline is for events). 1 for everything else. */
+int event_worth_keeping(const struct event *ev);
+
 /* Frees ev and everything it owns; NULL is fine. */
 void event_free(struct event *ev);
 

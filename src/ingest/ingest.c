@@ -54,6 +54,14 @@ static void on_stored(void *arg, struct event *ev, int status)
 int ingest_submit(struct ingest *in, struct event *ev, enum ingest_source source,
                   ingest_done_fn cb, void *arg)
 {
+    if (!event_worth_keeping(ev)) {
+        /* acknowledged like a duplicate: the sender is done, nothing is stored or sent */
+        in->stats.skipped++;
+        event_free(ev);
+        if (cb)
+            cb(arg, STORE_DUPLICATE);
+        return 0;
+    }
     struct pending *p = malloc(sizeof *p);
     if (!p) {
         event_free(ev);

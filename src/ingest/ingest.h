@@ -19,6 +19,7 @@ struct ingest_stats {
     uint64_t stored;
     uint64_t duplicates;
     uint64_t failed;
+    uint64_t skipped; /* not kept: plain chat messages (event_worth_keeping) */
     uint64_t by_transport[2]; /* INGEST_WEBHOOK, INGEST_WEBSOCKET */
 };
 
@@ -30,7 +31,8 @@ typedef void (*ingest_done_fn)(void *arg, int status);
 struct ingest *ingest_new(struct store *store /* borrowed */, struct bus *bus /* borrowed */);
 void ingest_free(struct ingest *in);
 
-/* Takes ev (steals). cb (may be NULL) runs on the loop once the event is durable or failed.
+/* Takes ev (steals). cb (may be NULL) runs on the loop once the event is durable or failed,
+ * or at once (before this returns) for an event SEV does not keep (STORE_DUPLICATE).
  * Returns 0, or -1 when it could not even be queued (then ev is freed and cb not called). */
 int ingest_submit(struct ingest *in, struct event *ev, enum ingest_source source,
                   ingest_done_fn cb, void *arg);
