@@ -17,6 +17,7 @@ struct webhook;
 struct static_files;
 struct http_server;
 struct http_route;
+struct esm;
 
 #define APP_MAX_ROUTES 64
 
@@ -33,6 +34,7 @@ struct app {
     struct hub *hub;
     struct ingest *ingest;
     struct webhook *webhook;
+    struct esm *esm;             /* EventSub subscriptions; NULL without Twitch credentials */
     struct static_files *web;
     struct http_server *http;
     uv_signal_t sigint, sigterm;

@@ -16,6 +16,7 @@ void api_metrics(struct http_request *req);
 void api_config_json(struct http_request *req);
 void api_ws(struct http_request *req);            /* GET /ws */
 void api_webhook(struct http_request *req);       /* POST /eventsub/webhook */
+void api_capabilities(struct http_request *req);  /* GET /api/streamers/:login/capabilities */
 
 /* Lower-cases a login from a route parameter into out; 0 if valid, else answers 400. */
 int api_login_param(struct http_request *req, const char *raw, char *out, size_t size);

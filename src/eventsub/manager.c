@@ -1087,7 +1087,7 @@ int esm_capabilities_json(struct esm *m, const char *login, struct buf *out)
     struct streamer *s = NULL;
     const char *key;
     void *v;
-    for (size_t i = 0; map_next(&m->streamers, &i, &key, &v);)
+    for (size_t i = 0; m && map_next(&m->streamers, &i, &key, &v);)
         if (strcasecmp(((struct streamer *)v)->login, login) == 0)
             s = v;
     json_t *types = json_array();
@@ -1096,7 +1096,8 @@ int esm_capabilities_json(struct esm *m, const char *login, struct buf *out)
         if (row > 0 && strcmp(catalog[row - 1].type, w->type) == 0)
             continue; /* the second raid row: reported with the first */
         int receiving = 0;
-        const char *reason = "nobody watches this streamer yet: set it as your favorite";
+        const char *reason = m ? "nobody watches this streamer yet: set it as your favorite"
+                               : "SEV runs without Twitch credentials (TWITCH_CLIENT_ID)";
         const char *via = NULL;
         if (s) {
             for (size_t k = row; k < NWANTED && strcmp(catalog[k].type, w->type) == 0; k++) {

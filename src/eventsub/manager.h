@@ -103,7 +103,8 @@ void esm_on_revocation(struct esm *m, const char *subscription_id, const char *t
 void esm_on_verified(struct esm *m, const char *subscription_id);
 
 /* Appends {"types":[{"type","label","receiving","transport","reason"}…]} for the capability
- * panel. A streamer nobody watches gets every type with the reason why. */
+ * panel. A streamer nobody watches gets every type with the reason why; m may be NULL (SEV
+ * without Twitch credentials). */
 int esm_capabilities_json(struct esm *m, const char *login, struct buf *out);
 
 void esm_stats(const struct esm *m, struct esm_stats *out);

@@ -176,3 +176,17 @@ test('SIGTERM finishes in-flight work and exits 0 with a clean log line', async 
   assert.equal(j.events[0].id, id);
   await again.stop();
 });
+
+test('capabilities list every type with a reason when SEV has no Twitch credentials', async () => {
+  const r = await fetch(`${sev.url}/api/streamers/somebody/capabilities`);
+  assert.equal(r.status, 200);
+  const { types } = await r.json();
+  for (const t of ['stream.online', 'channel.raid', 'channel.chat.notification', 'channel.follow', 'channel.subscribe']) {
+    const row = types.find((x) => x.type === t);
+    assert.ok(row, t);
+    assert.equal(row.receiving, false, t);
+    assert.match(row.reason, /TWITCH_CLIENT_ID/, t);
+    assert.equal(typeof row.label, 'string');
+  }
+  assert.equal((await fetch(`${sev.url}/api/streamers/bad%20name/capabilities`)).status, 400);
+});
