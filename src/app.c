@@ -33,6 +33,7 @@ static const struct http_route route_table[] = {
     {HTTP_VERB_POST, "/eventsub/webhook", api_webhook, NULL, WEBHOOK_MAX_BODY},
     {HTTP_VERB_GET, "/api/streamers/:login", api_streamer, NULL, 0},
     {HTTP_VERB_GET, "/api/streamers/:login/events", api_events, NULL, 0},
+    {HTTP_VERB_GET, "/api/streamers/:login/capabilities", api_capabilities, NULL, 0},
     {HTTP_VERB_GET, "/api/stats/streamers", api_stats_streamers, NULL, 0},
     {HTTP_VERB_GET, "/api/stats/streamers/:login/types", api_stats_types, NULL, 0},
     {HTTP_VERB_GET, "/api/stats/streamers/:login/hourly", api_stats_hourly, NULL, 0},
