@@ -1,4 +1,5 @@
 #include "app.h"
+#include "app_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,7 +198,8 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     if (hub_new(loop, app->store, &hopts, &app->hub, err) < 0)
         return -1;
     app->ingest = ingest_new(app->store, app->bus);
-    app->webhook = app->ingest ? webhook_new(app->ingest, app->eventsub_secret, NULL) : NULL;
+    struct webhook_hooks wh_hooks = {app_eventsub_on_verified, app_eventsub_on_revocation, app};
+    app->webhook = app->ingest ? webhook_new(app->ingest, app->eventsub_secret, &wh_hooks) : NULL;
     if (!app->webhook || build_routes(app) < 0)
         return err_set(err, "out of memory");
     build_default_headers(app);
@@ -231,6 +233,7 @@ int app_port(const struct app *app)
 static void on_http_drained(void *arg)
 {
     struct app *app = arg;
+    app_eventsub_stop(app); /* before the store closes: it records the stop time */
     hub_free(app->hub);
     app->hub = NULL;
     http_server_free(app->http);
@@ -265,6 +268,5 @@ void app_release(struct app *app)
 
 void app_render_metrics_extra(struct app *app, struct buf *out)
 {
-    (void)app;
-    (void)out;
+    app_eventsub_metrics(app, out);
 }
