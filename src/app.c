@@ -38,6 +38,14 @@ static const struct http_route route_table[] = {
     {HTTP_VERB_GET, "/api/stats/streamers", api_stats_streamers, NULL, 0},
     {HTTP_VERB_GET, "/api/stats/streamers/:login/types", api_stats_types, NULL, 0},
     {HTTP_VERB_GET, "/api/stats/streamers/:login/hourly", api_stats_hourly, NULL, 0},
+    {HTTP_VERB_GET, "/auth/login", api_login, NULL, 0},
+    {HTTP_VERB_GET, "/auth/callback", api_callback, NULL, 0},
+    {HTTP_VERB_POST, "/auth/logout", api_logout, NULL, 0},
+    {HTTP_VERB_GET, "/api/me", api_me, NULL, 0},
+    {HTTP_VERB_DELETE, "/api/me", api_me_delete, NULL, 0},
+    {HTTP_VERB_PUT, "/api/me/favorite", api_favorite_put, NULL, 0},
+    {HTTP_VERB_DELETE, "/api/me/favorite", api_favorite_delete, NULL, 0},
+    {HTTP_VERB_GET, "/api/me/following", api_following, NULL, 0},
 };
 
 static void on_request_done(void *arg, const char *route, int status, int64_t dur_us)
@@ -202,6 +210,11 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     app->webhook = app->ingest ? webhook_new(app->ingest, app->eventsub_secret, &wh_hooks) : NULL;
     if (!app->webhook || build_routes(app) < 0)
         return err_set(err, "out of memory");
+    struct esm_twitch_ops twitch_ops;
+    if (app_accounts_start(app, &twitch_ops, err) < 0 ||
+        app_eventsub_start(app, app->twitch ? &twitch_ops : NULL, err) < 0 ||
+        app_accounts_load(app, err) < 0)
+        return -1;
     build_default_headers(app);
     build_config_json(app);
     struct http_server_options hopt = {
@@ -234,6 +247,7 @@ static void on_http_drained(void *arg)
 {
     struct app *app = arg;
     app_eventsub_stop(app); /* before the store closes: it records the stop time */
+    app_accounts_stop(app); /* after the manager (it asks for tokens), before the store */
     hub_free(app->hub);
     app->hub = NULL;
     http_server_free(app->http);
@@ -264,9 +278,11 @@ void app_release(struct app *app)
     bus_free(app->bus);
     static_free(app->web);
     free(app->routes);
+    app_accounts_release(app);
 }
 
 void app_render_metrics_extra(struct app *app, struct buf *out)
 {
     app_eventsub_metrics(app, out);
+    app_accounts_metrics(app, out);
 }

@@ -18,6 +18,9 @@ struct static_files;
 struct http_server;
 struct http_route;
 struct esm;
+struct twitch;
+struct tokenbox;
+struct accounts;
 
 #define APP_MAX_ROUTES 64
 
@@ -35,6 +38,9 @@ struct app {
     struct ingest *ingest;
     struct webhook *webhook;
     struct esm *esm;             /* EventSub subscriptions; NULL without Twitch credentials */
+    struct twitch *twitch;       /* the Twitch client; NULL without Twitch credentials */
+    struct tokenbox *tokenbox;   /* SEV_KEY_FILE; NULL likewise */
+    struct accounts *accounts;   /* users, sessions, tokens; NULL likewise */
     struct static_files *web;
     struct http_server *http;
     uv_signal_t sigint, sigterm;

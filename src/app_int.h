@@ -16,4 +16,14 @@ int app_eventsub_start(struct app *app, const struct esm_twitch_ops *ops, struct
 void app_eventsub_stop(struct app *app);
 void app_eventsub_metrics(struct app *app, struct buf *out);
 
+/* app_accounts.c: the token key, the Twitch client and accounts (when Twitch credentials are
+ * set), and the manager's ops over them (zeroed without credentials). */
+int app_accounts_start(struct app *app, struct esm_twitch_ops *ops, struct err *err);
+/* After the manager exists: stored tokens, then favorites (to the manager), then esm_start. */
+int app_accounts_load(struct app *app, struct err *err);
+/* Before the store closes; app_accounts_release after the loop. */
+void app_accounts_stop(struct app *app);
+void app_accounts_release(struct app *app);
+void app_accounts_metrics(struct app *app, struct buf *out);
+
 #endif

@@ -18,6 +18,16 @@ void api_ws(struct http_request *req);            /* GET /ws */
 void api_webhook(struct http_request *req);       /* POST /eventsub/webhook */
 void api_capabilities(struct http_request *req);  /* GET /api/streamers/:login/capabilities */
 
+/* Accounts (api_auth.c, api_me.c). */
+void api_login(struct http_request *req);           /* GET /auth/login[?broadcaster=1] */
+void api_callback(struct http_request *req);        /* GET /auth/callback */
+void api_logout(struct http_request *req);          /* POST /auth/logout */
+void api_me(struct http_request *req);              /* GET /api/me */
+void api_me_delete(struct http_request *req);       /* DELETE /api/me */
+void api_favorite_put(struct http_request *req);    /* PUT /api/me/favorite */
+void api_favorite_delete(struct http_request *req); /* DELETE /api/me/favorite */
+void api_following(struct http_request *req);       /* GET /api/me/following */
+
 /* Lower-cases a login from a route parameter into out; 0 if valid, else answers 400. */
 int api_login_param(struct http_request *req, const char *raw, char *out, size_t size);
 

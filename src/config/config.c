@@ -199,6 +199,16 @@ static int set_log_level(struct config *c, const char *v, struct err *e, const c
     return 0;
 }
 
+static int set_validate_interval(struct config *c, const char *v, struct err *e, const char *n)
+{
+    char *end;
+    long s = strtol(v, &end, 10);
+    if (!*v || *end || s < 1 || s > 86400)
+        return err_set(e, "%s: '%s' must be a number of seconds from 1 to 86400", n, v);
+    c->validate_interval_s = (int)s;
+    return 0;
+}
+
 static int set_demo(struct config *c, const char *v, struct err *e, const char *n)
 {
     if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0)
@@ -242,6 +252,9 @@ static const struct option_row rows[] = {
      "AES-256 key for tokens at rest (created on first start; keep it out of backups of the "
      "database)",
      NULL, STR_FIELD(key_file)},
+    {"SEV_VALIDATE_INTERVAL", "--validate-interval", "3600",
+     "seconds between validations of the stored Twitch tokens (Twitch requires hourly)",
+     set_validate_interval, 0, 0},
     {"SEV_LOG_LEVEL", "--log-level", "info", "debug, info, warn or error", set_log_level, 0, 0},
     {"SEV_DEMO", "--demo", "0", "1 when running beside twitch-sim --demo (set by make run)",
      set_demo, 0, 0},

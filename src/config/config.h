@@ -31,6 +31,7 @@ struct config {
     char chat_url[256];
     char web_dir[256];
     char key_file[256];
+    int validate_interval_s; /* Twitch tokens are validated this often (3600; tests use less) */
     enum log_level log_level;
     int demo; /* set by `make run` when it starts twitch-sim beside sev */
 };

@@ -2,6 +2,7 @@
  * backend chosen from the URI scheme; backends never see a NULL string or a bad limit. */
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,5 +186,259 @@ void stat_list_free(struct stat_list *list)
     for (size_t i = 0; i < list->count; i++)
         free(list->rows[i].key);
     free(list->rows);
+    free(list);
+}
+
+/* ---- accounts ---- */
+
+static int id_ok(const char *id)
+{
+    return id && *id && strlen(id) < 32;
+}
+
+static struct store_acct_op *acct_new(enum store_acct_kind kind, int writes, void *arg)
+{
+    struct store_acct_op *op = calloc(1, sizeof *op);
+    if (op) {
+        op->kind = kind;
+        op->writes = writes;
+        op->now_us = clock_wall_us();
+        op->arg = arg;
+    }
+    return op;
+}
+
+static void acct_free(struct store_acct_op *op)
+{
+    free(op->token.sealed);
+    store_token_list_free(op->tokens);
+    store_favorite_list_free(op->favorites);
+    free(op);
+}
+
+static int acct_submit(struct store *st, struct store_acct_op *op)
+{
+    if (!st->be->account || st->be->account(st, op) < 0) {
+        acct_free(op);
+        return -1;
+    }
+    return 0;
+}
+
+void store_acct_deliver(struct store_acct_op *op)
+{
+    switch (op->kind) {
+    case ACCT_USER_GET:
+    case ACCT_SESSION_GET:
+        op->cb.user(op->arg, op->status, op->status == 0 ? &op->user : NULL);
+        break;
+    case ACCT_TOKENS_ALL: {
+        struct store_token_list *l = op->status == 0 ? op->tokens : NULL;
+        if (l)
+            op->tokens = NULL;
+        op->cb.tokens(op->arg, op->status, l);
+        break;
+    }
+    case ACCT_FAVORITES_ALL: {
+        struct store_favorite_list *l = op->status == 0 ? op->favorites : NULL;
+        if (l)
+            op->favorites = NULL;
+        op->cb.favorites(op->arg, op->status, l);
+        break;
+    }
+    default:
+        op->cb.done(op->arg, op->status);
+        break;
+    }
+    acct_free(op);
+}
+
+static void copy_field(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+int store_user_put(struct store *st, const struct store_user *u, store_done_fn cb, void *arg)
+{
+    if (!cb || !u || !id_ok(u->id) || !u->login[0])
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_USER_PUT, 1, arg);
+    if (!op)
+        return -1;
+    op->user = *u;
+    copy_field(op->user_id, sizeof op->user_id, u->id);
+    op->cb.done = cb;
+    return acct_submit(st, op);
+}
+
+int store_user_get(struct store *st, const char *user_id, store_user_fn cb, void *arg)
+{
+    if (!cb || !id_ok(user_id))
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_USER_GET, 0, arg);
+    if (!op)
+        return -1;
+    copy_field(op->user_id, sizeof op->user_id, user_id);
+    op->cb.user = cb;
+    return acct_submit(st, op);
+}
+
+int store_user_delete(struct store *st, const char *user_id, store_done_fn cb, void *arg)
+{
+    if (!cb || !id_ok(user_id))
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_USER_DELETE, 1, arg);
+    if (!op)
+        return -1;
+    copy_field(op->user_id, sizeof op->user_id, user_id);
+    op->cb.done = cb;
+    return acct_submit(st, op);
+}
+
+int store_session_put(struct store *st, const unsigned char key[STORE_SESSION_KEY_LEN],
+                      const char *user_id, int64_t expires_at_us, store_done_fn cb, void *arg)
+{
+    if (!cb || !key || !id_ok(user_id))
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_SESSION_PUT, 1, arg);
+    if (!op)
+        return -1;
+    memcpy(op->key, key, STORE_SESSION_KEY_LEN);
+    copy_field(op->user_id, sizeof op->user_id, user_id);
+    op->expires_at_us = expires_at_us;
+    op->cb.done = cb;
+    return acct_submit(st, op);
+}
+
+int store_session_get(struct store *st, const unsigned char key[STORE_SESSION_KEY_LEN],
+                      store_user_fn cb, void *arg)
+{
+    if (!cb || !key)
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_SESSION_GET, 0, arg);
+    if (!op)
+        return -1;
+    memcpy(op->key, key, STORE_SESSION_KEY_LEN);
+    op->cb.user = cb;
+    return acct_submit(st, op);
+}
+
+int store_session_delete(struct store *st, const unsigned char key[STORE_SESSION_KEY_LEN],
+                         store_done_fn cb, void *arg)
+{
+    if (!cb || !key)
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_SESSION_DELETE, 1, arg);
+    if (!op)
+        return -1;
+    memcpy(op->key, key, STORE_SESSION_KEY_LEN);
+    op->cb.done = cb;
+    return acct_submit(st, op);
+}
+
+int store_sessions_delete(struct store *st, const char *user_id, store_done_fn cb, void *arg)
+{
+    if (!cb || (user_id && !id_ok(user_id)))
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_SESSIONS_DELETE, 1, arg);
+    if (!op)
+        return -1;
+    copy_field(op->user_id, sizeof op->user_id, user_id);
+    op->cb.done = cb;
+    return acct_submit(st, op);
+}
+
+int store_token_put(struct store *st, const struct store_token *t, store_done_fn cb, void *arg)
+{
+    if (!cb || !t || !id_ok(t->owner) || !t->sealed || !t->sealed_len ||
+        !memchr(t->scopes, 0, sizeof t->scopes))
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_TOKEN_PUT, 1, arg);
+    if (!op)
+        return -1;
+    op->token = *t;
+    op->token.sealed = malloc(t->sealed_len);
+    if (!op->token.sealed) {
+        free(op);
+        return -1;
+    }
+    memcpy(op->token.sealed, t->sealed, t->sealed_len);
+    copy_field(op->user_id, sizeof op->user_id, t->owner);
+    op->cb.done = cb;
+    return acct_submit(st, op);
+}
+
+int store_token_delete(struct store *st, const char *owner, store_done_fn cb, void *arg)
+{
+    if (!cb || !id_ok(owner))
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_TOKEN_DELETE, 1, arg);
+    if (!op)
+        return -1;
+    copy_field(op->user_id, sizeof op->user_id, owner);
+    op->cb.done = cb;
+    return acct_submit(st, op);
+}
+
+int store_tokens_all(struct store *st, store_tokens_fn cb, void *arg)
+{
+    if (!cb)
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_TOKENS_ALL, 0, arg);
+    if (!op)
+        return -1;
+    op->cb.tokens = cb;
+    return acct_submit(st, op);
+}
+
+int store_favorite_set(struct store *st, const char *user_id, const struct streamer_info *s,
+                       store_done_fn cb, void *arg)
+{
+    if (!cb || !id_ok(user_id) ||
+        (s && (!s->id[0] || !s->login[0] || !memchr(s->id, 0, sizeof s->id) ||
+               !memchr(s->login, 0, sizeof s->login) ||
+               !memchr(s->display_name, 0, sizeof s->display_name))))
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_FAVORITE_SET, 1, arg);
+    if (!op)
+        return -1;
+    copy_field(op->user_id, sizeof op->user_id, user_id);
+    if (s) {
+        op->has_streamer = 1;
+        op->streamer = *s;
+    }
+    op->cb.done = cb;
+    return acct_submit(st, op);
+}
+
+int store_favorites_all(struct store *st, store_favorites_fn cb, void *arg)
+{
+    if (!cb)
+        return -1;
+    struct store_acct_op *op = acct_new(ACCT_FAVORITES_ALL, 0, arg);
+    if (!op)
+        return -1;
+    op->cb.favorites = cb;
+    return acct_submit(st, op);
+}
+
+void store_token_list_free(struct store_token_list *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++) {
+        if (list->items[i].sealed)
+            memset(list->items[i].sealed, 0, list->items[i].sealed_len);
+        free(list->items[i].sealed);
+    }
+    free(list->items);
+    free(list);
+}
+
+void store_favorite_list_free(struct store_favorite_list *list)
+{
+    if (!list)
+        return;
+    free(list->items);
     free(list);
 }

@@ -127,4 +127,81 @@ void store_counters_get(struct store *st, struct store_counters *out);
 /* Health check: 0 if the database answers. Cheap, may be called on the loop. */
 int store_ping(struct store *st);
 
+/* ---- accounts: users, sessions, sealed tokens, favorites ------------------------------------
+ * Writes go through the writer thread like appends (each in its own savepoint: one failing
+ * account write never fails the events batched with it); reads run on the pool. Callbacks
+ * come back on the loop thread; status 0 done/found, 1 not found, negative on error.
+ * The store never sees a token or a session id: tokens arrive sealed (auth/tokenbox), and
+ * sessions are keyed by a hash of the cookie's secret. */
+
+struct store_user {
+    char id[32];
+    char login[32];
+    char display_name[128];
+    char profile_image_url[512];
+    int64_t created_at_us; /* when the user first logged in to SEV (set by the store) */
+    int has_favorite;
+    struct streamer_info favorite; /* valid when has_favorite */
+};
+/* u is borrowed for the call, NULL unless status 0. */
+typedef void (*store_user_fn)(void *arg, int status, const struct store_user *u);
+
+struct store_token {
+    char owner[32];        /* a user id, or "app" for the app access token */
+    unsigned char *sealed; /* the encrypted token record */
+    size_t sealed_len;
+    char scopes[1024];     /* granted scopes, space-separated */
+    int64_t expires_at_us; /* of the access token (wall clock), 0 unknown */
+};
+struct store_token_list {
+    struct store_token *items; /* owned, each item's sealed owned */
+    size_t count;
+};
+void store_token_list_free(struct store_token_list *list);
+typedef void (*store_tokens_fn)(void *arg, int status, struct store_token_list *list /* steals */);
+
+struct store_favorite {
+    char user_id[32];
+    struct streamer_info streamer;
+};
+struct store_favorite_list {
+    struct store_favorite *items; /* owned */
+    size_t count;
+};
+void store_favorite_list_free(struct store_favorite_list *list);
+typedef void (*store_favorites_fn)(void *arg, int status,
+                                   struct store_favorite_list *list /* steals */);
+
+#define STORE_SESSION_KEY_LEN 32
+
+/* Creates or updates a user's profile (id, login, display_name, profile_image_url; copied).
+ * created_at and the favorite of an existing user are kept. */
+int store_user_put(struct store *st, const struct store_user *u, store_done_fn cb, void *arg);
+/* The user with their favorite. 1 when there is no such user. */
+int store_user_get(struct store *st, const char *user_id, store_user_fn cb, void *arg);
+/* Deletes the user, their token, sessions and favorite in one transaction. */
+int store_user_delete(struct store *st, const char *user_id, store_done_fn cb, void *arg);
+
+int store_session_put(struct store *st, const unsigned char key[STORE_SESSION_KEY_LEN],
+                      const char *user_id, int64_t expires_at_us, store_done_fn cb, void *arg);
+/* The session's user (with favorite); 1 when the session is unknown or expired. */
+int store_session_get(struct store *st, const unsigned char key[STORE_SESSION_KEY_LEN],
+                      store_user_fn cb, void *arg);
+int store_session_delete(struct store *st, const unsigned char key[STORE_SESSION_KEY_LEN],
+                         store_done_fn cb, void *arg);
+/* Every session of one user (logged out everywhere), or with user_id NULL every expired one. */
+int store_sessions_delete(struct store *st, const char *user_id, store_done_fn cb, void *arg);
+
+/* Stores (replaces) owner's sealed token; t and its bytes are copied. */
+int store_token_put(struct store *st, const struct store_token *t, store_done_fn cb, void *arg);
+int store_token_delete(struct store *st, const char *owner, store_done_fn cb, void *arg);
+/* Every stored token (start-up: validate them, keep them in memory). */
+int store_tokens_all(struct store *st, store_tokens_fn cb, void *arg);
+
+/* Sets user_id's favorite (s copied), or clears it with s NULL. */
+int store_favorite_set(struct store *st, const char *user_id, const struct streamer_info *s,
+                       store_done_fn cb, void *arg);
+/* Every user's favorite (start-up: the subscription manager learns what to watch). */
+int store_favorites_all(struct store *st, store_favorites_fn cb, void *arg);
+
 #endif

@@ -42,6 +42,50 @@ struct store_read {
 #define STORE_READ_LIMIT_MAX 10000
 #define STORE_HOURS_MAX 720
 
+/* One account operation (store.h "accounts"), handed whole to the backend: the backend runs
+ * it (writes on its writer, reads on its pool), fills the outputs and status, and then calls
+ * store_acct_deliver(op) on the loop thread, which calls back and frees op. */
+enum store_acct_kind {
+    ACCT_USER_PUT,
+    ACCT_USER_GET,
+    ACCT_USER_DELETE,
+    ACCT_SESSION_PUT,
+    ACCT_SESSION_GET,
+    ACCT_SESSION_DELETE,
+    ACCT_SESSIONS_DELETE, /* user_id, or "" for the expired ones */
+    ACCT_TOKEN_PUT,
+    ACCT_TOKEN_DELETE,
+    ACCT_TOKENS_ALL,
+    ACCT_FAVORITE_SET,
+    ACCT_FAVORITES_ALL,
+};
+
+struct store_acct_op {
+    enum store_acct_kind kind;
+    int writes;                /* 1: writer thread; 0: a read */
+    int64_t now_us;            /* wall clock when the call was made */
+    char user_id[32];
+    unsigned char key[STORE_SESSION_KEY_LEN];
+    int64_t expires_at_us;
+    struct store_user user;    /* USER_PUT in; USER_GET / SESSION_GET out */
+    struct store_token token;  /* TOKEN_PUT in (token.sealed owned by op) */
+    int has_streamer;          /* FAVORITE_SET: set (1) or clear (0) */
+    struct streamer_info streamer;
+    struct store_token_list *tokens;       /* TOKENS_ALL out (owned until delivered) */
+    struct store_favorite_list *favorites; /* FAVORITES_ALL out (likewise) */
+    int status;                /* out: 0, 1 not found, -1 */
+    union {
+        store_done_fn done;
+        store_user_fn user;
+        store_tokens_fn tokens;
+        store_favorites_fn favorites;
+    } cb;
+    void *arg;
+};
+
+/* Loop thread: hands the result to the caller and frees op. */
+void store_acct_deliver(struct store_acct_op *op);
+
 struct store {
     const struct store_backend *be; /* borrowed: a static table */
     uv_loop_t *loop;                /* borrowed */
@@ -62,6 +106,8 @@ struct store_backend {
     int (*setting_get)(struct store *st, const char *key, char **value, struct err *err);
     int (*setting_set)(struct store *st, const char *key, const char *value, struct err *err);
     int (*ping)(struct store *st);
+    /* An account operation (store_acct_op): 0 (delivered later) or -1 (op not taken). */
+    int (*account)(struct store *st, struct store_acct_op *op);
     void (*counters)(struct store *st, struct store_counters *out);
 };
 

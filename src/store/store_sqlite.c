@@ -284,4 +284,5 @@ const struct store_backend store_sqlite_backend = {
     .setting_set = sqlite_setting_set,
     .ping = sqlite_ping,
     .counters = sqlite_counters,
+    .account = sqlite_account,
 };

@@ -121,6 +121,15 @@ int sqlite_pool_init(struct read_pool *p, const char *path, struct err *err);
 void sqlite_pool_close_idle(struct read_pool *p);
 void sqlite_pool_release(struct read_pool *p);
 int sqlite_read(struct store *st, const struct store_read *req);
+/* A read-only connection for one job on a pool thread (NULL on failure, logged), and back. */
+struct sql_conn *sqlite_pool_take(struct read_pool *p);
+void sqlite_pool_give(struct read_pool *p, struct sql_conn *c);
+
+/* store_sqlite_accounts.c: account operations. Writes are queued to the writer, which runs
+ * sqlite_acct_write inside its batch transaction (in a savepoint); reads run on the pool. */
+int sqlite_account(struct store *st, struct store_acct_op *op);
+int sqlite_acct_write(sqlite3 *db, struct store_acct_op *op); /* writer thread; op->status */
+int sqlite_acct_write_submit(struct sqlite_store *ss, struct store_acct_op *op);
 
 /* The SQL of a read query by name ("recent", "since", "streamer", "stats_streamers",
  * "stats_types", "stats_hourly", "seq_of"), or NULL: for tests that check query plans. */

@@ -131,7 +131,7 @@ void sqlite_pool_release(struct read_pool *p)
 }
 
 /* An idle connection, or a new one. NULL on failure (logged: no caller sees the cause). */
-static struct sql_conn *pool_take(struct read_pool *p)
+struct sql_conn *sqlite_pool_take(struct read_pool *p)
 {
     uv_mutex_lock(&p->lock);
     struct sql_conn *c = p->idle;
@@ -153,7 +153,7 @@ static struct sql_conn *pool_take(struct read_pool *p)
     return c;
 }
 
-static void pool_give(struct read_pool *p, struct sql_conn *c)
+void sqlite_pool_give(struct read_pool *p, struct sql_conn *c)
 {
     uv_mutex_lock(&p->lock);
     c->next = p->idle;
@@ -476,7 +476,7 @@ static void job_free(struct read_job *j)
 static void read_work(uv_work_t *w)
 {
     struct read_job *j = w->data;
-    struct sql_conn *c = pool_take(&j->ss->pool);
+    struct sql_conn *c = sqlite_pool_take(&j->ss->pool);
     if (!c) {
         j->status = -1;
         return;
@@ -485,7 +485,7 @@ static void read_work(uv_work_t *w)
     if (j->status < 0)
         log_error("store.read_failed", "query=%s err=\"%s\"", query_names[j->failed_query],
                   sqlite3_errmsg(c->db));
-    pool_give(&j->ss->pool, c);
+    sqlite_pool_give(&j->ss->pool, c);
 }
 
 static void read_after(uv_work_t *w, int status)

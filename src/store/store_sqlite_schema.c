@@ -44,6 +44,41 @@ static const char *const migrations[] = {
     "  key TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL"
     ") STRICT, WITHOUT ROWID;",
+    /* 2: accounts. Sessions are keyed by SHA-256 of the cookie's secret; tokens are sealed
+     * (AES-256-GCM) by auth/tokenbox before they get here; favorites keep the streamer's
+     * login and name as they were when chosen. Deleting a user is one transaction over
+     * users, tokens, sessions and favorites (no foreign keys to keep in step). */
+    "CREATE TABLE users ("
+    "  id TEXT PRIMARY KEY,"
+    "  login TEXT NOT NULL,"
+    "  display_name TEXT NOT NULL,"
+    "  profile_image_url TEXT NOT NULL DEFAULT '',"
+    "  created_at_us INTEGER NOT NULL,"
+    "  updated_at_us INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE sessions ("
+    "  key BLOB PRIMARY KEY,"
+    "  user_id TEXT NOT NULL,"
+    "  created_at_us INTEGER NOT NULL,"
+    "  expires_at_us INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX sessions_user ON sessions(user_id);"
+    "CREATE INDEX sessions_expiry ON sessions(expires_at_us);"
+    "CREATE TABLE tokens ("
+    "  owner TEXT PRIMARY KEY,"
+    "  sealed BLOB NOT NULL,"
+    "  scopes TEXT NOT NULL,"
+    "  expires_at_us INTEGER NOT NULL,"
+    "  updated_at_us INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE favorites ("
+    "  user_id TEXT PRIMARY KEY,"
+    "  streamer_id TEXT NOT NULL,"
+    "  login TEXT NOT NULL,"
+    "  display_name TEXT NOT NULL,"
+    "  set_at_us INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX favorites_streamer ON favorites(streamer_id);",
 };
 
 #define MIGRATIONS_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

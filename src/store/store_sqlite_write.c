@@ -25,6 +25,7 @@ struct write_job {
     store_append_fn append_cb; /* ev != NULL */
     store_done_fn done_cb;     /* ev == NULL */
     void *arg;
+    struct store_acct_op *acct; /* an account write (owned until delivered), else NULL */
 };
 
 enum writer_stmt {
@@ -214,6 +215,10 @@ free_data:
 
 static int write_job(struct sql_conn *c, struct write_job *j)
 {
+    if (j->acct) { /* in its own savepoint: it fails alone */
+        j->status = sqlite_acct_write(c->db, j->acct);
+        return 0;
+    }
     if (j->ev)
         return write_event(c, j);
     j->status = 0;
@@ -319,7 +324,11 @@ static void writer_main(void *p)
 
 static void job_deliver(struct write_job *j)
 {
-    if (j->ev) {
+    if (j->acct) {
+        if (j->status < 0)
+            j->acct->status = -1; /* the whole batch failed */
+        store_acct_deliver(j->acct);
+    } else if (j->ev) {
         if (j->status >= 0)
             j->ev->seq = j->seq;
         j->append_cb(j->arg, j->ev, j->status);
@@ -401,6 +410,15 @@ int sqlite_streamer_put(struct store *st, const struct streamer_info *s, int64_t
     j->done_cb = cb;
     j->arg = arg;
     return enqueue(&ss->w, j);
+}
+
+int sqlite_acct_write_submit(struct sqlite_store *ss, struct store_acct_op *op)
+{
+    struct write_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    j->acct = op;
+    return enqueue(&ss->w, j) < 0 ? -1 : 0;
 }
 
 void sqlite_counters(struct store *st, struct store_counters *out)

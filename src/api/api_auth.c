@@ -1,0 +1,114 @@
+/* api_auth.c: /auth/login, /auth/callback, /auth/logout — thin handlers over auth/accounts.
+ * Cookies are HttpOnly and SameSite=Lax, Secure when SEV_PUBLIC_URL is https. The state
+ * cookie lives 10 minutes on /auth only; the session cookie on / for the session's life. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/api_int.h"
+#include "app.h"
+#include "auth/accounts.h"
+#include "base/log.h"
+
+#define STATE_COOKIE "sev_state"
+
+static const char LOGIN_FAILED_PAGE[] =
+    "<!doctype html><html lang=en><meta charset=utf-8>"
+    "<meta name=viewport content=\"width=device-width, initial-scale=1\">"
+    "<title>Login didn't work \xE2\x80\x94 SEV</title><link rel=stylesheet href=/css/sev.css>"
+    "<main class=container><h1>That login didn't work</h1>"
+    "<p>The answer from Twitch didn't match a login started here (it may be old, already used, "
+    "or from another browser). Nothing was changed.</p>"
+    "<p><a class=\"btn btn-primary\" href=/auth/login>Log in with Twitch</a> "
+    "<a href=/>Back to SEV</a></p></main></html>";
+
+void api_cookie_set(struct http_request *req, const char *name, const char *value,
+                    const char *path, long max_age)
+{
+    struct app *app = req->route_ctx;
+    char line[512];
+    snprintf(line, sizeof line, "%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=Lax%s", name,
+             value, path, max_age, app->cfg.public_https ? "; Secure" : "");
+    http_add_header(req, "Set-Cookie", line);
+}
+
+void api_login(struct http_request *req)
+{
+    struct app *app = req->route_ctx;
+    if (!app->accounts) {
+        http_respond_redirect(req, 302, "/?error=twitch_unavailable&error_description="
+                                        "This%20SEV%20has%20no%20Twitch%20application%20set%20up.");
+        return;
+    }
+    char flag[8] = "";
+    int broadcaster = http_query_param(req, "broadcaster", flag, sizeof flag) == 1 &&
+                      strcmp(flag, "1") == 0;
+    struct accounts_login lg;
+    if (accounts_login_begin(app->accounts, broadcaster, &lg) < 0) {
+        http_respond_redirect(req, 302, "/?error=login_failed");
+        return;
+    }
+    api_cookie_set(req, STATE_COOKIE, lg.state_cookie, "/auth", 600);
+    http_add_header(req, "Cache-Control", "no-store");
+    http_respond_redirect(req, 302, lg.location);
+    free(lg.location);
+}
+
+static void on_login_finished(void *arg, int outcome, const char *session_id)
+{
+    struct http_request *req = arg;
+    api_cookie_set(req, STATE_COOKIE, "", "/auth", 0); /* single use */
+    http_add_header(req, "Cache-Control", "no-store");
+    switch (outcome) {
+    case ACCOUNTS_LOGIN_OK:
+        api_cookie_set(req, API_SESSION_COOKIE, session_id, "/", (long)ACCOUNTS_SESSION_TTL_S);
+        http_respond_redirect(req, 302, "/");
+        return;
+    case ACCOUNTS_LOGIN_BAD_REQUEST:
+        http_respond(req, 400, "text/html; charset=utf-8", LOGIN_FAILED_PAGE,
+                     sizeof LOGIN_FAILED_PAGE - 1);
+        return;
+    case ACCOUNTS_LOGIN_DENIED:
+        http_respond_redirect(req, 302, "/?error=access_denied");
+        return;
+    case ACCOUNTS_LOGIN_UNAVAILABLE:
+        http_respond_redirect(req, 302, "/?error=twitch_unavailable");
+        return;
+    default:
+        http_respond_redirect(req, 302, "/?error=login_failed");
+        return;
+    }
+}
+
+void api_callback(struct http_request *req)
+{
+    struct app *app = req->route_ctx;
+    char state[80] = "", code[520] = "", error[80] = "", cookie[80] = "", old[80] = "";
+    int has_state = http_query_param(req, "state", state, sizeof state) == 1;
+    int has_code = http_query_param(req, "code", code, sizeof code) == 1;
+    int has_error = http_query_param(req, "error", error, sizeof error) == 1;
+    int has_cookie = http_cookie(req, STATE_COOKIE, cookie, sizeof cookie) == 1;
+    int has_old = http_cookie(req, API_SESSION_COOKIE, old, sizeof old) == 1;
+    if (!app->accounts ||
+        accounts_login_finish(app->accounts, has_state ? state : NULL, has_cookie ? cookie : NULL,
+                              has_code ? code : NULL, has_error ? error : NULL,
+                              has_old ? old : NULL, on_login_finished, req) < 0)
+        on_login_finished(req, ACCOUNTS_LOGIN_BAD_REQUEST, NULL);
+}
+
+static void on_logged_out(void *arg, int status)
+{
+    struct http_request *req = arg;
+    api_cookie_set(req, API_SESSION_COOKIE, "", "/", 0);
+    http_respond(req, 204, NULL, NULL, 0);
+}
+
+void api_logout(struct http_request *req)
+{
+    struct app *app = req->route_ctx;
+    char session[80] = "";
+    http_cookie(req, API_SESSION_COOKIE, session, sizeof session);
+    if (!app->accounts || accounts_logout(app->accounts, session, on_logged_out, req) < 0)
+        on_logged_out(req, 0);
+}
