@@ -65,7 +65,8 @@ static void on_request_done(void *arg, const char *route, int status, int64_t du
 static void on_bus_event(void *arg, const struct event *ev)
 {
     struct app *app = arg;
-    hub_publish(app->hub, ev);
+    if (app->hub) /* events made durable by the final drain have no live audience left */
+        hub_publish(app->hub, ev);
 }
 
 /* The origin (scheme://host[:port]) of url into out. */

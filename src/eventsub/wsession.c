@@ -233,20 +233,21 @@ static void on_close(void *arg, int code, const char *reason)
     struct wconn *c = arg;
     struct wsession *s = c->s;
     c->wc = NULL;
-    int was_cur = c == s->cur;
+    int was_cur = c == s->cur, was_next = c == s->next;
     if (was_cur)
         s->cur = NULL;
-    else
+    else if (was_next)
         s->next = NULL;
     free(c);
-    if (!s->lost) {
+    if (!s->lost && (was_cur || was_next)) {
         log_info("eventsub.ws_closed", "session=%s code=%d meaning=\"%s\" reason=\"%.80s\"",
                  s->id, code, wsession_close_meaning(code), reason ? reason : "");
-        /* the old socket may close during a hand-over (4004 or our own close): fine while the
-         * new one is on its way; anything else ends the session */
-        if (!was_cur || !s->next)
+        /* the current socket may close during a hand-over (Twitch's 4004): fine while the new
+         * one is on its way; a failed new socket or a lone current one ends the session */
+        if (was_next || !s->next)
             session_end(s, 1, code, wsession_close_meaning(code));
     }
+    /* neither: the old socket of a finished hand-over, closed by us */
     maybe_free(s);
 }
 

@@ -101,6 +101,16 @@ async function startSev(opts = {}) {
   return { url, port, proc, dir, secret: env.TWITCH_EVENTSUB_SECRET, stop: (s) => proc.stop(s) };
 }
 
+// Stops every process even when one of them reports a sanitizer error (a child left running
+// would keep the test runner alive); the first error is thrown after all have stopped.
+async function stopAll(...procs) {
+  let first = null;
+  for (const p of procs) {
+    try { await p?.stop(); } catch (e) { first = first || e; }
+  }
+  if (first) throw first;
+}
+
 function sign(secret, id, timestamp, body) {
   return 'sha256=' + crypto.createHmac('sha256', secret).update(id + timestamp + body).digest('hex');
 }
@@ -207,6 +217,7 @@ function loadEventsubSamples() {
 }
 
 module.exports = {
+  stopAll,
   ROOT, SEV_BIN, SIM_BIN, ARTIFACTS, freePort, waitFor, Proc, startSev, sign, postWebhook,
   followBody, idFor, WsClient, openWs, rawUpgrade, loadEventsubSamples,
 };
