@@ -17,8 +17,11 @@
 #include "ingest/ingest.h"
 #include "pages/pages.h"
 #include "store/store.h"
+#include "streams/streams.h"
 
 #define SETTING_EVENTSUB_SECRET "eventsub_secret"
+/* Helix Get Streams is asked at most this often per streamer; events update it in between. */
+#define STREAM_STATUS_TTL_S 30
 
 /* The route table: every URL SEV answers. GET rows answer HEAD too. */
 static const struct http_route route_table[] = {
@@ -65,6 +68,7 @@ static void on_request_done(void *arg, const char *route, int status, int64_t du
 static void on_bus_event(void *arg, const struct event *ev)
 {
     struct app *app = arg;
+    streams_on_event(app->streams, ev);
     if (app->hub) /* events made durable by the final drain have no live audience left */
         hub_publish(app->hub, ev);
 }
@@ -216,6 +220,9 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
         app_eventsub_start(app, app->twitch ? &twitch_ops : NULL, err) < 0 ||
         app_accounts_load(app, err) < 0)
         return -1;
+    app->streams = streams_new(app->twitch, STREAM_STATUS_TTL_S);
+    if (!app->streams)
+        return err_set(err, "out of memory");
     build_default_headers(app);
     build_config_json(app);
     struct http_server_options hopt = {
@@ -249,6 +256,8 @@ static void on_http_drained(void *arg)
     struct app *app = arg;
     app_eventsub_stop(app); /* before the store closes: it records the stop time */
     app_accounts_stop(app); /* after the manager (it asks for tokens), before the store */
+    streams_free(app->streams); /* after the Twitch client: its free answered our calls */
+    app->streams = NULL;
     hub_free(app->hub);
     app->hub = NULL;
     http_server_free(app->http);
@@ -280,6 +289,8 @@ void app_release(struct app *app)
     static_free(app->web);
     free(app->routes);
     app_accounts_release(app);
+    streams_free(app->streams);
+    app->streams = NULL;
 }
 
 void app_render_metrics_extra(struct app *app, struct buf *out)

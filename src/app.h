@@ -21,6 +21,7 @@ struct esm;
 struct twitch;
 struct tokenbox;
 struct accounts;
+struct streams;
 
 #define APP_MAX_ROUTES 64
 
@@ -41,6 +42,7 @@ struct app {
     struct twitch *twitch;       /* the Twitch client; NULL without Twitch credentials */
     struct tokenbox *tokenbox;   /* SEV_KEY_FILE; NULL likewise */
     struct accounts *accounts;   /* users, sessions, tokens; NULL likewise */
+    struct streams *streams;     /* live status per streamer (Helix when there is a client) */
     struct static_files *web;
     struct http_server *http;
     uv_signal_t sigint, sigterm;

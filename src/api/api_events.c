@@ -1,11 +1,13 @@
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "app.h"
 #include "eventsub/webhook.h"
 #include "hub/hub.h"
+#include "streams/streams.h"
 
 int api_login_param(struct http_request *req, const char *raw, char *out, size_t size)
 {
@@ -43,10 +45,27 @@ void api_webhook(struct http_request *req)
 
 struct streamer_call {
     struct http_request *req;
+    struct streamer_info info;
 };
 
-static void respond_streamer(struct http_request *req, const struct streamer_info *s)
+static void put_string(struct buf *b, const char *key, const char *value)
 {
+    buf_printf(b, ",\"%s\":", key);
+    if (!value || !*value) {
+        buf_puts(b, "null");
+        return;
+    }
+    buf_puts(b, "\"");
+    buf_json_escape(b, value, strlen(value));
+    buf_puts(b, "\"");
+}
+
+/* {"streamer":{…},"live":true|false|null,"title","game_name","viewer_count","started_at"}:
+ * null where SEV does not know (no Twitch credentials and no event yet). */
+static void on_status(void *arg, const struct stream_status *st)
+{
+    struct streamer_call *call = arg;
+    const struct streamer_info *s = &call->info;
     struct buf b;
     buf_init(&b, 0);
     buf_puts(&b, "{\"streamer\":{\"id\":\"");
@@ -55,15 +74,40 @@ static void respond_streamer(struct http_request *req, const struct streamer_inf
     buf_json_escape(&b, s->login, strlen(s->login));
     buf_puts(&b, "\",\"display_name\":\"");
     buf_json_escape(&b, s->display_name, strlen(s->display_name));
-    buf_puts(&b, "\"},\"live\":null}");
-    http_respond_buf(req, 200, "application/json", &b);
+    buf_printf(&b, "\"},\"live\":%s", !st->known ? "null" : st->live ? "true" : "false");
+    put_string(&b, "title", st->title);
+    put_string(&b, "game_name", st->game_name);
+    if (st->known && st->live && st->viewer_count >= 0)
+        buf_printf(&b, ",\"viewer_count\":%lld", (long long)st->viewer_count);
+    else
+        buf_puts(&b, ",\"viewer_count\":null");
+    put_string(&b, "started_at", st->started_at);
+    buf_puts(&b, "}");
+    http_respond_buf(call->req, 200, "application/json", &b);
+    free(call);
+}
+
+static void with_status(struct http_request *req, const struct streamer_info *s)
+{
+    struct app *app = req->route_ctx;
+    struct streamer_call *call = calloc(1, sizeof *call);
+    if (!call) {
+        http_respond_error(req, 503, "out of memory");
+        return;
+    }
+    call->req = req;
+    call->info = *s;
+    if (streams_get(app->streams, s->login, on_status, call) < 0) {
+        free(call);
+        http_respond_error(req, 503, "out of memory");
+    }
 }
 
 static void on_streamer(void *arg, int status, const struct streamer_info *s)
 {
     struct http_request *req = arg;
     if (status == 0)
-        respond_streamer(req, s);
+        with_status(req, s);
     else if (status == 1)
         http_respond_error(req, 404, "SEV has never heard of this streamer");
     else
@@ -78,7 +122,7 @@ void api_streamer(struct http_request *req)
         return;
     const struct streamer_info *s = hub_streamer(app->hub, login);
     if (s) {
-        respond_streamer(req, s);
+        with_status(req, s);
         return;
     }
     if (store_streamer_get(app->store, login, on_streamer, req) < 0)

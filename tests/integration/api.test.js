@@ -33,6 +33,11 @@ test('events API: newest first, limit, before, 404, bad input', async () => {
   r = await fetch(`${sev.url}/api/streamers/apistreamer/events?limit=100`);
   assert.equal((await r.json()).events.length, 15);
   assert.equal((await fetch(`${sev.url}/api/streamers/neverheardof/events`)).status, 404);
+  // without Twitch credentials nothing has said whether the stream is live: null, not a guess
+  const info = await (await fetch(`${sev.url}/api/streamers/apistreamer`)).json();
+  assert.equal(info.streamer.login, 'apistreamer');
+  assert.equal(info.live, null);
+  assert.equal(info.viewer_count, null);
   for (const q of ['limit=0', 'limit=101', 'limit=abc', 'before=']) {
     const b = await fetch(`${sev.url}/api/streamers/apistreamer/events?${q}`);
     assert.equal(b.status, 400, q);
