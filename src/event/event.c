@@ -205,8 +205,8 @@ struct event *event_new_gap(const char *streamer_id, const char *streamer_login,
     ev->type = strdup("sev.gap");
     ev->streamer_id = text_clean_dup(streamer_id ? streamer_id : "", EVENT_ID_MAX);
     ev->streamer_login = text_clean_dup(streamer_login, EVENT_ID_MAX);
-    ev->streamer_name =
-        text_clean_dup(streamer_name ? streamer_name : streamer_login, EVENT_ID_MAX);
+    /* "" when the caller does not know it: the store and the hub keep the name they have */
+    ev->streamer_name = text_clean_dup(streamer_name ? streamer_name : "", EVENT_ID_MAX);
     ev->created_at_us = from_us;
     ev->summary = gap_summary(from_us, to_us, clean_reason);
     ev->data = gap_data(from_us, to_us, clean_reason);

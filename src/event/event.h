@@ -27,7 +27,7 @@ struct event {
                               "<type>:<streamer_id>:<id>" (see event_decode_with_condition), or NULL */
     char *streamer_id;     /* broadcaster user id, numeric string */
     char *streamer_login;  /* lower case */
-    char *streamer_name;   /* display name, may equal login */
+    char *streamer_name;   /* display name, may equal login; "" when not known (SEV-made) */
     char *viewer_id;       /* NULL when the event has no viewer (or anonymous) */
     char *viewer_login;    /* NULL likewise */
     char *viewer_name;     /* NULL likewise */

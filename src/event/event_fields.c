@@ -182,6 +182,27 @@ void decoding_dedupe(struct event_decoding *d, const char *field)
         d->dedupe_id = json_string_value(v);
 }
 
+void decoding_dedupe_who_when(struct event_decoding *d, const char *who, const char *when)
+{
+    const char *id = field_nonempty(d->obj, who), *t = field_str(d->obj, when);
+    int64_t us;
+    if (!id || !t || clock_parse_rfc3339(t, &us) < 0)
+        return;
+    if (d->nscratch == EVENT_SCRATCH_MAX) {
+        d->oom = 1;
+        return;
+    }
+    struct buf key;
+    buf_init(&key, 0);
+    /* whole seconds: Helix says 2026-11-22T10:00:00Z where EventSub says …:00.123456789Z */
+    if (buf_printf(&key, "%.*s@%lld", EVENT_ID_MAX / 2, id, (long long)(us / 1000000)) < 0) {
+        buf_release(&key);
+        d->oom = 1;
+        return;
+    }
+    d->dedupe_id = d->scratch[d->nscratch++] = buf_detach(&key, NULL);
+}
+
 const char *decoding_clip(struct event_decoding *d, const char *s, size_t max_cp)
 {
     if (!s)

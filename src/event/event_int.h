@@ -69,6 +69,10 @@ void decoding_clear_viewer(struct event_decoding *d);
 void decoding_time(struct event_decoding *d, const char *field);
 /* The event's own per-occurrence id (string or integer field of the event). */
 void decoding_dedupe(struct event_decoding *d, const char *field);
+/* For events without an id of their own but a natural key (a follow: who and when):
+ * "<who>@<unix seconds of when>", so one occurrence learnt twice (EventSub, then a Helix
+ * backfill) is stored once. */
+void decoding_dedupe_who_when(struct event_decoding *d, const char *who, const char *when);
 /* A string fit to quote in a summary: valid UTF-8, controls as spaces, trimmed, at most
  * max_cp code points (then "…"). Owned by d. NULL in, NULL out. */
 const char *decoding_clip(struct event_decoding *d, const char *s, size_t max_cp);

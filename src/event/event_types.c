@@ -124,6 +124,7 @@ static int decode_raid(struct event_decoding *d)
 static int decode_follow(struct event_decoding *d)
 {
     decoding_time(d, "followed_at");
+    decoding_dedupe_who_when(d, "user_id", "followed_at");
     return decoding_say(d, "%s followed", viewer_from(d, "user", "Someone"));
 }
 
