@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/map.h"
 #include "base/rand.h"
+#include "eventsub/backfill.h"
 #include "eventsub/wsession.h"
 
 /* ---- what SEV subscribes to for one streamer ---- */
@@ -110,6 +111,7 @@ struct streamer {
     uv_timer_t retry;
     int retry_ms;
     int closing;
+    int backfilled; /* the first-view backfill was asked for */
 };
 
 struct session {
@@ -217,6 +219,92 @@ static int has_scope(const char *scopes, const char *scope)
     return 0;
 }
 
+/* ---- backfill: what Helix can tell, stored as EventSub would have told it ---- */
+
+struct backfill_call {
+    struct esm *m;
+    char streamer[32];
+    int64_t since_us;
+};
+
+static struct streamer *backfill_returned(struct backfill_call *c, int status, const char *error,
+                                          const char *what)
+{
+    struct esm *m = c->m;
+    if (call_returned(m))
+        return NULL;
+    if (status != 200) {
+        log_warn("eventsub.backfill_failed", "streamer_id=%s what=%s status=%d error=\"%.120s\"",
+                 c->streamer, what, status, error ? error : "");
+        return NULL;
+    }
+    return map_get(&m->streamers, c->streamer); /* NULL: nobody watches it any more */
+}
+
+static void on_backfill_stream(void *arg, int status, json_t *body, const char *error)
+{
+    struct backfill_call *c = arg;
+    struct streamer *s = backfill_returned(c, status, error, "stream");
+    struct event *ev = s ? backfill_stream_online(body, s->id, c->since_us) : NULL;
+    if (s)
+        log_info("eventsub.backfilled", "streamer=%s type=stream.online count=%d", s->login,
+                 ev != NULL);
+    if (ev)
+        ingest_submit(s->m->ingest, ev, INGEST_SEV, NULL, NULL);
+    free(c);
+}
+
+static void on_backfill_follows(void *arg, int status, json_t *body, const char *error)
+{
+    struct backfill_call *c = arg;
+    struct streamer *s = backfill_returned(c, status, error, "followers");
+    if (s) {
+        struct event *evs[BACKFILL_FOLLOWS];
+        size_t n = backfill_follows(body, s->id, s->login, c->since_us, evs, BACKFILL_FOLLOWS);
+        log_info("eventsub.backfilled", "streamer=%s type=channel.follow count=%zu", s->login, n);
+        for (size_t i = 0; i < n; i++) /* duplicates of what EventSub told are dropped there */
+            ingest_submit(s->m->ingest, evs[i], INGEST_SEV, NULL, NULL);
+    }
+    free(c);
+}
+
+static void backfill_ask(struct streamer *s, const char *user, const char *path, esm_helix_cb cb,
+                         int64_t since_us)
+{
+    struct backfill_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->m = s->m;
+    snprintf(c->streamer, sizeof c->streamer, "%s", s->id);
+    c->since_us = since_us;
+    if (helix(s->m, user, "GET", path, NULL, cb, c) < 0)
+        free(c);
+}
+
+/* The stream live now, and the latest followers when the broadcaster lets SEV read them. */
+static void backfill(struct streamer *s, int64_t since_us)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/streams?user_id=%s", s->id);
+    backfill_ask(s, NULL, path, on_backfill_stream, since_us);
+    if (has_scope(s->bscopes, "moderator:read:followers")) {
+        snprintf(path, sizeof path, "/channels/followers?broadcaster_id=%s&first=%d", s->id,
+                 BACKFILL_FOLLOWS);
+        backfill_ask(s, s->id, path, on_backfill_follows, since_us);
+    }
+}
+
+/* Once per streamer, when its broadcaster's scopes are known: the page is not empty on first
+ * view. After a restart the gap's own backfill covers it. */
+static void first_view(struct streamer *s)
+{
+    if (s->backfilled)
+        return;
+    s->backfilled = 1;
+    if (!s->down_since_us)
+        backfill(s, 0);
+}
+
 /* ---- gap markers ---- */
 
 static void maybe_close_gap(struct streamer *s)
@@ -232,6 +320,7 @@ static void maybe_close_gap(struct streamer *s)
     }
     if (!any)
         return;
+    backfill(s, s->down_since_us);
     int64_t now = clock_wall_us();
     struct event *gap = event_new_gap(s->id, s->login, NULL, s->down_since_us, now,
                                       s->gap_reason[0] ? s->gap_reason : NULL);
@@ -241,7 +330,7 @@ static void maybe_close_gap(struct streamer *s)
         return;
     s->m->stats.gaps++;
     log_info("eventsub.gap", "streamer=%s reason=\"%s\"", s->login, gap->summary);
-    ingest_submit(s->m->ingest, gap, INGEST_WEBSOCKET, NULL, NULL);
+    ingest_submit(s->m->ingest, gap, INGEST_SEV, NULL, NULL);
 }
 
 static void mark_down(struct streamer *s, int64_t since_us, const char *why)
@@ -753,6 +842,7 @@ static void on_scopes(void *arg, const char *user_id, const char *scopes)
     s->bscopes = scopes ? strdup(scopes) : NULL;
     s->scopes_known = 1;
     plan(s);
+    first_view(s);
 }
 
 static void ask_scopes(struct streamer *s)
@@ -761,6 +851,7 @@ static void ask_scopes(struct streamer *s)
     if (!m->tw.user_scopes || m->tw.user_scopes(m->tw.ctx, s->id, on_scopes, m) < 0) {
         s->scopes_known = 1;
         plan(s);
+        first_view(s);
         return;
     }
     m->inflight++;

@@ -20,10 +20,11 @@ struct ingest_stats {
     uint64_t duplicates;
     uint64_t failed;
     uint64_t skipped; /* not kept: plain chat messages (event_worth_keeping) */
-    uint64_t by_transport[2]; /* INGEST_WEBHOOK, INGEST_WEBSOCKET */
+    uint64_t by_transport[3]; /* by enum ingest_source */
 };
 
-enum ingest_source { INGEST_WEBHOOK = 0, INGEST_WEBSOCKET = 1 };
+/* INGEST_SEV: made by SEV itself (gap markers, Helix backfill) */
+enum ingest_source { INGEST_WEBHOOK = 0, INGEST_WEBSOCKET = 1, INGEST_SEV = 2 };
 
 /* status: STORE_STORED, STORE_DUPLICATE, or negative (not stored: the sender should retry). */
 typedef void (*ingest_done_fn)(void *arg, int status);

@@ -31,6 +31,8 @@ async function info(login = STREAMER) {
 test('an offline streamer: live false from Helix, concurrent askers share one call', async () => {
   const r = await tw.api(sev, viewer, 'PUT', '/api/me/favorite', { login: STREAMER });
   assert.equal(r.status, 200, JSON.stringify(r.body));
+  // the first-view backfill asks Get Streams too: count from when it has
+  await h.waitFor('the first-view backfill', () => /eventsub\.backfilled streamer=statusstar type=stream\.online/.test(sev.proc.output), 10000);
   const n = streamsCalls();
   const answers = await Promise.all(Array.from({ length: 20 }, () => info()));
   for (const a of answers) {

@@ -164,6 +164,20 @@ static int count(struct fake *f, const char *method, const char *type)
     return n;
 }
 
+/* Calls of method whose path starts with prefix; user_out gets the last one's token owner. */
+static int count_path(struct fake *f, const char *method, const char *prefix, char *user_out)
+{
+    int n = 0;
+    for (int i = 0; i < f->ncalls; i++)
+        if (strcmp(f->calls[i].method, method) == 0 &&
+            strncmp(f->calls[i].path, prefix, strlen(prefix)) == 0) {
+            n++;
+            if (user_out)
+                strcpy(user_out, f->calls[i].user);
+        }
+    return n;
+}
+
 static void caps(struct esm *m, const char *login, char *out, size_t size)
 {
     struct buf b;
@@ -182,7 +196,12 @@ static void test_two_viewers_share_one_set(void)
     CHECK_INT(count(&f, "POST", NULL), 0); /* nothing before start */
     esm_start(m);
     spin(&f);
-    CHECK_INT(count(&f, "GET", NULL), 1); /* listed existing subscriptions first */
+    CHECK_INT(count_path(&f, "GET", "/eventsub/subscriptions", NULL), 1); /* listed first */
+    /* first view: the stream now (app token); no followers without the broadcaster's consent */
+    char user[32] = "?";
+    CHECK_INT(count_path(&f, "GET", "/streams?user_id=900", user), 1);
+    CHECK_STR(user, "");
+    CHECK_INT(count_path(&f, "GET", "/channels/followers", NULL), 0);
     CHECK_INT(count(&f, "POST", "stream.online"), 1);
     CHECK_INT(count(&f, "POST", "stream.offline"), 1);
     CHECK_INT(count(&f, "POST", "channel.update"), 1);
@@ -289,6 +308,10 @@ static void test_broadcaster_consent_adds_types(void)
             json_t *cond = json_object_get(f.calls[i].body, "condition");
             CHECK_STR(json_string_value(json_object_get(cond, "moderator_user_id")), "900");
         }
+    /* with consent, the first view also reads the latest followers with the broadcaster's token */
+    char user[32] = "?";
+    CHECK_INT(count_path(&f, "GET", "/channels/followers?broadcaster_id=900&first=20", user), 1);
+    CHECK_STR(user, "900");
     char out[8192];
     caps(m, "streamer", out, sizeof out);
     CHECK(strstr(out, "\"type\":\"channel.poll.begin\""));
