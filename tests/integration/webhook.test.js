@@ -154,3 +154,23 @@ test('every EventSub sample type is accepted and pushed to a WebSocket client', 
     }
   }
 });
+
+test('scripts/webhook-post.sh posts a signed follow by hand that reaches a /ws client at once', async () => {
+  const { spawnSync } = require('node:child_process');
+  const path = require('node:path');
+  const script = path.join(h.ROOT, 'scripts', 'webhook-post.sh');
+  const ws = await h.openWs(sev, 'byhandstar');
+  const r = spawnSync(script, ['--url', sev.url, 'ByHandStar', 'alice'], { env: { ...process.env, TWITCH_EVENTSUB_SECRET: sev.secret }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '204');
+  const ev = await h.waitFor('the follow on the socket', () => ws.events().find((e) => e.type === 'channel.follow'), 5000);
+  assert.equal(ev.streamer_login, 'byhandstar');
+  assert.equal(ev.summary, 'alice followed');
+  ws.close();
+  // a wrong secret is refused, bad usage exits 2 with one line
+  const forged = spawnSync(script, ['--url', sev.url, 'byhandstar'], { env: { ...process.env, TWITCH_EVENTSUB_SECRET: 'not-the-secret' }, encoding: 'utf8' });
+  assert.equal(forged.stdout.trim(), '403');
+  const bad = spawnSync(script, ['--url', sev.url, 'not a login'], { env: { ...process.env, TWITCH_EVENTSUB_SECRET: sev.secret }, encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
+});
