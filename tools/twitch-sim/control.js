@@ -47,6 +47,7 @@ class Control {
       ['GET', /^\/eventsub\/sessions$/, () => ({ data: this.sim.ws.live().map((s) => this.sim.ws.summary(s)) })],
       ['GET', /^\/subscriptions$/, () => this.subscriptions()],
       ['GET', /^\/deliveries$/, (c) => this.deliveries(c)],
+      ['GET', /^\/tokens$/, (c) => this.tokens(c)],
       ['POST', /^\/faults$/, (c) => this.addFault(c)],
       ['DELETE', /^\/faults$/, () => this.clearFaults()],
       ['POST', /^\/clock$/, (c) => this.setClock(c)],
@@ -244,6 +245,26 @@ class Control {
   deliveries({ params }) {
     const filters = ['subscription_id', 'message_id', 'transport', 'message_type'].filter((f) => params.has(f));
     const data = this.state.deliveries.filter((d) => filters.every((f) => d[f] === params.get(f)));
+    return { total: data.length, data };
+  }
+
+  // Every access token issued (with its refresh token), oldest first, so tests can check that
+  // none leaks and see refreshes and revocations. Filters: login, client_id, kind, grant.
+  tokens({ params }) {
+    const login = params.get('login');
+    const user = login === null ? null : this.user(login, 'login');
+    const now = Date.now();
+    const data = [...this.state.tokens.entries()]
+      .filter(([, t]) => (user === null || t.userId === user.id)
+        && ['client_id', 'kind', 'grant'].every((f) => !params.has(f) || params.get(f) === { client_id: t.clientId, kind: t.kind, grant: t.grant }[f]))
+      .sort(([, a], [, b]) => a.issuedAt - b.issuedAt)
+      .map(([access, t]) => ({
+        access_token: access, refresh_token: t.refresh, kind: t.kind, grant: t.grant, client_id: t.clientId,
+        user_id: t.userId, login: t.userId === null ? null : this.state.users.get(t.userId)?.login ?? null,
+        scopes: t.scopes, issued_at: new Date(t.issuedAt).toISOString(), expires_at: new Date(t.expiresAt).toISOString(),
+        revoked: t.revoked, valid: this.state.validToken(access) !== null,
+        refresh_valid: t.refresh === null ? null : this.state.refreshTokens.get(t.refresh)?.valid ?? false,
+      }));
     return { total: data.length, data };
   }
 

@@ -167,8 +167,8 @@ ${problem ? `<p class="problem">${escapeHtml(problem)}</p>` : ''}
     else this[GRANTS[f.grant_type]](res, f);
   }
 
-  userTokenAnswer(res, clientId, userId, scopes) {
-    const t = this.state.issueUserToken(clientId, userId, scopes);
+  userTokenAnswer(res, clientId, userId, scopes, grant) {
+    const t = this.state.issueUserToken(clientId, userId, scopes, grant);
     sendJson(res, 200, { access_token: t.access, expires_in: t.expiresIn, refresh_token: t.refresh, scope: scopes, token_type: 'bearer' });
   }
 
@@ -178,7 +178,7 @@ ${problem ? `<p class="problem">${escapeHtml(problem)}</p>` : ''}
     this.state.codes.delete(f.code); // one use, whatever the outcome
     if (code.expiresAt <= Date.now() || !this.state.users.has(code.userId)) return oauthError(res, 400, 'Invalid authorization code');
     if (f.redirect_uri !== code.redirectUri) return oauthError(res, 400, 'Parameter redirect_uri does not match registered URI');
-    return this.userTokenAnswer(res, code.clientId, code.userId, code.scopes);
+    return this.userTokenAnswer(res, code.clientId, code.userId, code.scopes, 'authorization_code');
   }
 
   // Refresh tokens rotate: the one used becomes invalid.
@@ -188,7 +188,7 @@ ${problem ? `<p class="problem">${escapeHtml(problem)}</p>` : ''}
       return sendJson(res, 400, { error: 'Bad Request', status: 400, message: 'Invalid refresh token' });
     }
     r.valid = false;
-    return this.userTokenAnswer(res, r.clientId, r.userId, r.scopes);
+    return this.userTokenAnswer(res, r.clientId, r.userId, r.scopes, 'refresh_token');
   }
 
   appGrant(res, f) {

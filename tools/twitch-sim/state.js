@@ -18,7 +18,7 @@ class State {
     this.follows = new Map(); // broadcaster id -> Map(user id -> followed_at)
     this.moderators = new Map(); // broadcaster id -> Set(user id)
     this.grants = new Map(); // `${clientId}:${userId}` -> Set(scope)
-    this.tokens = new Map(); // access token -> {kind, clientId, userId, scopes, expiresAt, revoked}
+    this.tokens = new Map(); // access token -> {kind, grant, clientId, userId, scopes, expiresAt, revoked, refresh, issuedAt}
     this.refreshTokens = new Map(); // refresh token -> {clientId, userId, scopes, valid}
     this.codes = new Map(); // authorization code -> {clientId, userId, scopes, redirectUri, expiresAt}
     this.subscriptions = new Map(); // id -> subscription (see eventsub.js)
@@ -162,12 +162,14 @@ class State {
     return this.grants.get(`${clientId}:${userId}`) ?? null;
   }
 
-  issueUserToken(clientId, userId, scopes) {
+  // grant: how the token was obtained ('authorization_code' or 'refresh_token'), for GET /sim/tokens.
+  issueUserToken(clientId, userId, scopes, grant = 'authorization_code') {
     const access = rand.token(30);
     const refresh = rand.token(50);
     const expiresIn = Math.round(this.config.tokenLifetime);
     this.tokens.set(access, {
-      kind: 'user', clientId, userId, scopes: [...scopes], expiresAt: Date.now() + expiresIn * 1000, revoked: false,
+      kind: 'user', grant, clientId, userId, scopes: [...scopes], expiresAt: Date.now() + expiresIn * 1000, revoked: false,
+      refresh, issuedAt: Date.now(),
     });
     this.refreshTokens.set(refresh, { clientId, userId, scopes: [...scopes], valid: true });
     return { access, refresh, expiresIn };
@@ -177,7 +179,8 @@ class State {
     const access = rand.token(30);
     const expiresIn = Math.round(this.config.appTokenLifetime);
     this.tokens.set(access, {
-      kind: 'app', clientId, userId: null, scopes: [], expiresAt: Date.now() + expiresIn * 1000, revoked: false,
+      kind: 'app', grant: 'client_credentials', clientId, userId: null, scopes: [], expiresAt: Date.now() + expiresIn * 1000,
+      revoked: false, refresh: null, issuedAt: Date.now(),
     });
     return { access, expiresIn };
   }
