@@ -83,13 +83,15 @@ class Jar {
   header() { return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '); }
 }
 
-// Follows redirects by hand between sev and the simulator, carrying sev's cookies.
-async function browse(jar, url, sevUrl, maxHops = 6) {
+// Follows redirects by hand between sev and the simulator, carrying sev's cookies. With a
+// trace array, each hop is appended: {url, status, location, setCookies (raw lines)}.
+async function browse(jar, url, sevUrl, maxHops = 6, trace = null) {
   let res;
   for (let hop = 0; hop < maxHops; hop++) {
     const toSev = url.startsWith(sevUrl) || url.startsWith(sevUrl.replace('127.0.0.1', 'localhost'));
     const target = toSev ? url.replace('http://localhost', 'http://127.0.0.1') : url;
     res = await fetch(target, { redirect: 'manual', headers: toSev && jar.cookies.size ? { cookie: jar.header() } : {} });
+    if (trace) trace.push({ url: target, status: res.status, location: res.headers.get('location'), setCookies: res.headers.getSetCookie() });
     if (toSev) jar.take(res);
     const loc = res.headers.get('location');
     if (res.status < 300 || res.status >= 400 || !loc) return res;
@@ -98,12 +100,12 @@ async function browse(jar, url, sevUrl, maxHops = 6) {
   return res;
 }
 
-// Logs `login` into sev through the simulator's OAuth; returns the cookie jar.
-async function loginAs(sev, sim, login, query = '') {
+// Logs `login` into sev through the simulator's OAuth; returns the cookie jar (`jar` when
+// given: a second login from the same browser). With a trace array, see browse().
+async function loginAs(sev, sim, login, query = '', jar = new Jar(), trace = null) {
   await sim.user(login);
   await sim.post('/sim/auth/next', { login });
-  const jar = new Jar();
-  const res = await browse(jar, `${sev.url}/auth/login${query}`, sev.url);
+  const res = await browse(jar, `${sev.url}/auth/login${query}`, sev.url, 6, trace);
   if (res.status >= 400) throw new Error(`login as ${login} ended with ${res.status}: ${await res.text()}`);
   return jar;
 }
