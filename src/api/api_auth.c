@@ -1,9 +1,11 @@
 /* api_auth.c: /auth/login, /auth/callback, /auth/logout — thin handlers over auth/accounts.
  * Cookies are HttpOnly and SameSite=Lax, Secure when SEV_PUBLIC_URL is https. The state
  * cookie lives 10 minutes on /auth only; the session cookie on / for the session's life. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "api/api_int.h"
@@ -31,6 +33,59 @@ void api_cookie_set(struct http_request *req, const char *name, const char *valu
     snprintf(line, sizeof line, "%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=Lax%s", name,
              value, path, max_age, app->cfg.public_https ? "; Secure" : "");
     http_add_header(req, "Set-Cookie", line);
+}
+
+/* The origin (scheme://host[:port]) of url, lower case, without a default port. */
+static void origin_of(const char *url, char *out, size_t size)
+{
+    const char *p = strstr(url, "://");
+    size_t n = p ? (size_t)(p + 3 - url) + strcspn(p + 3, "/?#") : strlen(url);
+    snprintf(out, size, "%.*s", (int)n, url);
+    for (char *c = out; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    size_t len = strlen(out);
+    if (len > 3 && strncmp(out, "http://", 7) == 0 && strcmp(out + len - 3, ":80") == 0)
+        out[len - 3] = 0;
+    else if (len > 4 && strncmp(out, "https://", 8) == 0 && strcmp(out + len - 4, ":443") == 0)
+        out[len - 4] = 0;
+}
+
+static int origin_allowed(struct http_request *req, const char *origin)
+{
+    struct app *app = req->route_ctx;
+    char want[300], got[300];
+    origin_of(origin, got, sizeof got);
+    origin_of(app->cfg.public_url, want, sizeof want);
+    if (strcmp(got, want) == 0)
+        return 1;
+    const char *host = http_header(req, "Host");
+    if (!host || !*host || strlen(host) > 255)
+        return 0;
+    char by_host[300];
+    snprintf(by_host, sizeof by_host, "%s://%s", app->cfg.public_https ? "https" : "http", host);
+    origin_of(by_host, want, sizeof want);
+    return strcmp(got, want) == 0;
+}
+
+int api_same_origin(struct http_request *req)
+{
+    const char *site = http_header(req, "Sec-Fetch-Site");
+    const char *origin = http_header(req, "Origin");
+    int ok = (!site || strcasecmp(site, "same-origin") == 0 || strcasecmp(site, "none") == 0) &&
+             (!origin || origin_allowed(req, origin));
+    if (!ok) {
+        char shown[101]; /* the header as a log value: safe characters only */
+        snprintf(shown, sizeof shown, "%s", origin ? origin : "-");
+        for (char *c = shown; *c; c++)
+            if (!isalnum((unsigned char)*c) && !strchr(":/._-[]", *c))
+                *c = '?';
+        log_info("http.cross_origin_refused", "origin=%s sec_fetch_site=%s", shown,
+                 site && strlen(site) < 20 && !strpbrk(site, " \"=") ? site : "-");
+        http_respond_error(req, 403,
+                           "SEV only accepts this from its own pages (the request came from "
+                           "another site).");
+    }
+    return ok;
 }
 
 void api_login(struct http_request *req)
@@ -107,6 +162,8 @@ static void on_logged_out(void *arg, int status)
 void api_logout(struct http_request *req)
 {
     struct app *app = req->route_ctx;
+    if (!api_same_origin(req))
+        return;
     char session[80] = "";
     http_cookie(req, API_SESSION_COOKIE, session, sizeof session);
     if (!app->accounts || accounts_logout(app->accounts, session, on_logged_out, req) < 0)

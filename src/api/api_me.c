@@ -150,7 +150,8 @@ static void me_delete(struct http_request *req, const struct store_user *u)
 
 void api_me_delete(struct http_request *req)
 {
-    with_user(req, me_delete);
+    if (api_same_origin(req))
+        with_user(req, me_delete);
 }
 
 /* ---- PUT and DELETE /api/me/favorite ---- */
@@ -196,6 +197,8 @@ static int is_json(const char *content_type)
 
 void api_favorite_put(struct http_request *req)
 {
+    if (!api_same_origin(req))
+        return;
     if (!is_json(http_header(req, "Content-Type"))) {
         http_respond_error(req, 415, "Send the favorite as JSON (Content-Type: application/json).");
         return;
@@ -240,7 +243,8 @@ static void favorite_delete(struct http_request *req, const struct store_user *u
 
 void api_favorite_delete(struct http_request *req)
 {
-    with_user(req, favorite_delete);
+    if (api_same_origin(req))
+        with_user(req, favorite_delete);
 }
 
 /* ---- GET /api/me/following ---- */
