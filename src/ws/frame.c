@@ -143,7 +143,7 @@ static int valid_close_code(uint16_t code)
 static int deliver_control(struct ws_parser *p, int op, const uint8_t *data, size_t len)
 {
     if (op != WS_OP_CLOSE)
-        return p->on_message(p->arg, (enum ws_opcode)op, data, len, 0);
+        return p->on_message(p->arg, (enum ws_opcode)op, data, len, 0) != 0;
     if (len == 1)
         return fail(p, WS_CLOSE_PROTOCOL, "close frame with a 1-byte payload");
     uint16_t code = 1005;
@@ -155,7 +155,7 @@ static int deliver_control(struct ws_parser *p, int op, const uint8_t *data, siz
             return fail(p, WS_CLOSE_INVALID_DATA, "close reason is not UTF-8");
         data += 2, len -= 2;
     }
-    return p->on_message(p->arg, WS_OP_CLOSE, data, len, code);
+    return p->on_message(p->arg, WS_OP_CLOSE, data, len, code) != 0;
 }
 
 static int deliver_data(struct ws_parser *p, int op, int fin, const uint8_t *data, size_t len)
@@ -169,7 +169,7 @@ static int deliver_data(struct ws_parser *p, int op, int fin, const uint8_t *dat
     if (fin && !p->msg_op) { /* whole message in one frame: no copy */
         if (op == WS_OP_TEXT && !ws_utf8_valid(data, len))
             return fail(p, WS_CLOSE_INVALID_DATA, "text message is not UTF-8");
-        return p->on_message(p->arg, (enum ws_opcode)op, data, len, 0);
+        return p->on_message(p->arg, (enum ws_opcode)op, data, len, 0) != 0;
     }
     if (!p->msg_op)
         p->msg_op = op;
@@ -184,7 +184,7 @@ static int deliver_data(struct ws_parser *p, int op, int fin, const uint8_t *dat
     int rc = p->on_message(p->arg, (enum ws_opcode)msg_op, (uint8_t *)p->msg.data,
                            p->msg.len, 0);
     buf_reset(&p->msg);
-    return rc;
+    return rc != 0;
 }
 
 /* Parses one frame from in[0..n). Returns bytes consumed, 0 when incomplete, -1 on a
@@ -251,14 +251,10 @@ static long parse_frame(struct ws_parser *p, uint8_t *in, size_t n, int *stop)
     return (long)(pos + len);
 }
 
-int ws_parser_feed(struct ws_parser *p, const uint8_t *data, size_t len)
+/* Parses the frames buffered in p->in and keeps the incomplete rest. Returns 0, 1 (a
+ * callback asked to stop) or -1. */
+static int parse_buffered(struct ws_parser *p)
 {
-    if (p->error_code)
-        return -1;
-    /* Unmasking writes to the bytes, so frames are parsed from our own copy. The copy is
-     * bounded by max_message + one header (buf cap); inbound traffic here is small. */
-    if (buf_append(&p->in, data, len) < 0)
-        return fail(p, WS_CLOSE_TOO_BIG, "frame too big");
     uint8_t *in = (uint8_t *)p->in.data;
     size_t n = p->in.len;
     size_t off = 0;
@@ -278,7 +274,38 @@ int ws_parser_feed(struct ws_parser *p, const uint8_t *data, size_t len)
         p->in.len = n - off;
         p->in.data[p->in.len] = 0;
     }
-    return stop ? 1 : 0;
+    return stop;
+}
+
+int ws_parser_feed(struct ws_parser *p, const uint8_t *data, size_t len)
+{
+    if (p->error_code)
+        return -1;
+    /* Unmasking writes to the bytes, so frames are parsed from our own copy, bounded by
+     * max_message + one header (the buf cap): an incomplete frame never needs more, since a
+     * header announcing more fails at once. The input is copied in pieces that fit, so one
+     * read holding many small frames is fine (the hub's cap is 4 KiB; a read can be 64). */
+    for (;;) {
+        size_t room = p->in.max - p->in.len;
+        size_t take = len < room ? len : room;
+        if (take) {
+            if (buf_append(&p->in, data, take) < 0)
+                return fail(p, WS_CLOSE_INTERNAL, "out of memory");
+            data += take, len -= take;
+        }
+        int rc = parse_buffered(p);
+        if (rc < 0)
+            return -1;
+        if (rc > 0) { /* keep the rest for the next call */
+            if (len && buf_append(&p->in, data, len) < 0)
+                return fail(p, WS_CLOSE_TOO_BIG, "frame too big");
+            return 1;
+        }
+        if (len == 0)
+            return 0;
+        if (p->in.len == p->in.max) /* no progress: cannot happen, see above */
+            return fail(p, WS_CLOSE_TOO_BIG, "frame too big");
+    }
 }
 
 int ws_accept_key(const char *client_key, size_t key_len, char out[29])
