@@ -45,7 +45,7 @@ struct client {
     struct ws_parser *parser;        /* owned, made on first input */
     char *replay_buf;                /* owned bytes of a replay batch being written */
     int64_t replayed_seq;            /* live frames up to this were replayed */
-    char since[64];                  /* replay cursor */
+    char *since;                     /* owned replay cursor; NULL when none (most clients) */
     unsigned refs;                   /* connection + pending store calls */
     uint8_t dirty, replaying, closing;
 };
@@ -187,6 +187,7 @@ static void client_unref(struct client *c)
     free(c->q);
     free(c->inflight);
     free(c->replay_buf);
+    free(c->since);
     if (c->parser) {
         ws_parser_release(c->parser);
         free(c->parser);
@@ -462,7 +463,7 @@ static void on_replay_written(void *arg, int status)
     struct client *c = arg;
     free(c->replay_buf);
     c->replay_buf = NULL;
-    if (status == 0 && c->conn && c->since[0])
+    if (status == 0 && c->conn && c->since)
         replay_next(c);
     else if (status == 0 && c->conn)
         finish_replay(c);
@@ -499,10 +500,16 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
             c->replayed_seq = ev->seq;
     }
     /* a full batch means there may be more: continue from its last id */
-    if (n == REPLAY_BATCH)
-        snprintf(c->since, sizeof c->since, "%s", events->items[n - 1]->id);
-    else
-        c->since[0] = 0;
+    free(c->since);
+    c->since = n == REPLAY_BATCH ? strdup(events->items[n - 1]->id) : NULL;
+    if (n == REPLAY_BATCH && !c->since) {
+        buf_release(&json);
+        buf_release(&out);
+        event_list_free(events);
+        client_close(c, WS_CLOSE_INTERNAL, "out of memory");
+        client_unref(c);
+        return;
+    }
     c->hub->stats.replayed += n;
     buf_release(&json);
     event_list_free(events);
@@ -572,7 +579,11 @@ void hub_handle_ws(struct hub *hub, struct http_request *req)
     ch->nclients++;
     if (has_since == 1) {
         c->replaying = 1;
-        snprintf(c->since, sizeof c->since, "%s", since);
+        c->since = strdup(since);
+        if (!c->since) {
+            client_close(c, WS_CLOSE_INTERNAL, "out of memory");
+            return;
+        }
         replay_next(c);
     }
 }
