@@ -202,10 +202,13 @@ export function renderEvent(ev, { isNew = false } = {}) {
     body.append(el('p', { class: 'event-summary' }, str(ev.summary) || fallbackSummary(ev, desc.label)));
     const detail = detailOf(ev);
     const summary = str(ev.summary) || '';
-    if (detail && !summary.toLowerCase().includes(detail.toLowerCase())) body.append(el('p', { class: 'event-detail' }, detail));
+    const bare = (t) => t.toLowerCase().replace(/[\s.!?…]+$/u, '');
+    if (detail && !bare(summary).includes(bare(detail))) body.append(el('p', { class: 'event-detail' }, detail));
     const typeEl = el('span', { class: 'event-type' }, desc.label);
     if (!TYPES[ev.type]) typeEl.title = ev.type || 'unknown type';
-    body.append(el('p', { class: 'event-meta' }, typeEl, el('span', { 'aria-hidden': 'true' }, '·'), relativeTime(ev.created_at)));
+    const when = parseTime(ev.created_at);
+    body.append(el('p', { class: 'event-meta' }, typeEl, el('span', { 'aria-hidden': 'true' }, '·'), relativeTime(ev.created_at),
+      when ? el('span', { class: 'event-abs' }, formatClock(when)) : null));
   }
   li.append(body);
   return li;

@@ -6,7 +6,7 @@
 //      PUT /api/me/favorite, WebSocket /ws?streamer={login}&since={newest id}.
 
 import { api, ApiError, getConfig, LOGIN_RE } from './api.js';
-import { el, icon, avatar, notice, initShell, showFlash, startRelativeClock, createAnnouncer, copyText } from './ui.js';
+import { el, icon, avatar, notice, initShell, showFlash, startRelativeClock, createAnnouncer, copyText, formatAbsolute } from './ui.js';
 import { EventListView, announceText, TYPES } from './events.js';
 import { LiveFeed, stateText } from './live.js';
 
@@ -25,12 +25,22 @@ function loginFromPath() {
 
 const login = loginFromPath();
 // statusKnown: false until GET /api/streamers/{login} (or a stream.online/offline event) told us.
-const state = { streamer: { login, display_name: login }, statusKnown: false, live: false, title: null, game_name: null, viewer_count: null };
+const state = { streamer: { login, display_name: login }, statusKnown: false, live: false, title: null, game_name: null, viewer_count: null, started_at: null };
 let me = null;
 
 showFlash($('flash'));
 
 // ----- header -----
+
+// "for 1 h 23 min" from an RFC 3339 start time, or null.
+function liveFor(startedAt) {
+  const t = Date.parse(startedAt || '');
+  if (!Number.isFinite(t)) return null;
+  const min = Math.max(0, Math.round((Date.now() - t) / 60000));
+  if (min < 1) return 'just started';
+  if (min < 60) return `live for ${min} min`;
+  return `live for ${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
+}
 
 function renderHeader() {
   const s = state.streamer;
@@ -42,18 +52,39 @@ function renderHeader() {
   badge.replaceChildren();
   if (state.statusKnown) {
     badge.append(state.live
-      ? el('span', { class: 'badge badge-live' }, 'Live')
-      : el('span', { class: 'badge' }, 'Offline'));
+      ? el('span', { class: 'badge badge-live', id: 'live-badge' }, 'Live')
+      : el('span', { class: 'badge badge-offline', id: 'live-badge' }, 'Offline'));
   }
   const meta = $('stream-meta');
   meta.replaceChildren();
-  if (state.live && state.title) meta.append(el('span', { class: 'stream-title' }, state.title));
-  if (state.live && state.game_name) meta.append(el('span', {}, icon('i-poll'), state.game_name));
-  if (state.live && Number.isFinite(state.viewer_count)) {
-    meta.append(el('span', {}, icon('i-eye'), `${state.viewer_count.toLocaleString()} watching`));
+  if (state.title) {
+    meta.append(el('span', { class: 'stream-title', id: 'stream-title' },
+      state.live || !state.statusKnown ? state.title : `Last title: ${state.title}`));
+  } else if (state.statusKnown && !state.live) {
+    meta.append(el('span', { class: 'stream-title' }, 'Not streaming right now.'));
   }
-  if (!state.live && state.statusKnown) meta.append(el('span', {}, state.title ? `Last title: ${state.title}` : 'Not streaming right now.'));
-  meta.append(el('span', {}, el('a', { href: `https://www.twitch.tv/${encodeURIComponent(s.login)}`, rel: 'noopener' }, `twitch.tv/${s.login}`)));
+  const facts = el('span', { class: 'stream-facts' });
+  if (state.game_name) facts.append(el('span', { id: 'stream-game' }, icon('i-poll'), state.game_name));
+  if (state.live && Number.isFinite(state.viewer_count)) {
+    facts.append(el('span', {}, icon('i-eye'), `${state.viewer_count.toLocaleString()} watching`));
+  }
+  const since = state.live ? liveFor(state.started_at) : null;
+  if (since) facts.append(el('span', { title: formatAbsolute(new Date(state.started_at)) }, icon('i-live'), since));
+  facts.append(el('span', {}, el('a', { href: `https://www.twitch.tv/${encodeURIComponent(s.login)}`, rel: 'noopener' }, `twitch.tv/${s.login}`)));
+  meta.append(facts);
+}
+
+// GET /api/streamers/{login}: the stream status either at the top level ("live", "title", …)
+// or in a "stream" object; "live": null means SEV does not know.
+function applyInfo(info) {
+  const st = info.stream && typeof info.stream === 'object' ? info.stream : info;
+  if (typeof st.live === 'boolean') {
+    state.statusKnown = true;
+    state.live = st.live;
+  }
+  for (const k of ['title', 'game_name', 'started_at']) if (typeof st[k] === 'string' && st[k]) state[k] = st[k];
+  state.viewer_count = Number.isFinite(st.viewer_count) ? st.viewer_count : null;
+  state.streamer = { ...state.streamer, ...(info.streamer || {}) };
 }
 
 function renderActions() {
@@ -87,10 +118,12 @@ function applyToHeader(ev) {
   if (ev.type === 'stream.online') {
     state.live = true;
     state.statusKnown = true;
+    state.started_at = typeof d.started_at === 'string' ? d.started_at : ev.created_at;
   } else if (ev.type === 'stream.offline') {
     state.live = false;
     state.statusKnown = true;
     state.viewer_count = null;
+    state.started_at = null;
   } else if (ev.type === 'channel.update') {
     if (typeof d.title === 'string') state.title = d.title;
     if (typeof d.category_name === 'string') state.game_name = d.category_name;
@@ -101,6 +134,13 @@ function applyToHeader(ev) {
 }
 
 // ----- embeds -----
+
+// "https://player.twitch.tv/" stays as it is; a base with a path ("http://sim/embed/player/",
+// the server adds a trailing slash to every embed base) loses the slash before "?channel=".
+function playerBase(url) {
+  const base = String(url || 'https://player.twitch.tv/');
+  return base.replace(/^([a-z]+:\/\/[^/]+\/.*[^/])\/+$/i, '$1');
+}
 
 function buildEmbeds(cfg) {
   const player = $('player-box');
@@ -115,7 +155,7 @@ function buildEmbeds(cfg) {
   const parents = (Array.isArray(cfg.parents) && cfg.parents.length ? cfg.parents : [location.hostname])
     .map((p) => `parent=${encodeURIComponent(p)}`).join('&');
   const dark = !window.matchMedia('(prefers-color-scheme: light)').matches;
-  const playerSrc = `${cfg.player_url}?channel=${encodeURIComponent(login)}&${parents}`;
+  const playerSrc = `${playerBase(cfg.player_url)}?channel=${encodeURIComponent(login)}&${parents}`;
   const chatSrc = `${cfg.chat_url}${encodeURIComponent(login)}/chat?${parents}${dark ? '&darkpopout' : ''}`;
   player.replaceChildren(el('iframe', {
     src: playerSrc, title: `${state.streamer.display_name || login}’s live stream`,
@@ -179,17 +219,35 @@ async function loadCapabilities() {
   }
   const types = caps && Array.isArray(caps.types) ? caps.types : [];
   if (!types.length) return;
-  const list = $('cap-list');
-  const sorted = [...types].sort((a, b) => (b.receiving === true) - (a.receiving === true));
-  list.replaceChildren(...sorted.map((t) => {
+  // One row per label (hype train begin/progress/end are one "Hype train"); what is not
+  // received is grouped by its reason, so the panel stays short.
+  const receiving = [];
+  const missing = new Map(); // reason -> [label]
+  const seen = new Set();
+  for (const t of types) {
     const label = t.label || (TYPES[t.type] ? TYPES[t.type][1] : t.type);
     const yes = t.receiving === true;
-    return el('li', { class: `cap ${yes ? 'yes' : 'no'}` },
-      icon(yes ? 'i-check' : 'i-x'),
-      el('span', { class: 'cap-text' },
-        el('span', { class: 'cap-label' }, label),
-        el('span', { class: 'cap-state' }, yes ? 'Receiving' : `Not receiving${t.reason ? ` — ${t.reason}` : ''}`)));
-  }));
+    const key = `${yes}:${label}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (yes) receiving.push({ label, transport: t.transport });
+    else {
+      const why = t.reason || 'not available';
+      if (!missing.has(why)) missing.set(why, []);
+      missing.get(why).push(label);
+    }
+  }
+  const list = $('cap-list');
+  list.replaceChildren(
+    ...receiving.map((r) => el('li', { class: 'cap yes' }, icon('i-check'),
+      el('span', { class: 'cap-text' }, el('span', { class: 'cap-label' }, r.label),
+        el('span', { class: 'cap-state' }, 'Receiving')))),
+    ...[...missing].map(([why, labels]) => el('li', { class: 'cap no' }, icon('i-x'),
+      el('span', { class: 'cap-text' }, el('span', { class: 'cap-label' }, labels.join(', ')),
+        el('span', { class: 'cap-state' }, `Not receiving: ${why}`)))));
+  $('cap-summary').textContent = receiving.length
+    ? `Receiving ${receiving.length} of ${receiving.length + [...missing.values()].reduce((n, l) => n + l.length, 0)} kinds of events.`
+    : 'Not receiving any events yet.';
   $('cap-card').hidden = false;
 }
 
@@ -290,12 +348,9 @@ async function main() {
   const eventsPromise = api(`/api/streamers/${encodeURIComponent(login)}/events?limit=${LIMIT}`).catch((err) => err);
 
   const info = await infoPromise;
-  if (info && !(info instanceof Error)) {
-    Object.assign(state, info);
-    state.statusKnown = typeof info.live === 'boolean';
-    state.streamer = { ...state.streamer, ...(info.streamer || {}) };
-  }
+  if (info && !(info instanceof Error)) applyInfo(info);
   renderHeader();
+  setInterval(() => { if (state.live) renderHeader(); }, 60000); // "live for …" stays right
 
   const events = await eventsPromise;
   me = await mePromise;
