@@ -104,8 +104,8 @@ test('log in through the simulator and pick the favorite on the home page', asyn
   await page.waitForSelector('#fav-name', { timeout: SLOW });
   assert.match(await page.textContent('#fav-name'), /pixelpaula/i);
   // Focus moved to the new favorite's name, and the status region said so.
-  assert.equal(await page.evaluate(() => document.activeElement?.id), 'fav-name');
-  assert.match(await page.textContent('#fav-status'), /is now your favorite/);
+  await page.waitForFunction(() => document.activeElement?.id === 'fav-name', null, { timeout: SLOW });
+  await page.waitForFunction(() => /is now your favorite/.test(document.getElementById('fav-status').textContent), null, { timeout: SLOW });
   const me = await page.evaluate(async () => (await fetch('/api/me')).json());
   assert.equal(me.favorite.login, STREAMER);
   await b.shot(page, 'home-logged-in.png');
@@ -260,7 +260,7 @@ test('no HTTP polling: each API request of the streamer page happened once', asy
   assert.deepEqual(repeated, [], 'no API URL requested twice');
   assert.deepEqual(problems, []);
   assert.deepEqual(await b.cspViolations(page), []);
-  await b.shot(page, 'streamer-desktop.png');
+  await b.shot(page, 'streamer-desktop.png', { fullPage: true });
 });
 
 test('phone-sized viewport: no horizontal scrolling, everything stacked', async () => {

@@ -146,7 +146,8 @@ function buildEmbeds(cfg) {
   const player = $('player-box');
   const chat = $('chat-box');
   if (!cfg.embed_ok) {
-    $('watch').replaceChildren(el('div', { class: 'embed-problem' }, notice('warn', el('p', {},
+    chat.remove();
+    player.replaceWith(el('div', { class: 'embed-problem', id: 'embed-problem' }, notice('warn', el('p', {},
       cfg.embed_problem || 'Twitch embeds need HTTPS or localhost, so the player and chat can’t be shown here.',
       ' ', el('a', { href: `https://www.twitch.tv/${encodeURIComponent(login)}`, rel: 'noopener' }, `Watch on twitch.tv/${login}`)),
     { title: 'The stream and chat can’t be embedded here' })));
