@@ -30,7 +30,8 @@ struct http_conn {
     struct buf pending;       /* pipelined bytes read past the current request */
     int64_t last_active_us;
     enum conn_state state;
-    int header_state; /* 0 none, 1 in a field, 2 in a value: http-parser splits tokens */
+    int header_state; /* 0 none, 1 in a field, 2 in a value: http-parser splits tokens;
+                         3 headers complete: what follows are chunked trailers, ignored */
     size_t field_off, value_off;
     const struct http_ws_ops *ws_ops;
     void *ws_arg;
@@ -315,6 +316,8 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     struct http_conn *c = conn_of(p);
     struct http_request *req = c->req;
+    if (c->header_state == 3) /* a trailer: appending would move the head under req->path */
+        return 0;
     if (c->header_state != 1) {
         if (req->nheaders >= HTTP_MAX_HEADERS) {
             req->answered = TOO_LARGE_HEAD;
@@ -333,6 +336,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     struct http_conn *c = conn_of(p);
     struct http_request *req = c->req;
+    if (c->header_state == 3)
+        return 0;
     if (c->header_state != 2) {
         if (head_append(req, "", 1) < 0)
             return -1;
@@ -386,6 +391,7 @@ static int on_headers_complete(http_parser *p)
     req->path = url;
     req->verb = verb_of(p->method);
     req->keep_alive = http_should_keep_alive(p);
+    c->header_state = 3;
     return 0;
 }
 
