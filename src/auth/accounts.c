@@ -56,6 +56,7 @@ static void destroy(struct accounts *a)
     for (size_t i = 0; map_next(&a->pending, &i, &k, &v);)
         free(v);
     map_release(&a->pending);
+    map_release(&a->ended);
     free(a);
 }
 
@@ -190,12 +191,61 @@ struct utok *acc_token_set(struct accounts *a, const char *user_id, const char *
     t->access = acc;
     t->refresh = ref;
     t->expires_at_us = expires_in_s > 0 ? clock_wall_us() + expires_in_s * 1000000 : 0;
+    t->lifetime_s = expires_in_s > 0 ? expires_in_s : 0;
+    t->gen++;
     if (scopes)
         snprintf(t->scopes, sizeof t->scopes, "%s", scopes);
     t->rejected = 0;
     if (persist)
         utok_persist(a, t);
     return t;
+}
+
+/* ---- ended grants: their sessions are refused before the store has deleted them ---- */
+
+struct ended_job {
+    struct accounts *a;
+    char user_id[32];
+};
+
+static void ended_hold(struct accounts *a, const char *user_id)
+{
+    uintptr_t n = (uintptr_t)map_get(&a->ended, user_id);
+    if (map_put(&a->ended, user_id, (void *)(n + 1)) < 0)
+        log_warn("auth.out_of_memory", "what=ended user_id=%s", user_id);
+}
+
+static void on_sessions_ended(void *arg, int status)
+{
+    struct ended_job *j = arg;
+    struct accounts *a = j->a;
+    if (status < 0)
+        log_error("auth.store_failed", "what=sessions_delete user_id=%s", j->user_id);
+    uintptr_t n = (uintptr_t)map_get(&a->ended, j->user_id);
+    if (n <= 1 || map_put(&a->ended, j->user_id, (void *)(n - 1)) < 0)
+        map_remove(&a->ended, j->user_id);
+    free(j);
+    acc_returned(a);
+}
+
+/* Deletes every session of the user; until that is done, lookups refuse them. */
+static void end_sessions(struct accounts *a, const char *user_id)
+{
+    struct ended_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        if (store_sessions_delete(a->store, user_id, on_store_done, a) == 0)
+            acc_started(a);
+        return;
+    }
+    j->a = a;
+    snprintf(j->user_id, sizeof j->user_id, "%s", user_id);
+    if (store_sessions_delete(a->store, user_id, on_sessions_ended, j) < 0) {
+        log_error("auth.store_failed", "what=sessions_delete user_id=%s", user_id);
+        free(j);
+        return;
+    }
+    acc_started(a);
+    ended_hold(a, user_id);
 }
 
 /* The grant is over (dead refresh token, revoked, logged out, deleted): forget the tokens,
@@ -215,8 +265,7 @@ void acc_user_gone(struct accounts *a, const char *user_id, const char *reason)
     log_info("auth.grant_ended", "user_id=%s reason=%s", id, reason);
     if (store_token_delete(a->store, id, on_store_done, a) == 0)
         acc_started(a);
-    if (store_sessions_delete(a->store, id, on_store_done, a) == 0)
-        acc_started(a);
+    end_sessions(a, id);
     if (a->hooks.on_user_tokens_gone)
         a->hooks.on_user_tokens_gone(a->hooks.arg, id);
 }
@@ -227,7 +276,12 @@ static int token_fresh(const struct accounts *a, const struct utok *t)
         return 0;
     if (!t->expires_at_us)
         return 1;
-    return t->expires_at_us - clock_wall_us() > a->opts.refresh_margin_s * 1000000;
+    /* refresh ahead of expiry, but a token that lives less than the margin is used for a
+     * quarter of its life rather than refreshed at every use */
+    int64_t margin_us = a->opts.refresh_margin_s * 1000000;
+    if (t->lifetime_s > 0 && t->lifetime_s * 250000 < margin_us)
+        margin_us = t->lifetime_s * 250000;
+    return t->expires_at_us - clock_wall_us() > margin_us;
 }
 
 /* ---- refresh ---- */
@@ -235,7 +289,10 @@ static int token_fresh(const struct accounts *a, const struct utok *t)
 struct refresh_job {
     struct accounts *a;
     struct utok *t;
+    unsigned gen; /* t->gen when the refresh began */
 };
+
+static void utok_refresh(struct accounts *a, struct utok *t);
 
 /* 1 if t was dropped meanwhile (then freed here). */
 static int utok_released(struct utok *t)
@@ -253,11 +310,21 @@ static void on_refreshed(void *arg, const struct twitch_result *r, const struct 
     struct refresh_job *j = arg;
     struct accounts *a = j->a;
     struct utok *t = j->t;
+    unsigned gen = j->gen;
     free(j);
     t->refreshing = 0;
     int dropped = utok_released(t);
     if (acc_returned(a) || dropped)
         return;
+    if (gen != t->gen) {
+        /* the tokens were replaced meanwhile (a new login): this answer is about the old
+         * grant; the waiters get the new token */
+        if (token_fresh(a, t))
+            flush_waiters(a, t, NULL);
+        else if (t->waiters)
+            utok_refresh(a, t);
+        return;
+    }
     if (tok) {
         acc_token_set(a, t->user_id, tok->access_token,
                       tok->refresh_token[0] ? tok->refresh_token : t->refresh, tok->expires_in_s,
@@ -285,6 +352,7 @@ static void utok_refresh(struct accounts *a, struct utok *t)
     if (j && t->refresh && *t->refresh) {
         j->a = a;
         j->t = t;
+        j->gen = t->gen;
         if (twitch_oauth_refresh(a->tw, t->refresh, on_refreshed, j) == 0) {
             t->refreshing = 1;
             t->busy++;
@@ -372,6 +440,7 @@ static void provider_rejected(void *ctx, const char *user_id, const char *token)
 struct validate_job {
     struct accounts *a;
     struct utok *t;
+    unsigned gen; /* t->gen when the validation began */
 };
 
 static void on_validated(void *arg, const struct twitch_result *r,
@@ -380,10 +449,11 @@ static void on_validated(void *arg, const struct twitch_result *r,
     struct validate_job *j = arg;
     struct accounts *a = j->a;
     struct utok *t = j->t;
+    unsigned gen = j->gen;
     free(j);
     t->validating = 0;
     int dropped = utok_released(t);
-    if (acc_returned(a) || dropped)
+    if (acc_returned(a) || dropped || gen != t->gen) /* replaced meanwhile: not about them */
         return;
     if (v) {
         if (v->expires_in_s > 0)
@@ -413,6 +483,7 @@ static void utok_validate(struct accounts *a, struct utok *t)
         return;
     j->a = a;
     j->t = t;
+    j->gen = t->gen;
     if (twitch_oauth_validate(a->tw, t->access, on_validated, j) < 0) {
         free(j);
         return;
@@ -516,6 +587,7 @@ static int load_one(struct accounts *a, const struct store_token *st)
             acc_token_set(a, st->owner, plain, nl + 1, left > 0 ? left : 0, st->scopes, 0);
         if (t) {
             t->expires_at_us = st->expires_at_us;
+            t->lifetime_s = 0; /* unknown: what is left is not what it was given */
             rc = 0;
         }
         *nl = '\n';
@@ -595,6 +667,10 @@ static void on_session(void *arg, int status, const struct store_user *u)
 {
     struct session_job *j = arg;
     struct accounts *a = j->a;
+    if (status == 0 && u && map_get(&a->ended, u->id)) {
+        status = 1; /* the grant ended; the store is still deleting this session */
+        u = NULL;
+    }
     j->cb(j->arg, status, u);
     free(j);
     acc_returned(a);
@@ -779,6 +855,7 @@ int accounts_new(uv_loop_t *loop, struct store *st, struct twitch *tw, struct to
         a->hooks = *hooks;
     map_init(&a->tokens);
     map_init(&a->pending);
+    map_init(&a->ended);
     a->deferred_tail = &a->deferred;
     uv_timer_init(loop, &a->defer_timer);
     uv_timer_init(loop, &a->validate_timer);

@@ -38,6 +38,9 @@ struct utok {
     char *refresh; /* owned, wiped */
     char scopes[1024];
     int64_t expires_at_us; /* 0: unknown */
+    int64_t lifetime_s;    /* the lifetime Twitch gave the current token; 0: unknown */
+    unsigned gen;          /* counts replacements: a job that began before one ignores its
+                            * answer (it was about the tokens that were replaced) */
     int rejected;          /* a 401 named it: refresh before giving it out */
     int refreshing, validating;
     int busy;              /* refresh/validation jobs holding this struct */
@@ -62,6 +65,10 @@ struct accounts {
     struct accounts_hooks hooks;
     struct map tokens;  /* user id → struct utok (owned) */
     struct map pending; /* state (hex) → struct pending_login (owned) */
+    struct map ended;   /* user id → number (uintptr_t) of deletions of the user's sessions
+                         * still in flight after their grant ended: until they are done, a
+                         * session the store still has for that user is not honoured */
+    int64_t flood_logged_us; /* monotonic: the last auth.login_flood warning */
     struct early *early;
     int loaded;
     struct deferred *deferred, **deferred_tail;

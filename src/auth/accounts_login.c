@@ -6,6 +6,7 @@
  * stored → hooks.on_user_authorized → cb(OK, session id). */
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,31 @@ static void pending_purge(struct accounts *a)
     }
 }
 
+/* The set is full of unfinished logins (a flood: nobody starts 10000 logins in 10 minutes):
+ * the oldest gives way, so the set stays bounded and new logins keep working. */
+static void pending_evict_oldest(struct accounts *a)
+{
+    const char *k, *oldest = NULL;
+    void *v;
+    int64_t min = INT64_MAX;
+    for (size_t i = 0; map_next(&a->pending, &i, &k, &v);) {
+        if (((struct pending_login *)v)->expires_us < min) {
+            min = ((struct pending_login *)v)->expires_us;
+            oldest = k;
+        }
+    }
+    if (!oldest)
+        return;
+    char key[65];
+    snprintf(key, sizeof key, "%s", oldest); /* map_remove frees the map's copy */
+    free(map_remove(&a->pending, key));
+    int64_t now = clock_mono_us();
+    if (now - a->flood_logged_us > INT64_C(60000000)) {
+        a->flood_logged_us = now;
+        log_warn("auth.login_flood", "pending=%zu action=evict_oldest", a->pending.count);
+    }
+}
+
 int accounts_login_begin(struct accounts *a, int broadcaster, struct accounts_login *out)
 {
     memset(out, 0, sizeof *out);
@@ -61,8 +87,8 @@ int accounts_login_begin(struct accounts *a, int broadcaster, struct accounts_lo
         return -1;
     if (a->pending.count >= LOGIN_PENDING_MAX / 2)
         pending_purge(a);
-    if (a->pending.count >= LOGIN_PENDING_MAX)
-        return -1; /* a flood of unfinished logins: refuse rather than grow */
+    while (a->pending.count >= LOGIN_PENDING_MAX)
+        pending_evict_oldest(a);
     char state[65];
     if (rand_hex(out->state_cookie, 32) < 0)
         return -1;

@@ -433,7 +433,7 @@ test('an access token Twitch stopped accepting is refreshed and the call still s
 });
 
 test('expired access tokens are refreshed: calls needing Helix succeed after expiry', async () => {
-  const short = await newSim(['--token-lifetime', '3']);
+  const short = await newSim(['--token-lifetime', '4']);
   const v = await newSev(short);
   try {
     await short.user('shortstreamer');
@@ -446,12 +446,17 @@ test('expired access tokens are refreshed: calls needing Helix succeed after exp
     assert.equal(fav.status, 200, JSON.stringify(fav.body));
     const refreshes = await tokensOf(short, 'expiring', '&grant=refresh_token');
     assert.ok(refreshes.length >= 1, 'the simulator saw a refresh');
-    const newest = refreshes[refreshes.length - 1];
+    // a fresh token is used, not refreshed at every call even though it lives less than the
+    // usual refresh margin (at most one more refresh if the calls cross a quarter of its life)
+    for (let i = 0; i < 3; i++) assert.equal((await tw.api(v, jar, 'GET', '/api/me/following')).status, 200);
+    const after3 = await tokensOf(short, 'expiring', '&grant=refresh_token');
+    assert.ok(after3.length - refreshes.length <= 1, `three calls made ${after3.length - refreshes.length} refreshes`);
+    const newest = after3[after3.length - 1];
     await h.waitFor('that token to expire too', async () => (await validateAtSim(short, newest.access_token)) === 401, 15000, 100);
     const f = await tw.api(v, jar, 'GET', '/api/me/following');
     assert.equal(f.status, 200, JSON.stringify(f.body));
     assert.deepEqual(f.body.map((c) => c.login), ['shortstreamer']);
-    assert.ok((await tokensOf(short, 'expiring', '&grant=refresh_token')).length > refreshes.length, 'refreshed again');
+    assert.ok((await tokensOf(short, 'expiring', '&grant=refresh_token')).length > after3.length, 'refreshed again');
     assert.equal((await tw.api(v, jar, 'GET', '/api/me')).status, 200, 'the session lives on');
     // the stored (sealed) token follows the refreshes: a restart still works
     await v.stop();
@@ -612,6 +617,109 @@ test('DELETE /api/me removes every row of the user, revokes the token at Twitch,
   const me = await tw.api(sev, back, 'GET', '/api/me');
   assert.equal(me.status, 200);
   assert.equal(me.body.favorite, null);
+});
+
+// ---- more of the login flow ----
+
+test('a valid state with a code Twitch refuses is a 400 page and makes no session', async () => {
+  const before0 = sessionCount(sev);
+  const jar = new tw.Jar();
+  const { callback } = await startLogin(sev, sim, jar, 'badcode');
+  callback.searchParams.set('code', 'x'.repeat(30));
+  const r = await finishLogin(sev, jar, callback);
+  assert.equal(r.status, 400);
+  assert.match(r.text, /didn.t work/i);
+  assert.ok(!cookieLine(r.setCookies, 'sev_session'));
+  assert.equal(sessionCount(sev), before0);
+});
+
+test('?broadcaster=1 asks for the broadcaster scopes too; /api/me lists what was granted', async () => {
+  const trace = [];
+  const jar = await tw.loginAs(sev, sim, 'scopedstreamer', '?broadcaster=1', new tw.Jar(), trace);
+  const asked = new URL(trace[0].location).searchParams.get('scope').split(' ');
+  for (const scope of ['user:read:follows', 'user:read:chat', 'moderator:read:followers', 'channel:read:subscriptions', 'bits:read']) {
+    assert.ok(asked.includes(scope), scope);
+  }
+  const me = await tw.api(sev, jar, 'GET', '/api/me');
+  assert.deepEqual([...me.body.scopes].sort(), [...asked].sort());
+});
+
+test('Twitch not answering the code exchange: a friendly redirect, no session', async () => {
+  const gone = await newSim();
+  const v = await newSev(gone);
+  try {
+    const jar = new tw.Jar();
+    const { callback } = await startLogin(v, gone, jar, 'unlucky');
+    await collectTokens(gone);
+    await gone.stop();
+    const r = await finishLogin(v, jar, callback);
+    assert.equal(r.status, 302);
+    assert.equal(new URL(r.location, v.url).searchParams.get('error'), 'twitch_unavailable');
+    assert.ok(!cookieLine(r.setCookies, 'sev_session'));
+    assert.equal(sessionCount(v), 0);
+    assert.equal((await fetch(`${v.url}/healthz`)).status, 200);
+  } finally {
+    await h.stopAll(v, gone);
+  }
+});
+
+test('a flood of unfinished logins does not lock everyone else out', async () => {
+  const N = 10050; // more than SEV keeps pending (10000)
+  let done = 0;
+  const worker = async () => {
+    while (done < N) {
+      done++;
+      const r = await realFetch(`${sev.url}/auth/login`, { redirect: 'manual' });
+      assert.equal(r.status, 302);
+      await r.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+  const jar = await tw.loginAs(sev, sim, 'afterflood');
+  const me = await tw.api(sev, jar, 'GET', '/api/me');
+  assert.equal(me.status, 200);
+  assert.equal(me.body.login, 'afterflood');
+});
+
+// ---- Twitch failing under the favorite and the follows ----
+
+test('Helix errors: one 503 is retried away; persistent ones are a 502 JSON error that changes nothing', async () => {
+  await sim.user('favstreamer');
+  await sim.user('otherstreamer');
+  const jar = await tw.loginAs(sev, sim, 'unluckyfan');
+  assert.equal((await tw.api(sev, jar, 'PUT', '/api/me/favorite', { login: 'favstreamer' })).status, 200);
+  try {
+    await sim.post('/sim/faults', { status: 503, count: 1, path: '/helix/channels/followed' });
+    assert.equal((await tw.api(sev, jar, 'GET', '/api/me/following')).status, 200, 'retried');
+    await sim.post('/sim/faults', { status: 503, count: 50, path: '/helix/users' });
+    const r = await tw.api(sev, jar, 'PUT', '/api/me/favorite', { login: 'otherstreamer' });
+    assert.equal(r.status, 502, JSON.stringify(r.body));
+    assert.equal(typeof r.body.error, 'string');
+    await sim.call('DELETE', '/sim/faults');
+    await sim.post('/sim/faults', { status: 500, count: 50, path: '/helix/channels/followed' });
+    const f = await tw.api(sev, jar, 'GET', '/api/me/following');
+    assert.equal(f.status, 502, JSON.stringify(f.body));
+    assert.equal(typeof f.body.error, 'string');
+  } finally {
+    await sim.call('DELETE', '/sim/faults');
+  }
+  assert.equal((await tw.api(sev, jar, 'GET', '/api/me')).body.favorite.login, 'favstreamer', 'unchanged');
+  assert.equal((await tw.api(sev, jar, 'GET', '/api/me/following')).status, 200);
+});
+
+test('many calls at once with a rejected token make one refresh and all succeed', async () => {
+  const jar = await tw.loginAs(sev, sim, 'busyuser');
+  const [tok] = await tokensOf(sim, 'busyuser');
+  const rv = await realFetch(`${sim.url}/oauth2/revoke`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: tw.CLIENT_ID, token: tok.access_token }),
+  });
+  assert.equal(rv.status, 200);
+  const all = await Promise.all(Array.from({ length: 8 }, () => tw.api(sev, jar, 'GET', '/api/me/following')));
+  assert.deepEqual(all.map((r) => r.status), Array(8).fill(200), JSON.stringify(all.map((r) => r.body)));
+  const refreshes = await tokensOf(sim, 'busyuser', '&grant=refresh_token');
+  assert.equal(refreshes.length, 1, 'one refresh for all of them (refresh tokens are single use)');
+  assert.equal((await tw.api(sev, jar, 'GET', '/api/me')).status, 200);
 });
 
 // ---- 9. no token anywhere it must not be (runs last: it looks at the whole file) ----
