@@ -6,8 +6,11 @@ cd "$(dirname "$0")/.."
 
 want="build-essential pkg-config libuv1-dev libhttp-parser-dev libjansson-dev libsqlite3-dev
       libcurl4-openssl-dev libssl-dev zlib1g-dev libhiredis-dev libpq-dev nodejs npm sqlite3"
+# libFuzzer on Debian 12: clang (14) compiles, libclang-rt-14-dev holds libclang_rt.fuzzer*.a
+fuzz="clang libclang-rt-14-dev"
 case "${1:-}" in
-  --test) want="$want chromium valgrind" ;;
+  --test) want="$want chromium valgrind $fuzz" ;;
+  --fuzz) want="$want $fuzz" ;;
   --bench) want="$want nginx libnginx-mod-nchan wrk" ;;
 esac
 

@@ -2,15 +2,16 @@
 # Runs every suite, adds up their TAP "# pass N" / "# fail N" lines and ends with
 #   N passed, N failed
 # Suites: C unit tests (plain and ASan+UBSan builds), the simulator's fidelity tests, SEV's
-# integration tests against build/sev and build-asan/sev, and the browser tests.
-# SUITES="unit sim integration e2e" limits what runs; TEST_FILTER is passed to node --test.
+# integration tests against build/sev and build-asan/sev, the browser tests, and a short
+# run of each libFuzzer target in tests/fuzz (FUZZ_SECS each, default 20).
+# SUITES="unit sim integration e2e fuzz" limits what runs; TEST_FILTER is passed to node --test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p tests/artifacts
 log=tests/artifacts/test-output.txt
 : > "$log"
 pass=0 fail=0
-suites=${SUITES:-"unit unit-asan sim integration integration-asan e2e"}
+suites=${SUITES:-"unit unit-asan sim integration integration-asan e2e fuzz"}
 
 count() { # name, then the command; its TAP output is tallied
   local name=$1; shift
@@ -44,6 +45,28 @@ node_suite() { # dir, extra env
   env "$@" node --test --test-concurrency=1 --test-reporter=tap ${TEST_FILTER:+--test-name-pattern="$TEST_FILTER"} $files
 }
 
+fuzz() { # each target for FUZZ_SECS on its corpus; new inputs go to tests/fuzz/build/corpus
+  if ! make --no-print-directory -s -C tests/fuzz >&2; then
+    echo "not ok 1 - fuzz targets build"; echo "# pass 0"; echo "# fail 1"; return 1
+  fi
+  local n=0 p=0 f=0 t name
+  for t in tests/fuzz/build/fuzz_*; do
+    case $t in *.d) continue ;; esac
+    [ -x "$t" ] || continue
+    name=$(basename "$t"); n=$((n + 1))
+    mkdir -p "tests/fuzz/build/corpus/$name"
+    if "$t" -max_total_time="${FUZZ_SECS:-20}" -print_final_stats=1 \
+        -artifact_prefix="tests/artifacts/$name-" "tests/fuzz/build/corpus/$name" \
+        "tests/fuzz/corpus/$name" > "tests/artifacts/$name.log" 2>&1; then
+      p=$((p + 1)); echo "ok $n - fuzz $name"
+    else
+      f=$((f + 1)); echo "not ok $n - fuzz $name (see tests/artifacts/$name.log)"
+    fi
+  done
+  echo "1..$n"; echo "# pass $p"; echo "# fail $f"
+  [ "$f" -eq 0 ]
+}
+
 for s in $suites; do
   case $s in
     unit) count "unit (build)" unit build ;;
@@ -53,6 +76,7 @@ for s in $suites; do
     integration-asan) count "integration (ASan+UBSan build-asan/sev)" node_suite tests/integration SEV_BIN=build-asan/sev \
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ;;
     e2e) count "browser (chromium)" node_suite tests/e2e SEV_BIN=build/sev ;;
+    fuzz) count "fuzz (libFuzzer, ${FUZZ_SECS:-20} s per target)" fuzz ;;
   esac
 done
 echo "full output: $log"
