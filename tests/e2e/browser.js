@@ -50,7 +50,7 @@ async function cspViolations(page) {
 async function shot(page, name, opts = {}) {
   fs.mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, name);
-  await page.screenshot({ path: file, ...opts });
+  await page.screenshot({ path: file, animations: 'disabled', ...opts });
   return file;
 }
 

@@ -196,7 +196,11 @@ export function renderEvent(ev, { isNew = false } = {}) {
     const why = reason ? `SEV was not receiving events (${reason}); some may be missing.` : 'SEV was not receiving events for a while; some may be missing.';
     body.append(el('p', { class: 'event-detail' }, why));
     const meta = el('p', { class: 'event-meta' }, el('span', { class: 'event-type' }, desc.label));
-    if (from && to) meta.append(' · ', el('span', { title: `${formatAbsolute(from)} – ${formatAbsolute(to)}` }, `${Math.max(1, Math.round((to - from) / 60000))} min`));
+    if (from && to) {
+      const secs = Math.max(0, Math.round((to - from) / 1000));
+      const span = secs < 60 ? `${secs} s` : secs < 7200 ? `${Math.round(secs / 60)} min` : `${Math.round(secs / 3600)} h`;
+      meta.append(el('span', { 'aria-hidden': 'true' }, '·'), el('span', { title: `${formatAbsolute(from)} – ${formatAbsolute(to)}` }, span));
+    }
     body.append(meta);
   } else {
     body.append(el('p', { class: 'event-summary' }, str(ev.summary) || fallbackSummary(ev, desc.label)));

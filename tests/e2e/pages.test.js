@@ -1,0 +1,113 @@
+'use strict';
+// The pages' other situations, in headless Chromium against a sev whose SEV_PUBLIC_URL is an IP
+// address (so Twitch would refuse the embeds): the page says why instead of showing broken
+// players; reduced motion and the light palette; the browser going offline and back; an unknown
+// streamer; a stranger's home page. Events arrive as signed webhooks (no login needed).
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('../lib/harness');
+const b = require('./browser');
+
+const STREAMER = 'pixelpaula';
+const SLOW = 30000;
+
+let sev;
+let browser;
+
+async function follow(viewer) {
+  const body = h.followBody(STREAMER, viewer);
+  const id = `e2e-${viewer}-${Date.now()}`;
+  const r = await h.postWebhook(sev, { body, id });
+  assert.equal(r.status, 204);
+  return id;
+}
+
+before(async () => {
+  const port = await h.freePort();
+  sev = await h.startSev({ port, env: { SEV_PUBLIC_URL: `http://127.0.0.1:${port}` } });
+  await follow('first_fan');
+  browser = await b.launch();
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await h.stopAll(sev);
+});
+
+// A fresh page; a stranger's GET /api/me answers 401, which Chromium logs: expected here.
+async function open(opts = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...opts });
+  await b.recordCsp(context);
+  const page = await context.newPage();
+  const problems = b.watch(page, { allow: [/status of 401.*\/api\/me/] });
+  return { context, page, problems };
+}
+
+test('an IP-address SEV_PUBLIC_URL: no embeds, one sentence saying why, events still live', async () => {
+  const { context, page, problems } = await open();
+  await page.goto(`${sev.url}/streamer/${STREAMER}`);
+  await page.waitForSelector('#embed-problem', { timeout: SLOW });
+  assert.match(await page.textContent('#embed-problem'), /IP address/);
+  assert.equal(await page.locator('iframe').count(), 0);
+  assert.ok(await page.locator(`#embed-problem a[href="https://www.twitch.tv/${STREAMER}"]`).count() === 1, 'a link to watch on Twitch');
+  await page.waitForSelector('#feed-pill[data-state="live"]', { timeout: SLOW });
+  const id = await follow('second_fan');
+  await page.waitForSelector(`#events li[data-id="${id}"]`, { timeout: 2000 });
+  // Animated by default (the slide-in), dark by default.
+  assert.notEqual(await page.$eval(`#events li[data-id="${id}"]`, (li) => getComputedStyle(li).animationName), 'none');
+  assert.deepEqual(problems, []);
+  assert.deepEqual(await b.cspViolations(page), []);
+  await context.close();
+});
+
+test('prefers-reduced-motion: new rows appear without animation; light palette under prefers light', async () => {
+  const { context, page, problems } = await open({ reducedMotion: 'reduce', colorScheme: 'light' });
+  await page.goto(`${sev.url}/streamer/${STREAMER}`);
+  await page.waitForSelector('#feed-pill[data-state="live"]', { timeout: SLOW });
+  const id = await follow('calm_fan');
+  await page.waitForSelector(`#events li[data-id="${id}"]`, { timeout: 2000 });
+  const anim = await page.$eval(`#events li[data-id="${id}"]`, (li) => getComputedStyle(li).animationName);
+  assert.equal(anim, 'none');
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const [r, g, bl] = bg.match(/\d+/g).map(Number);
+  assert.ok(r + g + bl > 600, `a light background under prefers-color-scheme: light (${bg})`);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('the browser goes offline and back: the pill says so and the page catches up', async () => {
+  const { context, page, problems } = await open({ colorScheme: 'dark' });
+  let socket = null; // the page's side of its current /ws, so the test can drop it
+  await page.routeWebSocket(/\/ws\?/, (ws) => { socket = ws; ws.connectToServer(); });
+  await page.goto(`${sev.url}/streamer/${STREAMER}`);
+  await page.waitForSelector('#feed-pill[data-state="live"]', { timeout: SLOW });
+  // The network goes away: the browser says offline and the socket drops.
+  await context.setOffline(true);
+  await socket.close({ code: 4000, reason: 'network lost' });
+  await page.waitForSelector('#feed-pill[data-state="offline"]', { timeout: SLOW });
+  assert.equal(await page.textContent('#feed-pill-text'), 'Offline');
+  const missed = await follow('while_offline');
+  await context.setOffline(false);
+  await page.waitForSelector(`#events li[data-id="${missed}"]`, { timeout: SLOW });
+  await page.waitForSelector('#feed-pill[data-state="live"]', { timeout: SLOW });
+  assert.deepEqual(problems.filter((p) => !/ERR_INTERNET_DISCONNECTED|WebSocket/.test(p)), []);
+  await context.close();
+});
+
+test('an unknown streamer and a stranger get friendly pages', async () => {
+  const { context, page, problems } = await open({ colorScheme: 'dark' });
+  await page.goto(`${sev.url}/streamer/nobody_here`);
+  await page.waitForSelector('#unknown:not([hidden])', { timeout: SLOW });
+  assert.match(await page.textContent('#unknown'), /hasn.t heard of nobody_here/);
+  assert.ok(await page.locator('#unknown a[href="/auth/login"]').count() === 1, 'a way to log in');
+  await page.goto(`${sev.url}/`);
+  await page.waitForSelector('#stranger:not([hidden])', { timeout: SLOW });
+  assert.ok(await page.locator('a[href="/auth/login"]').count() >= 1);
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.waitForFunction(() => window.innerWidth === 360);
+  assert.equal(await b.overflowX(page), false, 'home: no horizontal scroll at 360 px');
+  await b.shot(page, 'home-stranger-phone.png', { fullPage: true, animations: 'disabled' });
+  assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), []);
+  assert.deepEqual(await b.cspViolations(page), []);
+  await context.close();
+});
