@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # make run: starts SEV. With no TWITCH_CLIENT_ID in the environment it runs the demo: the
-# bundled Twitch simulator (build/twitch-sim --demo) beside sev, and sev pointed at it.
+# bundled Twitch simulator (twitch-sim --demo) beside sev, and sev pointed at it. Logging in
+# approves at once as the demo viewer (SEV_DEMO_USER, default demo_viewer), who follows three
+# live demo streamers: one click on "Make favorite" and their events start arriving.
 # Ctrl-C stops everything it started.
+#
+# Environment: B (build directory, default build), SIM_PORT (default 9090), SEV_LISTEN,
+# SEV_PUBLIC_URL (default http://localhost:PORT for the port of SEV_LISTEN), SEV_DATABASE
+# (demo default sqlite:var/demo.db), SEV_DEMO_USER. Anything else is passed to sev as usual.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bin=${B:-build}
 mkdir -p var
 
 pids=()
@@ -14,9 +21,16 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+export SEV_LISTEN=${SEV_LISTEN:-127.0.0.1:8080}
+export SEV_PUBLIC_URL=${SEV_PUBLIC_URL:-http://localhost:${SEV_LISTEN##*:}}
+
 if [ -z "${TWITCH_CLIENT_ID:-}" ]; then
   sim_port=${SIM_PORT:-9090}
   sim="http://127.0.0.1:${sim_port}"
+  if curl -fsS -o /dev/null "$sim/sim/deliveries" 2>/dev/null; then
+    echo "run: something already answers on $sim; set SIM_PORT to a free port" >&2
+    exit 2
+  fi
   export TWITCH_CLIENT_ID=sev-demo-client
   export TWITCH_CLIENT_SECRET=sev-demo-secret
   export TWITCH_AUTH_URL="$sim/oauth2"
@@ -27,15 +41,19 @@ if [ -z "${TWITCH_CLIENT_ID:-}" ]; then
   export SEV_DEMO=1
   export SEV_DATABASE=${SEV_DATABASE:-sqlite:var/demo.db}
   echo "run: demo mode: starting the Twitch simulator on $sim" >&2
-  build/twitch-sim --listen "127.0.0.1:${sim_port}" --client-id "$TWITCH_CLIENT_ID" \
-    --client-secret "$TWITCH_CLIENT_SECRET" --demo &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    curl -fsS "$sim/sim/deliveries" >/dev/null 2>&1 && break
+  "$bin/twitch-sim" --listen "127.0.0.1:${sim_port}" --client-id "$TWITCH_CLIENT_ID" \
+    --client-secret "$TWITCH_CLIENT_SECRET" --auto-approve "${SEV_DEMO_USER:-demo_viewer}" \
+    --log-level warn --demo &
+  sim_pid=$!
+  pids+=("$sim_pid")
+  for _ in $(seq 1 150); do
+    kill -0 "$sim_pid" 2>/dev/null || { echo "run: the Twitch simulator did not start" >&2; exit 1; }
+    curl -fsS -o /dev/null "$sim/sim/deliveries" 2>/dev/null && break
     sleep 0.1
   done
+  echo "run: open $SEV_PUBLIC_URL — log in (you are ${SEV_DEMO_USER:-demo_viewer}), make a live channel your favorite and watch its events" >&2
 fi
 
-build/sev "$@" &
+"$bin/sev" "$@" &
 pids+=($!)
 wait -n "${pids[@]}"

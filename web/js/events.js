@@ -206,8 +206,10 @@ export function renderEvent(ev, { isNew = false } = {}) {
     body.append(el('p', { class: 'event-summary' }, str(ev.summary) || fallbackSummary(ev, desc.label)));
     const detail = detailOf(ev);
     const summary = str(ev.summary) || '';
+    // Only what the summary does not already say ("Title changed to "X" (Game)" needs no "X · Game").
     const bare = (t) => t.toLowerCase().replace(/[\s.!?…]+$/u, '');
-    if (detail && !bare(summary).includes(bare(detail))) body.append(el('p', { class: 'event-detail' }, detail));
+    const extra = detail ? detail.split(' · ').filter((part) => !bare(summary).includes(bare(part))).join(' · ') : '';
+    if (extra) body.append(el('p', { class: 'event-detail' }, extra));
     const typeEl = el('span', { class: 'event-type' }, desc.label);
     if (!TYPES[ev.type]) typeEl.title = ev.type || 'unknown type';
     const when = parseTime(ev.created_at);
