@@ -722,6 +722,50 @@ test('many calls at once with a rejected token make one refresh and all succeed'
   assert.equal((await tw.api(sev, jar, 'GET', '/api/me')).status, 200);
 });
 
+// ---- restarts ----
+
+test('at start-up every stored token is validated: a grant revoked while sev was down ends its sessions', async () => {
+  const v = await newSev(sim);
+  try {
+    const gone = await tw.loginAs(v, sim, 'revokedwhiledown');
+    const kept = await tw.loginAs(v, sim, 'keptwhiledown');
+    const goneId = (await sim.user('revokedwhiledown')).id;
+    await v.stop();
+    await sim.post('/sim/auth/revoke', { login: 'revokedwhiledown' });
+    const v2 = await newSev(sim, { dir: v.dir });
+    await h.waitFor('the dead grant\'s session to end', async () => (await tw.api(v2, gone, 'GET', '/api/me')).status === 401, 15000, 100);
+    assert.equal((await tw.api(v2, gone, 'GET', '/api/me')).body.reason, 'session_expired');
+    await h.waitFor('its rows to go', () => rowsFor(v2, goneId).sessions === 0 && rowsFor(v2, goneId).tokens === 0, 10000, 50);
+    const me = await tw.api(v2, kept, 'GET', '/api/me');
+    assert.equal(me.status, 200, 'a good grant survives the restart');
+    assert.deepEqual([...me.body.scopes].sort(), ['user:read:chat', 'user:read:follows'], 'scopes come back from the store');
+    assert.equal((await tw.api(v2, kept, 'GET', '/api/me/following')).status, 200, 'its stored token works');
+    await h.stopAll(v2);
+  } finally {
+    await collectTokens(sim);
+    await h.stopAll(v);
+  }
+});
+
+test('tokens sealed with another key (SEV_KEY_FILE changed) are dropped: those users log in again', async () => {
+  const v = await newSev(sim);
+  try {
+    const jar = await tw.loginAs(v, sim, 'keychanged');
+    const id = (await sim.user('keychanged')).id;
+    await v.stop();
+    const v2 = await newSev(sim, { dir: v.dir, env: { SEV_KEY_FILE: path.join(v.dir, 'other.key') } });
+    await h.waitFor('the unreadable grant\'s session to end', async () => (await tw.api(v2, jar, 'GET', '/api/me')).status === 401, 15000, 100);
+    await h.waitFor('its rows to go', () => rowsFor(v2, id).sessions === 0 && rowsFor(v2, id).tokens === 0, 10000, 50);
+    assert.match(v2.proc.output, /auth\.token_unreadable[^\n]*owner=\d+/);
+    const again = await tw.loginAs(v2, sim, 'keychanged', '', jar);
+    assert.equal((await tw.api(v2, again, 'GET', '/api/me/following')).status, 200);
+    await h.stopAll(v2);
+  } finally {
+    await collectTokens(sim);
+    await h.stopAll(v);
+  }
+});
+
 // ---- 9. no token anywhere it must not be (runs last: it looks at the whole file) ----
 
 test('no token issued by the simulator appears in any answer, cookie, log line or the database in plain text', async () => {
@@ -737,9 +781,22 @@ test('no token issued by the simulator appears in any answer, cookie, log line o
     const text = [a.body, a.location ?? '', ...a.setCookies].join('\n');
     for (const t of tokens) assert.ok(!text.includes(t), `${issued.get(t)} in the answer to ${a.url}`);
   }
+  // nor the other secrets of the flow: authorization codes, state nonces, session ids
+  const secrets = new Map();
+  for (const a of answers) {
+    const code = new URL(a.url).searchParams.get('code');
+    if (code && code.length >= 20) secrets.set(code, 'an authorization code');
+    for (const line of a.setCookies) {
+      const m = /^(sev_session|sev_state)=([^;]+)/.exec(line);
+      if (m) secrets.set(m[2], `a ${m[1]} cookie`);
+    }
+  }
+  assert.ok([...secrets.values()].filter((w) => w === 'a sev_session cookie').length >= 20);
+  assert.ok([...secrets.values()].filter((w) => w === 'an authorization code').length >= 20);
   for (const v of sevs) {
     assert.ok(v.proc.output.length > 0);
     for (const t of tokens) assert.ok(!v.proc.output.includes(t), `${issued.get(t)} in sev's log ${v.proc.logFile}`);
+    for (const [secret, what] of secrets) assert.ok(!v.proc.output.includes(secret), `${what} in sev's log ${v.proc.logFile}`);
     for (const f of fs.readdirSync(v.dir).filter((n) => n.startsWith('sev.db'))) {
       const bytes = fs.readFileSync(path.join(v.dir, f));
       for (const t of tokens) assert.ok(!bytes.includes(Buffer.from(t)), `${issued.get(t)} in plain text in ${f}`);
