@@ -766,6 +766,36 @@ test('tokens sealed with another key (SEV_KEY_FILE changed) are dropped: those u
   }
 });
 
+test('sev stops cleanly while logins, favorites and follows wait on Twitch', async () => {
+  const v = await newSev(sim);
+  try {
+    await sim.user('favstreamer');
+    const jar = await tw.loginAs(v, sim, 'stopper');
+    await sim.user('stopper2');
+    await sim.post('/sim/auth/next', { login: 'stopper2' });
+    const jar2 = new tw.Jar();
+    const first = await fetch(`${v.url}/auth/login`, { redirect: 'manual' });
+    jar2.take(first);
+    const back = new URL((await fetch(first.headers.get('location'), { redirect: 'manual' })).headers.get('location'));
+    back.hostname = '127.0.0.1';
+    await sim.post('/sim/faults', { status: 503, count: 1000 }); // every Helix call fails and is retried
+    const pending = [
+      tw.api(v, jar, 'PUT', '/api/me/favorite', { login: 'favstreamer' }).catch((e) => e),
+      tw.api(v, jar, 'GET', '/api/me/following').catch((e) => e),
+      finishLogin(v, jar2, back).catch((e) => e), // its profile lookup is a Helix call
+    ];
+    await h.waitFor('the calls to be retrying', () => (v.proc.output.match(/twitch\.retry/g) || []).length >= 3, 10000, 20);
+    const { code, signal } = await v.stop();
+    assert.equal(signal, null);
+    assert.equal(code, 0, v.proc.output.slice(-2000));
+    await Promise.all(pending); // each got an answer or a closed connection, none hangs
+  } finally {
+    await sim.call('DELETE', '/sim/faults');
+    await collectTokens(sim);
+    await h.stopAll(v);
+  }
+});
+
 // ---- 9. no token anywhere it must not be (runs last: it looks at the whole file) ----
 
 test('no token issued by the simulator appears in any answer, cookie, log line or the database in plain text', async () => {
