@@ -1,7 +1,7 @@
 // analytics.js — /analytics: events per streamer (bar chart + table), and for one picked
 // streamer events per type (bar chart + table) and per hour over 24 h (column chart + table).
 // Tables are the accessible source of truth; charts are aria-hidden pictures of them.
-// The SQL behind these endpoints is described in docs/storage.md.
+// The SQL behind these endpoints is in docs/analytics.md (plans in docs/storage.md).
 //
 // API: GET /api/stats/streamers, GET /api/stats/streamers/{login}/types,
 //      GET /api/stats/streamers/{login}/hourly?hours=24, GET /api/me (default pick).

@@ -80,7 +80,7 @@ export const TYPE_NAMES = {
   'channel.prediction.lock': 'Predictions locked',
   'channel.prediction.end': 'Predictions ended',
   'channel.ban': 'Bans & timeouts',
-  'channel.chat.message': 'Chat messages',
+  'channel.chat.message': 'Cheers in chat',
   'channel.chat.notification': 'Chat notices (subs, raids, …)',
   'sev.gap': 'Possible gaps',
 };
