@@ -50,3 +50,13 @@ test('lists issued tokens with grant, validity and refresh state; filters by log
 
   assert.equal((await sim.control('GET', '/tokens?login=nosuchuser')).status, 404);
 });
+
+test('refresh tokens carry % and = as Twitch\'s do (clients must URL-encode them)', async () => {
+  const t = await sim.userToken('otherlister', []);
+  assert.match(t.refresh_token, /^[A-Za-z0-9]+%[A-Za-z0-9]+=$/);
+  const good = await sim.request('POST', '/oauth2/token', {
+    form: { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, grant_type: 'refresh_token', refresh_token: t.refresh_token },
+  });
+  assert.equal(good.status, 200);
+  assert.match(good.json.refresh_token, /%.*=$/);
+});

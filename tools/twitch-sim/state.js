@@ -165,7 +165,8 @@ class State {
   // grant: how the token was obtained ('authorization_code' or 'refresh_token'), for GET /sim/tokens.
   issueUserToken(clientId, userId, scopes, grant = 'authorization_code') {
     const access = rand.token(30);
-    const refresh = rand.token(50);
+    // Like Twitch's (digest 1.5): refresh tokens may contain '%' and '=', so clients must URL-encode them.
+    const refresh = `${rand.token(40)}%${rand.token(8)}=`;
     const expiresIn = Math.round(this.config.tokenLifetime);
     this.tokens.set(access, {
       kind: 'user', grant, clientId, userId, scopes: [...scopes], expiresAt: Date.now() + expiresIn * 1000, revoked: false,
