@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# SEV's benchmarks, each against a peer measured in the same invocation:
+#   fan-out  N WebSocket clients on one streamer; events posted at a fixed rate as signed
+#            EventSub webhooks (sev) / to an nchan publisher location (nginx + nchan);
+#            delivery latency p50/p99/max, deliveries/s, server RSS per client.
+#   http     wrk against GET /healthz and GET /api/streamers/{login}/events?limit=10 (sev)
+#            and nginx serving static files of the same sizes.
+# The servers get CPU 0, the load generators CPU 1 (taskset), when there are 2+ CPUs.
+# nginx runs as a non-daemon child from a temp prefix on a high port; every process started
+# here is stopped on exit. Prints figures and ratios; asserts nothing about speed.
+#
+# Env: SEV_BIN (build/sev), BENCH_QUICK=1 (about a minute), FANOUT: runs as
+#      "clients:events-per-second:events ...", HTTP_SECS, HTTP_CONNS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SEV_BIN=${SEV_BIN:-build/sev}
+WSLOAD=${WSLOAD:-bench/build/wsload}
+SECRET=bench-secret-0123456789
+STREAMER=bench0
+
+# Each rate is the same for both servers; the higher ones are past what nchan keeps up with
+# on one core here, which is part of what is measured.
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  FANOUT=${FANOUT:-"1000:10:50 10000:5:25"}
+  HTTP_SECS=${HTTP_SECS:-3}
+else
+  FANOUT=${FANOUT:-"1000:10:150 1000:50:500 10000:5:75 10000:10:150"}
+  HTTP_SECS=${HTTP_SECS:-10}
+fi
+HTTP_CONNS=${HTTP_CONNS:-50}
+
+for b in "$SEV_BIN" "$WSLOAD"; do
+  [ -x "$b" ] || { echo "bench: $b missing (make all; make -C bench)" >&2; exit 2; }
+done
+for c in nginx wrk node; do
+  command -v $c >/dev/null || { echo "bench: $c missing (scripts/deps.sh --bench)" >&2; exit 2; }
+done
+NCHAN_SO=$(ls /usr/lib/nginx/modules/ngx_nchan_module.so 2>/dev/null || true)
+[ -n "$NCHAN_SO" ] || { echo "bench: nchan module missing (libnginx-mod-nchan)" >&2; exit 2; }
+
+# up to the hard limit: 10,000 clients need as many sockets in the server
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOFILE=$(ulimit -n)
+
+CPUS=$(nproc)
+if [ "$CPUS" -ge 2 ] && command -v taskset >/dev/null; then
+  SRV_CPU="taskset -c 0" LOAD_CPU="taskset -c 1"
+else
+  SRV_CPU="" LOAD_CPU=""
+fi
+
+TMP=$(mktemp -d /tmp/sev-bench.XXXXXX)
+chmod 755 "$TMP"
+mkdir -p bench/results
+OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt
+SEV_PID="" NGX_PID=""
+
+cleanup() {
+  local p
+  for p in $SEV_PID $NGX_PID; do
+    kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in $SEV_PID $NGX_PID; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+wait_http() { # url
+  for _ in $(seq 100); do
+    if node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench: $1 did not answer" >&2; return 1
+}
+
+json() { # RESULT-json key
+  node -e 'const o=JSON.parse(process.argv[1]);const v=o[process.argv[2]];console.log(v===undefined?"":v)' "$1" "$2"
+}
+
+log() { echo "$@" | tee -a "$OUT"; }
+
+start_sev() {
+  SEV_PORT=$(free_port)
+  mkdir -p "$TMP/sev"
+  rm -f "$TMP"/sev/sev.db*
+  SEV_LISTEN=127.0.0.1:$SEV_PORT SEV_PUBLIC_URL=http://localhost:$SEV_PORT \
+    SEV_DATABASE=sqlite:$TMP/sev/sev.db SEV_KEY_FILE=$TMP/sev/sev.key SEV_WEB_DIR=$ROOT/web \
+    SEV_LOG_LEVEL=warn TWITCH_EVENTSUB_SECRET=$SECRET TWITCH_CLIENT_ID= TWITCH_CLIENT_SECRET= \
+    $SRV_CPU "$SEV_BIN" >>"$TMP/sev.log" 2>&1 &
+  SEV_PID=$!
+  wait_http "http://127.0.0.1:$SEV_PORT/healthz"
+}
+
+stop_sev() {
+  kill -TERM "$SEV_PID" 2>/dev/null || true
+  wait "$SEV_PID" 2>/dev/null || true
+  SEV_PID=""
+}
+
+start_nginx() {
+  NGX_PORT=$(free_port)
+  mkdir -p "$TMP/ngx/www" "$TMP/ngx/tmp"
+  cat >"$TMP/ngx/nginx.conf" <<EOF
+load_module $NCHAN_SO;
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+pid $TMP/ngx/nginx.pid;
+error_log $TMP/ngx/error.log warn;
+events { worker_connections $((NOFILE - 100)); }
+http {
+  access_log off;
+  client_body_temp_path $TMP/ngx/tmp/body;
+  proxy_temp_path $TMP/ngx/tmp/proxy;
+  fastcgi_temp_path $TMP/ngx/tmp/fastcgi;
+  uwsgi_temp_path $TMP/ngx/tmp/uwsgi;
+  scgi_temp_path $TMP/ngx/tmp/scgi;
+  default_type application/json;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGX_PORT;
+    root $TMP/ngx/www;
+    location = /pub { nchan_publisher; nchan_channel_id \$arg_channel; nchan_message_buffer_length 20; }
+    location = /sub { nchan_subscriber websocket; nchan_channel_id \$arg_channel; }
+  }
+}
+EOF
+  $SRV_CPU nginx -p "$TMP/ngx" -c "$TMP/ngx/nginx.conf" -e "$TMP/ngx/error.log" >>"$TMP/nginx.log" 2>&1 &
+  NGX_PID=$!
+  echo '{}' >"$TMP/ngx/www/ping.json"
+  wait_http "http://127.0.0.1:$NGX_PORT/ping.json"
+  NGX_WORKER=$(pgrep -P "$NGX_PID" | head -1)
+}
+
+stop_nginx() {
+  kill -QUIT "$NGX_PID" 2>/dev/null || true
+  wait "$NGX_PID" 2>/dev/null || true
+  NGX_PID=""
+}
+
+ratio() { node -e 'const a=+process.argv[1],b=+process.argv[2];console.log(b>0?(a/b).toFixed(2):"n/a")' "$1" "$2"; }
+
+log "# SEV benchmarks $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs ($(uname -r)); nofile=$NOFILE"
+log "# sev: $SEV_BIN ($(git rev-parse --short HEAD 2>/dev/null || echo '?')); peer: nginx $(nginx -v 2>&1 | sed 's#.*/##') + nchan ($(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null || echo '?')); wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo '?')"
+log "# servers on: ${SRV_CPU:-any CPU}; load on: ${LOAD_CPU:-any CPU}"
+
+# ---------------------------------------------------------------- fan-out
+declare -A R
+SIZE=300
+for run in $FANOUT; do
+  IFS=: read -r n rate events <<<"$run"
+  log ""
+  log "## fan-out: $n clients, $events events at $rate/s"
+
+  start_sev
+  res=$($LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:$SEV_PORT/ws" --sub-param streamer --prefix bench \
+          -n "$n" -m "$events" -r "$rate" -s "$SIZE" --sev-secret "$SECRET" -p "$SEV_PID" \
+          --drain 5 | tee -a "$OUT" | grep '^RESULT ' | sed 's/^RESULT //')
+  R[sev_$run]=$res
+  stop_sev
+
+  # nchan carries the same bytes per message as sev delivered (sev's envelope included)
+  msg=$(json "$res" avg_msg_bytes); [ "${msg:-0}" -ge 64 ] || msg=$SIZE
+  start_nginx
+  res=$($LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:$NGX_PORT/sub" --sub-param channel --prefix bench \
+          --pub-path /pub -n "$n" -m "$events" -r "$rate" -s "$msg" -p "$NGX_WORKER" \
+          --drain 5 | tee -a "$OUT" | grep '^RESULT ' | sed 's/^RESULT //')
+  R[ngx_$run]=$res
+  stop_nginx
+done
+
+# ---------------------------------------------------------------- http
+log ""
+log "## http: wrk -t2 -c$HTTP_CONNS -d${HTTP_SECS}s"
+start_sev
+# a fresh database: ten events for the events route to answer with
+"$WSLOAD" -u "ws://127.0.0.1:$SEV_PORT/ws" --sub-param streamer --prefix bench -n 1 -m 10 -r 100 \
+  --sev-secret "$SECRET" -q >/dev/null
+HEALTH_URL=http://127.0.0.1:$SEV_PORT/healthz
+EVENTS_URL=http://127.0.0.1:$SEV_PORT/api/streamers/$STREAMER/events?limit=10
+node -e 'fetch(process.argv[1]).then(r=>r.arrayBuffer()).then(b=>require("fs").writeFileSync(process.argv[2],Buffer.from(b)))' "$HEALTH_URL" "$TMP/healthz.body"
+node -e 'fetch(process.argv[1]).then(r=>r.arrayBuffer()).then(b=>require("fs").writeFileSync(process.argv[2],Buffer.from(b)))' "$EVENTS_URL" "$TMP/events.body"
+HB=$(stat -c %s "$TMP/healthz.body") EB=$(stat -c %s "$TMP/events.body")
+log "# response bodies: /healthz $HB bytes, /events?limit=10 $EB bytes (nginx serves files of these sizes)"
+
+wrk_run() { # name url -> "rps p50_ms p99_ms"
+  local out
+  out=$($LOAD_CPU wrk -t2 -c"$HTTP_CONNS" -d"${HTTP_SECS}s" --latency "$2" 2>&1)
+  printf '%s\n' "### $1" "$out" >>"$OUT"
+  node -e '
+    const t=process.argv[1];
+    const ms=(s)=>{const m=/([\d.]+)(us|ms|s)/.exec(s); if(!m) return NaN; return +m[1]*({us:0.001,ms:1,s:1000})[m[2]];};
+    const rps=(/Requests\/sec:\s*([\d.]+)/.exec(t)||[])[1];
+    const p50=(/\s50%\s+(\S+)/.exec(t)||[])[1], p99=(/\s99%\s+(\S+)/.exec(t)||[])[1];
+    const errs=(/Non-2xx or 3xx responses:\s*(\d+)/.exec(t)||[,0])[1];
+    console.log([(+rps).toFixed(0), ms(p50).toFixed(3), ms(p99).toFixed(3), errs].join(" "));' "$out"
+}
+read -r R_sev_h R_sev_h50 R_sev_h99 R_sev_herr < <(wrk_run "sev /healthz" "$HEALTH_URL")
+read -r R_sev_e R_sev_e50 R_sev_e99 R_sev_eerr < <(wrk_run "sev /api/streamers/$STREAMER/events?limit=10" "$EVENTS_URL")
+SEV_RSS=$(awk '/VmRSS/{print $2}' /proc/$SEV_PID/status)
+stop_sev
+
+start_nginx
+cp "$TMP/healthz.body" "$TMP/ngx/www/healthz.json"
+cp "$TMP/events.body" "$TMP/ngx/www/events.json"
+read -r R_ngx_h R_ngx_h50 R_ngx_h99 R_ngx_herr < <(wrk_run "nginx /healthz.json" "http://127.0.0.1:$NGX_PORT/healthz.json")
+read -r R_ngx_e R_ngx_e50 R_ngx_e99 R_ngx_eerr < <(wrk_run "nginx /events.json" "http://127.0.0.1:$NGX_PORT/events.json")
+stop_nginx
+
+# ---------------------------------------------------------------- summary
+log ""
+log "## summary (ratio = sev / nginx; for latency and memory lower is better, for rates higher)"
+log ""
+log "| fan-out | clients | events/s | events | delivered | lost | deliveries/s | p50 ms | p99 ms | max ms | RSS/client B | server CPU µs/delivery |"
+log "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for run in $FANOUT; do
+  IFS=: read -r n rate events <<<"$run"
+  for who in sev ngx; do
+    r=${R[${who}_$run]:-}
+    [ -n "$r" ] || { log "| $who | $n | $rate | (no result) |"; continue; }
+    name=$([ $who = sev ] && echo sev || echo "nginx+nchan")
+    ns=$(json "$r" server_ns_per_msg)
+    log "| $name | $n | $rate | $(json "$r" sent) | $(json "$r" received) | $(json "$r" lost) | $(json "$r" msg_per_s) | $(json "$r" p50_ms) | $(json "$r" p99_ms) | $(json "$r" max_ms) | $(json "$r" bytes_per_conn) | $(node -e "console.log((+process.argv[1]/1000).toFixed(1))" "$ns") |"
+  done
+  s=${R[sev_$run]:-} g=${R[ngx_$run]:-}
+  if [ -n "$s" ] && [ -n "$g" ]; then
+    log "| ratio | $n | $rate | | | | $(ratio "$(json "$s" msg_per_s)" "$(json "$g" msg_per_s)") | $(ratio "$(json "$s" p50_ms)" "$(json "$g" p50_ms)") | $(ratio "$(json "$s" p99_ms)" "$(json "$g" p99_ms)") | $(ratio "$(json "$s" max_ms)" "$(json "$g" max_ms)") | $(ratio "$(json "$s" bytes_per_conn)" "$(json "$g" bytes_per_conn)") | $(ratio "$(json "$s" server_ns_per_msg)" "$(json "$g" server_ns_per_msg)") |"
+  fi
+done
+log ""
+log "| http | requests/s | p50 ms | p99 ms | non-2xx |"
+log "|---|---:|---:|---:|---:|"
+log "| sev GET /healthz ($HB B) | $R_sev_h | $R_sev_h50 | $R_sev_h99 | $R_sev_herr |"
+log "| nginx static, same size | $R_ngx_h | $R_ngx_h50 | $R_ngx_h99 | $R_ngx_herr |"
+log "| ratio | $(ratio "$R_sev_h" "$R_ngx_h") | $(ratio "$R_sev_h50" "$R_ngx_h50") | $(ratio "$R_sev_h99" "$R_ngx_h99") | |"
+log "| sev GET /api/streamers/$STREAMER/events?limit=10 ($EB B) | $R_sev_e | $R_sev_e50 | $R_sev_e99 | $R_sev_eerr |"
+log "| nginx static, same size | $R_ngx_e | $R_ngx_e50 | $R_ngx_e99 | $R_ngx_eerr |"
+log "| ratio | $(ratio "$R_sev_e" "$R_ngx_e") | $(ratio "$R_sev_e50" "$R_ngx_e50") | $(ratio "$R_sev_e99" "$R_ngx_e99") | |"
+log ""
+log "# sev RSS after the http runs: ${SEV_RSS:-?} kB. Full output: $OUT"
