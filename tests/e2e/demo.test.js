@@ -76,7 +76,10 @@ test('the demo: log in, one click to a favorite, events arrive within seconds; C
     assert.ok(Date.now() - t0 < 60000);
     assert.deepEqual(problems, []);
     assert.deepEqual(await b.cspViolations(page), []);
-    await b.shot(page, 'streamer-demo-desktop.png', { fullPage: true });
+    await b.shot(page, 'streamer-demo-full.png', { fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 1200 });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await b.shot(page, 'streamer-demo-desktop.png');
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForFunction(() => window.innerWidth === 390);
     assert.equal(await b.overflowX(page), false);

@@ -142,9 +142,12 @@ test('streamer page: embeds, status, history, capability panel', async () => {
 
   // The capability panel says what is and is not received, in words.
   await page.waitForSelector('#cap-card:not([hidden])', { timeout: SLOW });
-  const caps = await page.$$eval('#cap-list li', (lis) => lis.map((li) => li.textContent));
-  assert.ok(caps.some((t) => /Receiving/.test(t)), caps.join(' | '));
-  assert.ok(caps.some((t) => /Not receiving/.test(t)), caps.join(' | '));
+  const caps = await page.$$eval('#cap-list .cap-head', (hs) => hs.map((x) => x.textContent));
+  assert.ok(caps.includes('Receiving'), caps.join(' | '));
+  assert.ok(caps.some((t) => /^Not receiving: needs the broadcaster to authorize SEV/.test(t)), caps.join(' | '));
+  const api = (await tw.api(sev, null, 'GET', `/api/streamers/${STREAMER}/capabilities`)).body.types;
+  const shown = await page.$$eval('#cap-list .cap-group.yes .tag', (ts) => ts.map((t) => t.textContent));
+  assert.deepEqual(shown, [...new Set(api.filter((t) => t.receiving).map((t) => t.label))]);
 });
 
 test('triggered events slide in within 2 s, newest first, with icon, label and both times', async () => {

@@ -238,14 +238,14 @@ async function loadCapabilities() {
       missing.get(why).push(label);
     }
   }
-  const list = $('cap-list');
-  list.replaceChildren(
-    ...receiving.map((r) => el('li', { class: 'cap yes' }, icon('i-check'),
-      el('span', { class: 'cap-text' }, el('span', { class: 'cap-label' }, r.label),
-        el('span', { class: 'cap-state' }, 'Receiving')))),
-    ...[...missing].map(([why, labels]) => el('li', { class: 'cap no' }, icon('i-x'),
-      el('span', { class: 'cap-text' }, el('span', { class: 'cap-label' }, labels.join(', ')),
-        el('span', { class: 'cap-state' }, `Not receiving: ${why}`)))));
+  // Two groups of tags: what SEV receives, and what it does not (one group per reason).
+  const group = (kind, head, labels) => el('section', { class: `cap-group ${kind}` },
+    el('h3', { class: 'cap-head' }, icon(kind === 'yes' ? 'i-check' : 'i-x'), head),
+    el('ul', { class: 'tags' }, ...labels.map((l) => el('li', { class: 'tag' }, l))));
+  const groups = [];
+  if (receiving.length) groups.push(group('yes', 'Receiving', receiving.map((r) => r.label)));
+  for (const [why, labels] of missing) groups.push(group('no', `Not receiving: ${why}`, labels));
+  $('cap-list').replaceChildren(...groups);
   $('cap-summary').textContent = receiving.length
     ? `Receiving ${receiving.length} of ${receiving.length + [...missing.values()].reduce((n, l) => n + l.length, 0)} kinds of events.`
     : 'Not receiving any events yet.';
