@@ -215,7 +215,7 @@ test('a burst: 10 rows kept, announced politely at most once per 5 s', async () 
   // The burst ends up in a batched announcement ("N new events: …").
   await page.waitForFunction(() => window.__announced.some((a) => /\d+ new events: /.test(a.text)), null, { timeout: SLOW });
   const said = await page.evaluate(() => window.__announced);
-  assert.ok(said.length <= 3, `announced ${said.length} times for 12 events: ${JSON.stringify(said)}`);
+  assert.ok(said.length < burst.length / 2, `announced ${said.length} times for ${burst.length} events: ${JSON.stringify(said)}`);
   for (let i = 1; i < said.length; i++) assert.ok(said[i].at - said[i - 1].at >= 4500, 'at most one announcement per 5 s');
 });
 
