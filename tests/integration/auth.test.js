@@ -796,6 +796,30 @@ test('sev stops cleanly while logins, favorites and follows wait on Twitch', asy
   }
 });
 
+test('a favorite still being looked up when the account is deleted leaves nothing behind', async () => {
+  await sim.user('favstreamer');
+  const jar = await tw.loginAs(sev, sim, 'racydeleter');
+  const id = (await sim.user('racydeleter')).id;
+  try {
+    await sim.post('/sim/faults', { status: 503, count: 2, path: '/helix/users' }); // two retries, then an answer
+    const retries = (sev.proc.output.match(/twitch\.retry[^\n]*path=\/helix\/users/g) || []).length;
+    const put = tw.api(sev, jar, 'PUT', '/api/me/favorite', { login: 'favstreamer' });
+    await h.waitFor('the lookup to be retrying', () => (sev.proc.output.match(/twitch\.retry[^\n]*path=\/helix\/users/g) || []).length > retries, 10000, 10);
+    const del = await call(sev, jar, 'DELETE', '/api/me');
+    assert.equal(del.status, 204);
+    const r = await put;
+    assert.ok([200, 401, 404, 410].includes(r.status), `${r.status} ${JSON.stringify(r.body)}`);
+  } finally {
+    await sim.call('DELETE', '/sim/faults');
+  }
+  // whatever the PUT answered, the deleted account has no row anywhere afterwards
+  await h.waitFor('no row of the user left', () => {
+    const rows = rowsFor(sev, id);
+    return rows.users + rows.sessions + rows.tokens + rows.favorites === 0;
+  }, 10000, 50);
+  assert.deepEqual(rowsFor(sev, id), { users: 0, sessions: 0, tokens: 0, favorites: 0 });
+});
+
 // ---- 9. no token anywhere it must not be (runs last: it looks at the whole file) ----
 
 test('no token issued by the simulator appears in any answer, cookie, log line or the database in plain text', async () => {
