@@ -326,6 +326,7 @@ test('PUT /api/me/favorite: a real login is 200 and shows in /api/me; unknown 40
 });
 
 test('PUT /api/me/favorite refuses malformed input with 400 JSON, other types with 415, strangers with 401', async () => {
+  await sim.user('favstreamer');
   const jar = await tw.loginAs(sev, sim, 'favchecker');
   const bad = [
     ['too short', JSON.stringify({ login: 'abc' })],
@@ -351,6 +352,13 @@ test('PUT /api/me/favorite refuses malformed input with 400 JSON, other types wi
   const long = await call(sev, jar, 'PUT', '/api/me/favorite', { body: { login: 'x'.repeat(5000) } });
   assert.equal(long.status, 400);
   assert.ok(long.body.error.length < 300, 'the message does not echo a huge name');
+  // a long name of multi-byte characters is cut between characters: the answer stays UTF-8
+  for (const name of ['a' + 'é'.repeat(30), 'é'.repeat(30), 'ab' + '😀'.repeat(20), 'é'.repeat(19) + 'x']) {
+    const r = await fetch(`${sev.url}/api/me/favorite`, { method: 'PUT', headers: { cookie: jar.header(), 'content-type': 'application/json' }, body: JSON.stringify({ login: name }) });
+    assert.equal(r.status, 400);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(await r.arrayBuffer()); // throws on a cut character
+    assert.ok(JSON.parse(text).error.includes(name.slice(0, 5)), text);
+  }
 
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx']) {
     const r = await call(sev, jar, 'PUT', '/api/me/favorite', { raw: '{"login":"favstreamer"}', headers: { 'content-type': type } });
