@@ -318,6 +318,13 @@ test('overlay: transparent ticker, query parameters, numbers match the API', asy
   await overlay.goto(`${base}/streamer/${STREAMER}/overlay?limit=2&theme=light`);
   await overlay.waitForFunction(() => document.querySelectorAll('#ticker > li').length === 2, null, { timeout: SLOW });
   assert.equal(await overlay.getAttribute('body', 'class'), 'theme-light');
+  // duration=2: an event leaves the screen by itself after about 2 s.
+  await overlay.goto(`${base}/streamer/${STREAMER}/overlay?limit=5&types=channel.raid&duration=2&theme=transparent`);
+  await overlay.waitForFunction(() => document.documentElement.dataset.feed === 'live', null, { timeout: SLOW });
+  const brief = await trigger({ type: 'channel.raid', user: 'raider_rita', viewers: 9 });
+  await overlay.waitForSelector(`#ticker li[data-id="${brief.id}"]`, { timeout: APPEAR_MS });
+  await overlay.waitForSelector(`#ticker li[data-id="${brief.id}"]`, { state: 'detached', timeout: SLOW });
+  assert.ok(Date.now() - brief.t0 >= 2000, 'stayed about 2 s');
   assert.deepEqual(oproblems, []);
   assert.deepEqual(await b.cspViolations(overlay), []);
   await overlay.close();
