@@ -54,7 +54,7 @@ test('the demo: log in, one click to a favorite, events arrive within seconds; C
     assert.equal(cfg.embed_ok, true);
 
     browser = await b.launch();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark', locale: 'en-US' });
     await b.recordCsp(context);
     const page = await context.newPage();
     const problems = b.watch(page, { allow: [/status of 401.*\/api\/me/] });

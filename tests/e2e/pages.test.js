@@ -36,7 +36,7 @@ after(async () => {
 
 // A fresh page; a stranger's GET /api/me answers 401, which Chromium logs: expected here.
 async function open(opts = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...opts });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', ...opts });
   await b.recordCsp(context);
   const page = await context.newPage();
   const problems = b.watch(page, { allow: [/status of 401.*\/api\/me/] });
@@ -109,5 +109,35 @@ test('an unknown streamer and a stranger get friendly pages', async () => {
   await b.shot(page, 'home-stranger-phone.png', { fullPage: true, animations: 'disabled' });
   assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), []);
   assert.deepEqual(await b.cspViolations(page), []);
+  await context.close();
+});
+
+test('stream status in a "stream" object (the API shape being added) renders as well', async () => {
+  const { context, page, problems } = await open({ colorScheme: 'dark' });
+  const started = new Date(Date.now() - 65 * 60000).toISOString();
+  let live = true;
+  await page.route(`**/api/streamers/${STREAMER}`, (route) => route.fulfill({
+    status: 200,
+    contentType: 'application/json',
+    body: JSON.stringify({
+      streamer: { id: h.idFor(STREAMER), login: STREAMER, display_name: 'PixelPaula' },
+      stream: { live, title: 'Routed title', game_name: 'Tetris', viewer_count: live ? 1234 : null, started_at: live ? started : null },
+    }),
+  }));
+  await page.goto(`${sev.url}/streamer/${STREAMER}`);
+  await page.waitForSelector('#live-badge', { timeout: SLOW });
+  assert.equal(await page.textContent('#live-badge'), 'Live');
+  assert.equal(await page.textContent('#stream-title'), 'Routed title');
+  const meta = await page.textContent('#stream-meta');
+  assert.match(meta, /Tetris/);
+  assert.match(meta, /1,234 watching/);
+  assert.match(meta, /live for 1 h 0[45] min/);
+  live = false;
+  await page.reload();
+  await page.waitForSelector('#live-badge', { timeout: SLOW });
+  assert.equal(await page.textContent('#live-badge'), 'Offline');
+  assert.equal(await page.textContent('#stream-title'), 'Last title: Routed title');
+  assert.doesNotMatch(await page.textContent('#stream-meta'), /watching|live for/);
+  assert.deepEqual(problems, []);
   await context.close();
 });

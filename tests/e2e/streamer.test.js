@@ -70,7 +70,7 @@ before(async () => {
   sev = await tw.startSevWithSim(sim, { dir, port });
   base = `http://localhost:${port}`;
   browser = await b.launch();
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark', locale: 'en-US' });
   await b.recordCsp(context);
   page = await context.newPage();
   problems = b.watch(page);
