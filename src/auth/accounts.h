@@ -59,7 +59,8 @@ struct accounts_options {
     const char *client_id;
     int64_t validate_interval_ms;  /* default 1 hour */
     int64_t session_ttl_s;         /* default ACCOUNTS_SESSION_TTL_S */
-    int64_t refresh_margin_s;      /* refresh when the token expires within this (default 300) */
+    int64_t refresh_margin_s;      /* refresh when the token expires within this (default 300;
+                                    * at most a quarter of the token's lifetime) */
 };
 
 /* Loop, store, twitch client and tokenbox are borrowed and outlive accounts. Registers itself
@@ -118,8 +119,9 @@ int accounts_login_finish(struct accounts *a, const char *state, const char *sta
 
 /* ---- sessions and the signed-in user -------------------------------------------------------- */
 
-/* status 0 and the user (borrowed for the call), 1 no such session (unknown or expired), or
- * negative on a store error. */
+/* status 0 and the user (borrowed for the call), 1 no such session (unknown, expired, or its
+ * user's grant has ended — even while the store is still deleting it), or negative on a store
+ * error. */
 typedef void (*accounts_user_fn)(void *arg, int status, const struct store_user *u);
 /* Looks a session cookie value up. A malformed value is answered 1 (later, like the rest). */
 int accounts_session_user(struct accounts *a, const char *session_id, accounts_user_fn cb,
@@ -139,7 +141,8 @@ typedef void (*accounts_favorite_fn)(void *arg, int status, const struct twitch_
                                      const char *message);
 /* 1 when login is 4..25 letters, digits or underscores. */
 int accounts_login_valid(const char *login);
-/* Looks login up (Get Users), stores the streamer and the favorite, calls the hook. */
+/* Looks login up (Get Users), stores the streamer and the favorite, calls the hook. A user
+ * whose tokens went (logout, deletion) while Twitch answered gets 401 and nothing is stored. */
 int accounts_set_favorite(struct accounts *a, const struct store_user *u, const char *login,
                           accounts_favorite_fn cb, void *arg);
 /* Clears the favorite (hook with new NULL). cb(arg, 0) or negative. */
