@@ -1,10 +1,11 @@
 #include "pages/pages.h"
 
+#include <ctype.h>
 #include <string.h>
 
-#include "api/api.h"
 #include "app.h"
 #include "http/static.h"
+#include "hub/hub.h"
 
 static const char FALLBACK_404[] =
     "<!doctype html><meta charset=utf-8><title>Not found</title>"
@@ -23,20 +24,28 @@ void page_home(struct http_request *req)
     serve_page(req, "/index.html", 200);
 }
 
-void page_streamer(struct http_request *req)
+/* Whether raw (a path segment) can be a Twitch login, in any case. */
+static int login_ok(const char *raw)
 {
     char login[64];
-    if (api_login_param(req, req->params[0], login, sizeof login) < 0)
-        return;
-    serve_page(req, "/streamer.html", 200);
+    size_t n = raw ? strlen(raw) : 0;
+    if (n == 0 || n >= sizeof login)
+        return 0;
+    for (size_t i = 0; i <= n; i++)
+        login[i] = (char)tolower((unsigned char)raw[i]);
+    return hub_login_valid(login);
+}
+
+/* A name that cannot be a Twitch login still gets the page, with 404: its script says what is
+ * wrong in words (never the API's JSON error in a browser tab). */
+void page_streamer(struct http_request *req)
+{
+    serve_page(req, "/streamer.html", login_ok(req->params[0]) ? 200 : 404);
 }
 
 void page_overlay(struct http_request *req)
 {
-    char login[64];
-    if (api_login_param(req, req->params[0], login, sizeof login) < 0)
-        return;
-    serve_page(req, "/overlay.html", 200);
+    serve_page(req, "/overlay.html", login_ok(req->params[0]) ? 200 : 404);
 }
 
 void page_analytics(struct http_request *req)

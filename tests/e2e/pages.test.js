@@ -100,6 +100,16 @@ test('an unknown streamer and a stranger get friendly pages', async () => {
   await page.waitForSelector('#unknown:not([hidden])', { timeout: SLOW });
   assert.match(await page.textContent('#unknown'), /hasn.t heard of nobody_here/);
   assert.ok(await page.locator('#unknown a[href="/auth/login"]').count() === 1, 'a way to log in');
+  // A name Twitch cannot have: still the page (404), saying so in words.
+  const res = await page.goto(`${sev.url}/streamer/not-a-name!`);
+  assert.equal(res.status(), 404);
+  assert.match(res.headers()['content-type'], /text\/html/);
+  await page.waitForSelector('#unknown:not([hidden])', { timeout: SLOW });
+  assert.match(await page.textContent('#unknown'), /not a Twitch name/);
+  const ov = await page.goto(`${sev.url}/streamer/not-a-name!/overlay`);
+  assert.equal(ov.status(), 404);
+  await page.waitForSelector('#overlay-note:not([hidden])', { timeout: SLOW });
+  assert.match(await page.textContent('#overlay-note'), /not name a valid Twitch streamer/);
   await page.goto(`${sev.url}/`);
   await page.waitForSelector('#stranger:not([hidden])', { timeout: SLOW });
   assert.ok(await page.locator('a[href="/auth/login"]').count() >= 1);
