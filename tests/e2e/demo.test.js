@@ -91,6 +91,7 @@ test('the demo: log in, one click to a favorite, events arrive within seconds; C
     const timer = setTimeout(() => run.kill('SIGKILL'), 15000);
     await exited;
     clearTimeout(timer);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
   // Both processes are gone.
   await h.waitFor('sev and the simulator to stop', async () =>

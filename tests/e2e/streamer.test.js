@@ -88,6 +88,7 @@ before(async () => {
 after(async () => {
   await browser?.close().catch(() => {});
   await h.stopAll(sev, sim);
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('log in through the simulator and pick the favorite on the home page', async () => {
