@@ -719,12 +719,18 @@ static void on_revoked(void *arg, const struct twitch_result *r)
     acc_returned(a);
 }
 
+void acc_revoke(struct accounts *a, const char *token)
+{
+    if (token && *token && twitch_oauth_revoke(a->tw, token, on_revoked, a) == 0)
+        acc_started(a);
+}
+
 /* Revokes the user's access token at Twitch (in the background) and forgets the tokens. */
 void acc_revoke_and_forget(struct accounts *a, const char *user_id, const char *reason)
 {
     struct utok *t = map_get(&a->tokens, user_id);
-    if (t && t->access && twitch_oauth_revoke(a->tw, t->access, on_revoked, a) == 0)
-        acc_started(a);
+    if (t)
+        acc_revoke(a, t->access);
     acc_user_gone(a, user_id, reason);
 }
 

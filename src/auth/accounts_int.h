@@ -89,6 +89,8 @@ struct utok *acc_token_set(struct accounts *a, const char *user_id, const char *
                            int persist);
 void acc_user_gone(struct accounts *a, const char *user_id, const char *reason);
 void acc_revoke_and_forget(struct accounts *a, const char *user_id, const char *reason);
+/* Revokes an access token at Twitch in the background (the string is copied at once). */
+void acc_revoke(struct accounts *a, const char *token);
 /* SHA-256 of a well-formed session id (64 lowercase hex); -1 if malformed. */
 int acc_session_key(const char *session_id, unsigned char key[STORE_SESSION_KEY_LEN]);
 int acc_new_session(char id[ACCOUNTS_COOKIE_LEN], unsigned char key[STORE_SESSION_KEY_LEN]);

@@ -269,6 +269,11 @@ static void on_validated(void *arg, const struct twitch_result *r,
     }
     snprintf(j->user_id, sizeof j->user_id, "%s", v->user_id);
     snprintf(j->login, sizeof j->login, "%s", v->login);
+    /* the user logged in again (another browser): SEV keeps one token per user, so the one
+     * it replaces is revoked rather than left valid at Twitch and forgotten here */
+    struct utok *old = map_get(&a->tokens, j->user_id);
+    if (old && old->access && strcmp(old->access, tj->access) != 0)
+        acc_revoke(a, old->access);
     struct utok *t =
         acc_token_set(a, j->user_id, tj->access, tj->refresh, v->expires_in_s > 0
                                                                   ? v->expires_in_s

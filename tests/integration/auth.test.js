@@ -193,8 +193,13 @@ test('a second login from the same browser rotates the session id; the old one i
   const old = new tw.Jar();
   old.cookies.set('sev_session', first);
   assert.equal((await tw.api(sev, old, 'GET', '/api/me')).status, 200);
+  const [firstToken] = await tokensOf(sim, 'rotator');
   await tw.loginAs(sev, sim, 'rotator', '', jar);
   const second = jar.cookies.get('sev_session');
+  // SEV keeps one Twitch token per user: the one the new login replaced is revoked, not forgotten
+  await h.waitFor('the replaced token revoked at Twitch', async () => (await validateAtSim(sim, firstToken.access_token)) === 401, 10000, 50);
+  const [, secondToken] = await tokensOf(sim, 'rotator');
+  assert.equal(await validateAtSim(sim, secondToken.access_token), 200);
   assert.match(second, /^[0-9a-f]{64}$/);
   assert.notEqual(second, first);
   assert.equal((await tw.api(sev, jar, 'GET', '/api/me')).body.login, 'rotator');
@@ -539,14 +544,22 @@ test('periodic validation: a revoked token ends the session without any request'
 test('POST /auth/logout revokes the token at Twitch and clears the cookie; without a session it is harmless', async () => {
   const jar = await tw.loginAs(sev, sim, 'leaver');
   const id = (await sim.user('leaver')).id;
-  const [tok] = await tokensOf(sim, 'leaver');
+  const [tok] = await tokensOf(sim, 'leaver', '&grant=authorization_code');
   assert.equal(await validateAtSim(sim, tok.access_token), 200);
+  const phone = await tw.loginAs(sev, sim, 'leaver'); // the same user in another browser
+  assert.equal((await tw.api(sev, phone, 'GET', '/api/me')).status, 200);
   const r = await call(sev, jar, 'POST', '/auth/logout');
   assert.equal(r.status, 204);
   const line = cookieLine(r.setCookies, 'sev_session');
   assert.ok(line && /^sev_session=;/.test(line) && /max-age=0/i.test(line) && /path=\//i.test(line), `cleared: ${line}`);
-  await h.waitFor('the token revoked at Twitch', async () => (await validateAtSim(sim, tok.access_token)) === 401, 10000, 50);
+  await h.waitFor('every token SEV was given revoked at Twitch', async () => {
+    for (const t of await tokensOf(sim, 'leaver')) if ((await validateAtSim(sim, t.access_token)) !== 401) return false;
+    return true;
+  }, 10000, 50);
+  assert.equal(await validateAtSim(sim, tok.access_token), 401);
   assert.equal((await tw.api(sev, jar, 'GET', '/api/me')).status, 401);
+  // SEV holds one Twitch token per user and logout revokes it: every session of the user ends
+  assert.equal((await tw.api(sev, phone, 'GET', '/api/me')).status, 401);
   await h.waitFor('the rows to go', () => rowsFor(sev, id).sessions === 0 && rowsFor(sev, id).tokens === 0, 10000, 50);
 
   const none = await call(sev, null, 'POST', '/auth/logout');
