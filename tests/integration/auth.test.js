@@ -841,6 +841,29 @@ test('a favorite still being looked up when the account is deleted leaves nothin
   assert.deepEqual(rowsFor(sev, id), { users: 0, sessions: 0, tokens: 0, favorites: 0 });
 });
 
+test('without Twitch credentials nobody can log in, and sev says so', async () => {
+  const v = await h.startSev();
+  sevs.push(v);
+  try {
+    const r = await fetch(`${v.url}/auth/login`, { redirect: 'manual' });
+    assert.equal(r.status, 302);
+    const to = new URL(r.headers.get('location'), v.url);
+    assert.equal(to.pathname, '/');
+    assert.equal(to.searchParams.get('error'), 'twitch_unavailable');
+    assert.ok(!cookieLine(r.headers.getSetCookie(), 'sev_state'));
+    const cb = await fetch(`${v.url}/auth/callback?code=abc&state=${'a'.repeat(64)}`, { redirect: 'manual' });
+    assert.equal(cb.status, 400);
+    const me = await tw.api(v, null, 'GET', '/api/me');
+    assert.equal(me.status, 401);
+    assert.equal(typeof me.body.error, 'string');
+    assert.equal((await call(v, null, 'POST', '/auth/logout')).status, 204);
+    assert.match(v.proc.output, /auth\.disabled/);
+    assert.ok(!fs.existsSync(path.join(v.dir, 'sev.key')), 'no key file without accounts');
+  } finally {
+    await h.stopAll(v);
+  }
+});
+
 // ---- 9. no token anywhere it must not be (runs last: it looks at the whole file) ----
 
 test('no token issued by the simulator appears in any answer, cookie, log line or the database in plain text', async () => {
