@@ -862,6 +862,40 @@ test('without Twitch credentials nobody can log in, and sev says so', async () =
   }
 });
 
+test('behind https (SEV_PUBLIC_URL https://…) the cookies are Secure and the redirect URI is https', async () => {
+  const publicUrl = 'https://sev.example.test';
+  const s = await newSim(['--redirect-uri', `${publicUrl}/auth/callback`]);
+  const v = await newSev(s, { env: { SEV_PUBLIC_URL: publicUrl, TWITCH_EVENTSUB_TRANSPORT: 'websocket' } });
+  try {
+    await s.user('secureuser');
+    await s.post('/sim/auth/next', { login: 'secureuser' });
+    const jar = new tw.Jar();
+    const first = await fetch(`${v.url}/auth/login`, { redirect: 'manual' });
+    jar.take(first);
+    const to = new URL(first.headers.get('location'));
+    assert.equal(to.searchParams.get('redirect_uri'), `${publicUrl}/auth/callback`);
+    assert.match(cookieLine(first.headers.getSetCookie(), 'sev_state'), /;\s*Secure/i);
+    const back = new URL((await fetch(to, { redirect: 'manual' })).headers.get('location'));
+    assert.equal(back.origin, publicUrl);
+    const local = new URL(`${v.url}${back.pathname}${back.search}`); // what the TLS proxy forwards
+    const r = await finishLogin(v, jar, local);
+    assert.equal(r.status, 302, r.text);
+    const line = cookieLine(r.setCookies, 'sev_session');
+    assert.ok(line, r.setCookies.join(' | '));
+    for (const attr of ['httponly', 'samesite=lax', 'path=/', 'secure']) assert.ok(line.toLowerCase().split(/;\s*/).includes(attr), `${attr} in ${line}`);
+    const me = await call(v, jar, 'GET', '/api/me');
+    assert.equal(me.status, 200);
+    // the public origin may write; the same host over plain http may not
+    const ok = await call(v, jar, 'DELETE', '/api/me/favorite', { headers: { origin: publicUrl } });
+    assert.equal(ok.status, 204, ok.text);
+    const downgraded = await call(v, jar, 'DELETE', '/api/me/favorite', { headers: { origin: 'http://sev.example.test' } });
+    assert.equal(downgraded.status, 403);
+  } finally {
+    await collectTokens(s);
+    await h.stopAll(v, s);
+  }
+});
+
 // ---- 9. no token anywhere it must not be (runs last: it looks at the whole file) ----
 
 test('no token issued by the simulator appears in any answer, cookie, log line or the database in plain text', async () => {
