@@ -1,10 +1,13 @@
 'use strict';
-// Issue 4 (accounts) against the simulator: the login round trip and its cookies; bad, missing,
-// reused and foreign `state`; a denied authorization; expired and rejected access tokens
-// refreshed; a dead grant (revoked refresh token, failed validation) ending the sessions; the
-// favorite's validation; followed channels over several pages with live flags; account
-// deletion; logout; cross-origin writes refused; and, over the whole file, no token ever in a
-// response, a cookie, sev's log or the database in plain text.
+// Issue 4 (accounts) against the simulator: the login round trip and its cookies (also behind
+// https); bad, missing, reused and foreign `state`, a refused code, a denied authorization,
+// Twitch down, a flood of unfinished logins; expired and rejected access tokens refreshed (once,
+// even for concurrent calls); a dead grant (revoked refresh token, failed periodic or start-up
+// validation, a changed key) ending the sessions; the favorite's validation and Helix failures;
+// followed channels over several pages with live flags; account deletion (also racing a
+// lookup); logout; cross-origin writes refused; a clean stop with Twitch calls pending; and,
+// over the whole file, no token, code or session id ever in a response, a cookie, sev's log or
+// the database in plain text (the last test looks at everything the others saw).
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
