@@ -26,8 +26,7 @@ static void mix(struct run *r, const void *p, size_t n)
         r->hash = (r->hash ^ b[i]) * 0x100000001b3ULL;
 }
 
-static int on_message(void *arg, enum ws_opcode op, const uint8_t *data, size_t len,
-                      uint16_t code)
+static int on_message(void *arg, enum ws_opcode op, const uint8_t *data, size_t len, uint16_t code)
 {
     struct run *r = arg;
     if (len > r->max)
@@ -102,8 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rb = run(role, max, NULL, 0, stream, len, &b, &cb);
     /* chunking must not show: same messages, same verdict */
     if (ra != rb || ca != cb || a.messages != b.messages || a.hash != b.hash) {
-        fprintf(stderr, "chunked: rc %d code %u msgs %zu; one shot: rc %d code %u msgs %zu\n",
-                ra, ca, a.messages, rb, cb, b.messages);
+        fprintf(stderr, "chunked: rc %d code %u msgs %zu; one shot: rc %d code %u msgs %zu\n", ra,
+                ca, a.messages, rb, cb, b.messages);
         abort();
     }
     return 0;

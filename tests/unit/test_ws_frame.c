@@ -14,12 +14,14 @@ struct log {
     int stop_after; /* a callback returns 1 after this many messages; 0: never */
 };
 
-static int on_message(void *arg, enum ws_opcode op, const uint8_t *data, size_t len,
-                      uint16_t code)
+static int on_message(void *arg, enum ws_opcode op, const uint8_t *data, size_t len, uint16_t code)
 {
     struct log *l = arg;
-    static const char letter[16] = {[WS_OP_TEXT] = 'T', [WS_OP_BINARY] = 'B',
-                                    [WS_OP_CLOSE] = 'C', [WS_OP_PING] = 'I', [WS_OP_PONG] = 'O'};
+    static const char letter[16] = {[WS_OP_TEXT] = 'T',
+                                    [WS_OP_BINARY] = 'B',
+                                    [WS_OP_CLOSE] = 'C',
+                                    [WS_OP_PING] = 'I',
+                                    [WS_OP_PONG] = 'O'};
     CHECK(letter[op & 15]);
     buf_printf(&l->b, "%c%zu", letter[op & 15], len);
     if (op == WS_OP_CLOSE)
@@ -63,8 +65,8 @@ static int feed(struct ws_parser *p, const void *in, size_t n, size_t chunk)
 }
 
 /* Parses in[] with a fresh parser; returns the feed result, the log in *log_out (owned). */
-static int parse(enum ws_role role, size_t max, const struct buf *in, size_t chunk,
-                 char **log_out, uint16_t *error_code)
+static int parse(enum ws_role role, size_t max, const struct buf *in, size_t chunk, char **log_out,
+                 uint16_t *error_code)
 {
     struct log l = {0};
     buf_init(&l.b, 0);
@@ -197,8 +199,11 @@ static void roundtrip(enum ws_role role, enum ws_opcode op, size_t len)
     CHECK(ws_encode_frame(&in, op, payload, len, role == WS_SERVER ? MASK : NULL) == 0);
     struct buf want;
     buf_init(&want, 0);
-    static const char letter[16] = {[WS_OP_TEXT] = 'T', [WS_OP_BINARY] = 'B', [WS_OP_CLOSE] = 'C',
-                                    [WS_OP_PING] = 'I', [WS_OP_PONG] = 'O'};
+    static const char letter[16] = {[WS_OP_TEXT] = 'T',
+                                    [WS_OP_BINARY] = 'B',
+                                    [WS_OP_CLOSE] = 'C',
+                                    [WS_OP_PING] = 'I',
+                                    [WS_OP_PONG] = 'O'};
     if (op == WS_OP_CLOSE) {
         size_t rlen = len >= 2 ? len - 2 : 0;
         buf_printf(&want, "C%zu/%u:", rlen, len >= 2 ? 1000u : 1005u);
@@ -315,7 +320,10 @@ static void test_fragments_binary(void)
     buf_init(&in, 0);
     frame(&in, WS_CLIENT, 0x02, "ab", 2);
     frame(&in, WS_CLIENT, 0x00, "cd", 2);
-    frame(&in, WS_CLIENT, 0x88, "\x03\xe8" "bye", 5); /* close between fragments is fine */
+    frame(&in, WS_CLIENT, 0x88,
+          "\x03\xe8"
+          "bye",
+          5); /* close between fragments is fine */
     frame(&in, WS_CLIENT, 0x80, "ef", 2);
     expect_log(WS_CLIENT, 100, &in, "C3/1000:bye|B6:abcdef|");
     buf_release(&in);
@@ -385,12 +393,30 @@ static void test_non_minimal_lengths(void)
 
 static void test_utf8(void)
 {
-    static const char *valid[] = {"", "plain", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
-                                  "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf", "\xee\x80\x80"};
+    static const char *valid[] = {"",
+                                  "plain",
+                                  "\xc3\xa9",
+                                  "\xe2\x82\xac",
+                                  "\xf0\x9f\x98\x80",
+                                  "\xf4\x8f\xbf\xbf",
+                                  "\xed\x9f\xbf",
+                                  "\xee\x80\x80"};
     static const char *invalid[] = {
-        "\x80",         "\xc3",         "\xc0\xaf",         "\xc1\xbf",         "\xe0\x80\xaf",
-        "\xed\xa0\x80", "\xed\xbf\xbf", "\xf0\x80\x80\xaf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
-        "\xf8\x88\x80\x80\x80", "\xfe", "\xff", "\xe2\x82", "a\xc3(",
+        "\x80",
+        "\xc3",
+        "\xc0\xaf",
+        "\xc1\xbf",
+        "\xe0\x80\xaf",
+        "\xed\xa0\x80",
+        "\xed\xbf\xbf",
+        "\xf0\x80\x80\xaf",
+        "\xf4\x90\x80\x80",
+        "\xf5\x80\x80\x80",
+        "\xf8\x88\x80\x80\x80",
+        "\xfe",
+        "\xff",
+        "\xe2\x82",
+        "a\xc3(",
     };
     for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
         CHECK(ws_utf8_valid((const uint8_t *)valid[i], strlen(valid[i])));
@@ -438,10 +464,10 @@ static void close_frame(struct buf *in, uint16_t code, const char *reason)
 
 static void test_close_codes(void)
 {
-    static const uint16_t good[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
-                                    3000, 3999, 4000, 4999};
-    static const uint16_t bad[] = {0,    999,  1004, 1005, 1006, 1015, 1016, 1100,
-                                   2000, 2999, 5000, 65535};
+    static const uint16_t good[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009,
+                                    1010, 1011, 3000, 3999, 4000, 4999};
+    static const uint16_t bad[] = {0,    999,  1004, 1005, 1006, 1015,
+                                   1016, 1100, 2000, 2999, 5000, 65535};
     struct buf in;
     buf_init(&in, 0);
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -524,7 +550,10 @@ static void test_chunking_is_invisible(void)
     frame(&in, WS_SERVER, 0x89, "ping", 4);
     frame(&in, WS_SERVER, 0x80, payload, 70000);
     frame(&in, WS_SERVER, 0x81, "\xf0\x9f\x98\x80", 4);
-    frame(&in, WS_SERVER, 0x88, "\x03\xe8" "done", 6);
+    frame(&in, WS_SERVER, 0x88,
+          "\x03\xe8"
+          "done",
+          6);
     char *once;
     CHECK_INT(parse(WS_SERVER, 1 << 20, &in, 0, &once, NULL), 0);
     CHECK_STR(once, "T5:first|I4:ping|B70300:abcdefghijklmnop|T4:\xf0\x9f\x98\x80|C4/1000:done|");
