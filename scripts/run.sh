@@ -39,6 +39,8 @@ if [ -z "${TWITCH_CLIENT_ID:-}" ]; then
   export TWITCH_PLAYER_URL="$sim/embed/player"
   export TWITCH_CHAT_URL="$sim/embed/"
   export SEV_DEMO=1
+  # a known webhook secret, so an event can be posted by hand (scripts/webhook-post.sh)
+  export TWITCH_EVENTSUB_SECRET=${TWITCH_EVENTSUB_SECRET:-sev-demo-webhook-secret}
   export SEV_DATABASE=${SEV_DATABASE:-sqlite:var/demo.db}
   echo "run: demo mode: starting the Twitch simulator on $sim" >&2
   "$bin/twitch-sim" --listen "127.0.0.1:${sim_port}" --client-id "$TWITCH_CLIENT_ID" \

@@ -146,6 +146,8 @@ test('streamer page: embeds, status, history, capability panel', async () => {
   const caps = await page.$$eval('#cap-list .cap-head', (hs) => hs.map((x) => x.textContent));
   assert.ok(caps.includes('Receiving'), caps.join(' | '));
   assert.ok(caps.some((t) => /^Not receiving: needs the broadcaster to authorize SEV/.test(t)), caps.join(' | '));
+  // and the streamer is offered the way to authorize it
+  assert.equal(await page.getAttribute('#cap-list .cap-unlock a', 'href'), '/auth/login?broadcaster=1');
   const api = (await tw.api(sev, null, 'GET', `/api/streamers/${STREAMER}/capabilities`)).body.types;
   const shown = await page.$$eval('#cap-list .cap-group.yes .tag', (ts) => ts.map((t) => t.textContent));
   assert.deepEqual(shown, [...new Set(api.filter((t) => t.receiving).map((t) => t.label))]);

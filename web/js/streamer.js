@@ -245,6 +245,13 @@ async function loadCapabilities() {
   const groups = [];
   if (receiving.length) groups.push(group('yes', 'Receiving', receiving.map((r) => r.label)));
   for (const [why, labels] of missing) groups.push(group('no', `Not receiving: ${why}`, labels));
+  // The broadcaster can unlock the rest by logging in with the broadcaster scopes.
+  if ([...missing.keys()].some((why) => /broadcaster/i.test(why))) {
+    groups.push(el('p', { class: 'fineprint cap-unlock' },
+      `Are you ${state.streamer.display_name || login}? `,
+      el('a', { href: '/auth/login?broadcaster=1' }, 'Log in as the broadcaster'),
+      ' to let SEV receive follows, subs, cheers, redemptions, hype trains, polls and predictions too (read-only).'));
+  }
   $('cap-list').replaceChildren(...groups);
   $('cap-summary').textContent = receiving.length
     ? `Receiving ${receiving.length} of ${receiving.length + [...missing.values()].reduce((n, l) => n + l.length, 0)} kinds of events.`
