@@ -142,6 +142,10 @@ test('malformed HTTP gets 400, huge headers 431, and the server keeps serving', 
   assert.match(await rawRequest(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`), /^HTTP\/1.1 431/);
   const pipelined = await rawRequest('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   assert.equal(pipelined.match(/HTTP\/1.1 200/g).length, 2, 'pipelined requests are both answered');
+  // a chunked webhook with a trailer header (once a crash, found by the fuzzer): a clear 403
+  const body = '{"a":1}';
+  const chunked = await rawRequest(`POST /eventsub/webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\nX-Trailer: t\r\nTwitch-Eventsub-Message-Id: sneaky\r\n\r\n`);
+  assert.match(chunked, /^HTTP\/1.1 403/);
   assert.equal((await fetch(`${sev.url}/healthz`)).status, 200);
 });
 
