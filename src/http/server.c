@@ -27,12 +27,9 @@ struct http_conn {
     struct http_conn *prev, *next; /* the server's list of connections */
     http_parser parser;
     struct http_request *req; /* owned: the request being read or handled */
-    struct buf pending;       /* pipelined bytes read past the current request */
+    struct buf *pending;      /* owned: pipelined bytes read past the current request, or NULL */
     int64_t last_active_us;
     enum conn_state state;
-    int header_state; /* 0 none, 1 in a field, 2 in a value: http-parser splits tokens;
-                         3 headers complete: what follows are chunked trailers, ignored */
-    size_t field_off, value_off;
     const struct http_ws_ops *ws_ops;
     void *ws_arg;
 };
@@ -283,6 +280,27 @@ static void dispatch(struct http_conn *c)
 
 /* ---- http-parser callbacks ---- */
 
+/* Pipelined bytes live in a buffer of their own, made only when a client sends ahead: idle
+ * connections (most WebSocket clients) carry one pointer for it. */
+static int pending_append(struct http_conn *c, const char *data, size_t len)
+{
+    if (!c->pending) {
+        c->pending = malloc(sizeof *c->pending);
+        if (!c->pending)
+            return -1;
+        buf_init(c->pending, HEAD_MAX + DEFAULT_BODY_MAX);
+    }
+    return buf_append(c->pending, data, len);
+}
+
+/* The pending buffer (owned by the caller now), or NULL. */
+static struct buf *pending_take(struct http_conn *c)
+{
+    struct buf *b = c->pending;
+    c->pending = NULL;
+    return b;
+}
+
 static struct http_conn *conn_of(http_parser *p)
 {
     return p->data;
@@ -293,8 +311,10 @@ static int on_message_begin(http_parser *p)
     struct http_conn *c = conn_of(p);
     if (!c->req)
         c->req = request_new(c);
-    c->header_state = 0;
-    return c->req ? 0 : -1;
+    if (!c->req)
+        return -1;
+    c->req->header_state = 0;
+    return 0;
 }
 
 static int head_append(struct http_request *req, const char *at, size_t len)
@@ -316,18 +336,18 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     struct http_conn *c = conn_of(p);
     struct http_request *req = c->req;
-    if (c->header_state == 3) /* a trailer: appending would move the head under req->path */
+    if (req->header_state == 3) /* a trailer: appending would move the head under req->path */
         return 0;
-    if (c->header_state != 1) {
+    if (req->header_state != 1) {
         if (req->nheaders >= HTTP_MAX_HEADERS) {
             req->answered = TOO_LARGE_HEAD;
             return -1;
         }
         if (head_append(req, "", 1) < 0) /* ends the url or the previous value */
             return -1;
-        c->field_off = req->head.len;
+        req->field_off = req->head.len;
         req->nheaders++;
-        c->header_state = 1;
+        req->header_state = 1;
     }
     return head_append(req, at, len);
 }
@@ -336,16 +356,16 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     struct http_conn *c = conn_of(p);
     struct http_request *req = c->req;
-    if (c->header_state == 3)
+    if (req->header_state == 3)
         return 0;
-    if (c->header_state != 2) {
+    if (req->header_state != 2) {
         if (head_append(req, "", 1) < 0)
             return -1;
-        c->value_off = req->head.len;
+        req->value_off = req->head.len;
         /* remember offsets in the pointer slots; made real in on_headers_complete */
-        req->headers[req->nheaders - 1].name = (const char *)(uintptr_t)c->field_off;
-        req->headers[req->nheaders - 1].value = (const char *)(uintptr_t)c->value_off;
-        c->header_state = 2;
+        req->headers[req->nheaders - 1].name = (const char *)(uintptr_t)req->field_off;
+        req->headers[req->nheaders - 1].value = (const char *)(uintptr_t)req->value_off;
+        req->header_state = 2;
     }
     return head_append(req, at, len);
 }
@@ -371,7 +391,7 @@ static int on_headers_complete(http_parser *p)
     char *base = req->head.data;
     for (size_t i = 0; i < req->nheaders; i++) {
         if (!req->headers[i].value) { /* a field without a value (header_state stayed 1) */
-            req->headers[i].name = base + c->field_off;
+            req->headers[i].name = base + req->field_off;
             req->headers[i].value = "";
             continue;
         }
@@ -391,7 +411,7 @@ static int on_headers_complete(http_parser *p)
     req->path = url;
     req->verb = verb_of(p->method);
     req->keep_alive = http_should_keep_alive(p);
-    c->header_state = 3;
+    req->header_state = 3;
     return 0;
 }
 
@@ -444,11 +464,11 @@ static void on_written(uv_write_t *w, int status)
     if (c->state == CONN_HANDLING && !c->req) { /* response done: next request */
         c->state = CONN_READING;
         c->last_active_us = clock_mono_us();
-        if (c->pending.len) {
-            struct buf pending = c->pending;
-            buf_init(&c->pending, HEAD_MAX + DEFAULT_BODY_MAX);
-            conn_feed(c, pending.data, pending.len);
-            buf_release(&pending);
+        if (c->pending) {
+            struct buf *pending = pending_take(c);
+            conn_feed(c, pending->data, pending->len);
+            buf_release(pending);
+            free(pending);
         } else {
             uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
         }
@@ -604,7 +624,7 @@ static void conn_feed(struct http_conn *c, const char *data, size_t len)
     if (e == HPE_PAUSED) {
         http_parser_pause(&c->parser, 0);
         /* a whole request: keep whatever follows it for later */
-        if (n < len && buf_append(&c->pending, data + n, len - n) < 0) {
+        if (n < len && pending_append(c, data + n, len - n) < 0) {
             conn_close(c);
             return;
         }
@@ -661,7 +681,11 @@ static void on_conn_closed(uv_handle_t *h)
         c->next->prev = c->prev;
     srv->nconns--;
     request_free(c->req);
-    buf_release(&c->pending);
+    struct buf *pending = pending_take(c);
+    if (pending) {
+        buf_release(pending);
+        free(pending);
+    }
     free(c);
     if (srv->shutting_down && srv->nconns == 0 && srv->shutdown_cb) {
         void (*cb)(void *) = srv->shutdown_cb;
@@ -706,7 +730,6 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_tcp_nodelay(&c->tcp, 1);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    buf_init(&c->pending, HEAD_MAX + DEFAULT_BODY_MAX);
     c->last_active_us = clock_mono_us();
     c->next = srv->conns;
     if (srv->conns)
@@ -806,11 +829,11 @@ struct http_conn *http_upgrade_websocket(struct http_request *req, const struct 
         conn_write_owned(c, copy, (size_t)n - off, 0);
     }
     /* bytes the client sent right behind the handshake belong to the WebSocket */
-    if (c->pending.len) {
-        struct buf pending = c->pending;
-        buf_init(&c->pending, 0);
-        int r = ops->on_read(arg, (const uint8_t *)pending.data, pending.len);
-        buf_release(&pending);
+    if (c->pending) {
+        struct buf *pending = pending_take(c);
+        int r = ops->on_read(arg, (const uint8_t *)pending->data, pending->len);
+        buf_release(pending);
+        free(pending);
         if (r < 0) {
             conn_close(c);
             return NULL;

@@ -55,6 +55,10 @@ struct http_request {
     int keep_alive;
     int answered;
     int route_index;
+    /* header parsing (http-parser splits tokens): 0 none, 1 in a field, 2 in a value, 3 past
+     * the head (trailers are ignored); offsets into head until the head is complete */
+    int header_state;
+    size_t field_off, value_off;
 };
 
 typedef void (*http_handler_fn)(struct http_request *req);

@@ -43,11 +43,17 @@ struct client {
     struct frame **inflight;         /* owned refs written but not yet confirmed */
     uint32_t ninflight;
     struct ws_parser *parser;        /* owned, made on first input */
-    char *replay_buf;                /* owned bytes of a replay batch being written */
-    int64_t replayed_seq;            /* live frames up to this were replayed */
-    char *since;                     /* owned replay cursor; NULL when none (most clients) */
+    struct replay *replay;           /* owned while replaying (since=), else NULL */
     unsigned refs;                   /* connection + pending store calls */
-    uint8_t dirty, replaying, closing;
+    uint8_t dirty, closing;
+};
+
+/* What a client replaying stored events needs; most clients never have one, so idle clients
+ * stay small. */
+struct replay {
+    char *since;  /* owned cursor: events after this id; NULL: the last batch is out */
+    char *buf;    /* owned bytes of a replay batch being written */
+    int64_t seq;  /* live frames up to this seq were replayed */
 };
 
 struct channel {
@@ -186,8 +192,11 @@ static void client_unref(struct client *c)
         frame_unref(c->inflight[i]);
     free(c->q);
     free(c->inflight);
-    free(c->replay_buf);
-    free(c->since);
+    if (c->replay) {
+        free(c->replay->since);
+        free(c->replay->buf);
+        free(c->replay);
+    }
     if (c->parser) {
         ws_parser_release(c->parser);
         free(c->parser);
@@ -294,7 +303,7 @@ static void on_client_written(void *arg, int status)
 static void client_flush(struct client *c)
 {
     struct hub *hub = c->hub;
-    while (c->conn && !c->replaying && c->ninflight == 0 && c->qlen) {
+    while (c->conn && !c->replay && c->ninflight == 0 && c->qlen) {
         uv_buf_t bufs[WRITE_BATCH];
         struct frame *sent[WRITE_BATCH];
         uint32_t n = c->qlen < WRITE_BATCH ? c->qlen : WRITE_BATCH;
@@ -447,9 +456,13 @@ static void replay_next(struct client *c);
 
 static void finish_replay(struct client *c)
 {
-    c->replaying = 0;
+    int64_t replayed = c->replay->seq;
+    free(c->replay->since);
+    free(c->replay->buf);
+    free(c->replay);
+    c->replay = NULL;
     /* drop held live frames that the replay already sent */
-    while (c->qlen && c->q[c->qhead]->seq <= c->replayed_seq) {
+    while (c->qlen && c->q[c->qhead]->seq <= replayed) {
         c->qbytes -= c->q[c->qhead]->len;
         frame_unref(c->q[c->qhead]);
         c->qhead = (c->qhead + 1) % c->qcap;
@@ -461,9 +474,9 @@ static void finish_replay(struct client *c)
 static void on_replay_written(void *arg, int status)
 {
     struct client *c = arg;
-    free(c->replay_buf);
-    c->replay_buf = NULL;
-    if (status == 0 && c->conn && c->since)
+    free(c->replay->buf);
+    c->replay->buf = NULL;
+    if (status == 0 && c->conn && c->replay->since)
         replay_next(c);
     else if (status == 0 && c->conn)
         finish_replay(c);
@@ -496,13 +509,13 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
         event_encode_json(ev, &json);
         buf_puts(&json, "}");
         ws_encode_frame(&out, WS_OP_TEXT, json.data, json.len, NULL);
-        if (ev->seq > c->replayed_seq)
-            c->replayed_seq = ev->seq;
+        if (ev->seq > c->replay->seq)
+            c->replay->seq = ev->seq;
     }
     /* a full batch means there may be more: continue from its last id */
-    free(c->since);
-    c->since = n == REPLAY_BATCH ? strdup(events->items[n - 1]->id) : NULL;
-    if (n == REPLAY_BATCH && !c->since) {
+    free(c->replay->since);
+    c->replay->since = n == REPLAY_BATCH ? strdup(events->items[n - 1]->id) : NULL;
+    if (n == REPLAY_BATCH && !c->replay->since) {
         buf_release(&json);
         buf_release(&out);
         event_list_free(events);
@@ -519,8 +532,8 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
         client_unref(c);
         return;
     }
-    c->replay_buf = buf_detach(&out, &n);
-    uv_buf_t ub = uv_buf_init(c->replay_buf, (unsigned)n);
+    c->replay->buf = buf_detach(&out, &n);
+    uv_buf_t ub = uv_buf_init(c->replay->buf, (unsigned)n);
     int r = http_conn_writev(c->conn, &ub, 1, on_replay_written, c);
     if (r == 0)
         return; /* on_replay_written continues, holding our ref */
@@ -534,7 +547,7 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
 static void replay_next(struct client *c)
 {
     c->refs++;
-    if (store_since(c->hub->store, c->ch ? c->ch->info.login : "", c->since, REPLAY_BATCH,
+    if (store_since(c->hub->store, c->ch ? c->ch->info.login : "", c->replay->since, REPLAY_BATCH,
                     on_replay_events, c) < 0) {
         client_close(c, WS_CLOSE_INTERNAL, "could not read stored events");
         client_unref(c);
@@ -578,9 +591,10 @@ void hub_handle_ws(struct hub *hub, struct http_request *req)
     ch->clients = c;
     ch->nclients++;
     if (has_since == 1) {
-        c->replaying = 1;
-        c->since = strdup(since);
-        if (!c->since) {
+        c->replay = calloc(1, sizeof *c->replay);
+        if (c->replay)
+            c->replay->since = strdup(since);
+        if (!c->replay || !c->replay->since) {
             client_close(c, WS_CLOSE_INTERNAL, "out of memory");
             return;
         }
