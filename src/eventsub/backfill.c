@@ -81,9 +81,8 @@ size_t backfill_follows(json_t *body, const char *streamer_id, const char *login
         snprintf(mid, sizeof mid, "helix-follow-%.30s-%.30s-%lld", streamer_id, uid,
                  (long long)(when_us / 1000000));
         json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "user_id", uid, "user_login",
-                                ulogin, "user_name", uname ? uname : ulogin,
-                                "broadcaster_user_id", streamer_id, "broadcaster_user_login",
-                                login, "followed_at", when);
+                                ulogin, "user_name", uname ? uname : ulogin, "broadcaster_user_id",
+                                streamer_id, "broadcaster_user_login", login, "followed_at", when);
         struct event *ev = decode_made(mid, "channel.follow", obj, 0);
         if (ev)
             out[n++] = ev;

@@ -21,12 +21,12 @@ struct event;
 #define STREAMS_MAX 100000
 
 struct stream_status {
-    int known;             /* 0: nobody has told us yet (no Twitch client, no event) */
-    int live;              /* valid when known */
-    char title[512];       /* "" when unknown; kept while offline if an event told it */
+    int known;       /* 0: nobody has told us yet (no Twitch client, no event) */
+    int live;        /* valid when known */
+    char title[512]; /* "" when unknown; kept while offline if an event told it */
     char game_name[256];
-    int64_t viewer_count;  /* -1 unknown */
-    char started_at[40];   /* RFC 3339, "" when offline or unknown */
+    int64_t viewer_count; /* -1 unknown */
+    char started_at[40];  /* RFC 3339, "" when offline or unknown */
 };
 
 /* st is borrowed for the call. */

@@ -39,7 +39,11 @@ static void test_live_stream_becomes_stream_online(void)
     /* an answer about someone else, or garbage, is nothing */
     CHECK(backfill_stream_online(body, "901", 0) == NULL);
     json_decref(body);
-    const char *bad[] = {"{}", "{\"data\":[]}", "{\"data\":{}}", "[]", "{\"data\":[null]}",
+    const char *bad[] = {"{}",
+                         "{\"data\":[]}",
+                         "{\"data\":{}}",
+                         "[]",
+                         "{\"data\":[null]}",
                          "{\"data\":[{\"id\":\"1\",\"user_id\":\"900\",\"user_login\":\"c\","
                          "\"started_at\":\"yesterday\"}]}",
                          "{\"data\":[{\"id\":\"1\",\"user_id\":\"900\",\"user_login\":\"c\","
@@ -56,8 +60,10 @@ static void test_followers_become_follows_oldest_first(void)
 {
     json_t *body = parse(
         "{\"total\":4,\"data\":["
-        "{\"user_id\":\"3\",\"user_login\":\"carol\",\"user_name\":\"Carol\",\"followed_at\":\"2026-11-22T12:00:00Z\"},"
-        "{\"user_id\":\"2\",\"user_login\":\"bob\",\"user_name\":\"Bob\",\"followed_at\":\"2026-11-22T11:00:00Z\"},"
+        "{\"user_id\":\"3\",\"user_login\":\"carol\",\"user_name\":\"Carol\",\"followed_at\":"
+        "\"2026-11-22T12:00:00Z\"},"
+        "{\"user_id\":\"2\",\"user_login\":\"bob\",\"user_name\":\"Bob\",\"followed_at\":\"2026-11-"
+        "22T11:00:00Z\"},"
         "{\"user_id\":\"x\",\"followed_at\":\"2026-11-22T10:30:00Z\"},"
         "{\"user_id\":\"1\",\"user_login\":\"alice\",\"followed_at\":\"2026-11-22T10:00:00Z\"}],"
         "\"pagination\":{}}");
