@@ -40,6 +40,12 @@
  *                      channel name is the broadcaster login; seq and ts ride in the event
  *                      object, which sev passes through in "data"
  *   avg_msg_bytes in RESULT: mean payload size received (to size the peer's messages alike)
+ *   -r 0               closed-loop publishing (ingest throughput): each publisher connection
+ *                      sends its next event as soon as the previous one is answered
+ *   pub_ok, pub_per_s, http_p50_ms, http_p99_ms in RESULT: 2xx publish answers, their rate over
+ *                      the publishing time, and the publish request latency
+ * -k K (channels) spreads connection i over <prefix><i % K> and publishes event j to
+ * <prefix><j % K>: round-robin across K streamers.
  * Timing fields are "bench_seq"/"bench_ts", looked for anywhere in a message.
  *
  * Public domain / CC0. libc and OpenSSL's libcrypto (HMAC for --sev-secret), Linux only.
@@ -125,7 +131,9 @@ static void usage(FILE *f)
 "      --ramp-timeout SEC  give up waiting for the ramp after SEC (default 60)\n"
 "  -m, --events M          events to publish after the ramp (default 0: ramp + hold only)\n"
 "  -r, --rate R            events per second, total over all channels (default 10);\n"
-"                          event j goes to channel j %% K\n"
+"                          event j goes to channel j %% K. 0: closed loop, as fast as the\n"
+"                          publisher connections are answered (an ingest test; latency is\n"
+"                          then measured from the actual send, not a schedule)\n"
 "  -s, --size BYTES        event JSON size in bytes (default 300)\n"
 "      --pub-path PATH     HTTP publish path (default /publish); POST PATH?channel=NAME\n"
 "      --pub-conns P       keep-alive publisher connections, one request in flight each\n"
@@ -605,7 +613,7 @@ struct pubc {
     uint64_t sent_at;
 };
 static uint64_t pub_hist[HBUCKETS];
-static long pub_errors;
+static long pub_errors, pub_ok;
 
 static int pub_connect(void)
 {
@@ -641,6 +649,7 @@ static int pub_response_done(struct pubc *p)
     }
     if (p->rl < hl + cl) return 0;
     if (strncmp(p->rb, "HTTP/1.1 2", 10) && strncmp(p->rb, "HTTP/1.0 2", 10)) pub_errors++;
+    else pub_ok++;
     memmove(p->rb, p->rb + hl + cl, p->rl - hl - cl);
     p->rl -= hl + cl;
     return 1;
@@ -783,7 +792,7 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (opt.conns < 1 || opt.channels < 1 || opt.rate <= 0 || opt.size < 64 || opt.pub_conns < 1 ||
+    if (opt.conns < 1 || opt.channels < 1 || opt.rate < 0 || opt.size < 64 || opt.pub_conns < 1 ||
         opt.slow > opt.conns || opt.burst < 1) {
         fprintf(stderr, "invalid arguments (size must be >= 64)\n");
         return 2;
@@ -869,7 +878,7 @@ int main(int argc, char **argv)
         for (int w = 0; w < opt.workers; w++) ccpu0 += read_cpu_s(pids[w]);
         tpub0 = now_ns();
         sh->phase = 1;
-        uint64_t interval = (uint64_t)(1e9 / opt.rate);
+        uint64_t interval = opt.rate > 0 ? (uint64_t)(1e9 / opt.rate) : 0; /* 0: closed loop */
         long done = 0;
         uint64_t last_progress = now_ns();
         while (done < opt.events) {
@@ -883,7 +892,7 @@ int main(int argc, char **argv)
                 int fi = -1;
                 for (int i = 0; i < opt.pub_conns; i++) if (!pc[i].busy) { fi = i; break; }
                 if (fi < 0) break;
-                uint64_t sched = tpub0 + (uint64_t)sent * interval;
+                uint64_t sched = interval ? tpub0 + (uint64_t)sent * interval : now_ns();
                 long chn = sent % opt.channels;
                 int bl, rlen;
                 if (opt.sev_secret[0]) {
@@ -911,11 +920,11 @@ int main(int argc, char **argv)
                 pubcnt[chn]++;
                 sent++;
             }
-            long lag = (long)((now - tpub0) / interval) + 1 - sent;
+            long lag = interval ? (long)((now - tpub0) / interval) + 1 - sent : 0;
             if (lag > backlog_max && sent < opt.events) backlog_max = lag;
             /* wait for responses or the next schedule tick */
             int tmo = 1;
-            if (sent < opt.events) {
+            if (sent < opt.events && interval) {
                 uint64_t nxt = tpub0 + (uint64_t)sent * interval;
                 tmo = nxt > now ? (int)((nxt - now) / 1000000) : 0;
             } else tmo = 100;
@@ -1018,10 +1027,12 @@ int main(int argc, char **argv)
            "\"out_of_order\":%ld,\"closed\":%ld,\"msg_per_s\":%.0f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,"
            "\"max_ms\":%.3f,\"server_cpu_s\":%.3f,\"server_ns_per_msg\":%.0f,\"server_util_pct\":%.0f,"
            "\"client_cpu_s\":%.3f,\"client_util_pct\":%.0f,\"pub_backlog_max\":%ld,\"http_errors\":%ld,"
-           "\"avg_msg_bytes\":%.0f,\"bad\":%ld}\n",
+           "\"avg_msg_bytes\":%.0f,\"bad\":%ld,\"pub_ok\":%ld,\"pub_s\":%.3f,\"pub_per_s\":%.0f,"
+           "\"http_p50_ms\":%.3f,\"http_p99_ms\":%.3f,\"deliver_s\":%.3f}\n",
            opt.conns, opt.channels, est, fail, ramp_s, rss0, rss1, rss2, rss_per_conn, opt.events, opt.rate,
            sent, expected, recv, lost, ooo, closed, mps, p50, p90, p99, p999, mx, cpu_s, ns_per_msg, util, client_cpu,
            deliver_window > 0 ? 100.0 * ccpu_win / deliver_window : -1.0, backlog_max, pub_errors,
-           recv > 0 ? (double)rxb / recv : 0.0, bad);
+           recv > 0 ? (double)rxb / recv : 0.0, bad, pub_ok, pub_dur, pub_dur > 0 ? pub_ok / pub_dur : 0.0,
+           pp50, pp99, deliver_window);
     return 0;
 }
