@@ -74,7 +74,9 @@ static void on_status(void *arg, const struct stream_status *st)
     buf_json_escape(&b, s->login, strlen(s->login));
     buf_puts(&b, "\",\"display_name\":\"");
     buf_json_escape(&b, s->display_name, strlen(s->display_name));
-    buf_printf(&b, "\"},\"live\":%s", !st->known ? "null" : st->live ? "true" : "false");
+    buf_puts(&b, "\"");
+    put_string(&b, "profile_image_url", st->profile_image_url);
+    buf_printf(&b, "},\"live\":%s", !st->known ? "null" : st->live ? "true" : "false");
     put_string(&b, "title", st->title);
     put_string(&b, "game_name", st->game_name);
     if (st->known && st->live && st->viewer_count >= 0)

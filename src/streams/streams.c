@@ -25,7 +25,8 @@ struct entry {
     int64_t fetch_started_us; /* of the call in flight */
     int64_t live_event_us;    /* when an event last said online/offline */
     int64_t used_us;          /* last asked for */
-    int fetching;
+    int fetching;             /* Helix calls in flight for this entry (streams, users) */
+    int profile_asked;        /* Get Users was asked once (the picture rarely changes) */
     struct waiter *waiters; /* owned; answered in order of arrival */
 };
 
@@ -121,15 +122,36 @@ static struct entry *entry_for(struct streams *s, const char *login, int64_t now
     return e;
 }
 
+/* One Helix answer is in: 1 when it was the last and the entry still has an owner. */
+static int call_done(struct entry *e)
+{
+    if (--e->fetching > 0)
+        return 0;
+    if (!e->owner) {
+        free(e);
+        return 0;
+    }
+    return 1;
+}
+
+static void on_users(void *arg, const struct twitch_result *r, const struct twitch_user *users,
+                     size_t n)
+{
+    struct entry *e = arg;
+    if (e->owner && twitch_ok(r) && n > 0)
+        snprintf(e->st.profile_image_url, sizeof e->st.profile_image_url, "%s",
+                 users[0].profile_image_url);
+    if (call_done(e))
+        answer_waiters(e);
+}
+
 static void on_streams(void *arg, const struct twitch_result *r, const struct twitch_stream *list,
                        size_t n)
 {
     struct entry *e = arg;
-    e->fetching = 0;
-    if (!e->owner) {
-        free(e);
-        return;
-    }
+    int last = call_done(e);
+    if (!last && !e->owner)
+        return; /* freed, or the users call will free it */
     e->fetched_us = clock_mono_us(); /* failures are remembered too: Helix is not hammered */
     /* an online/offline event newer than our question beats Helix, which lags a little */
     int event_newer = e->live_event_us > e->fetch_started_us;
@@ -148,7 +170,8 @@ static void on_streams(void *arg, const struct twitch_result *r, const struct tw
         e->st.started_at[0] = '\0';
         e->st.viewer_count = -1;
     }
-    answer_waiters(e);
+    if (last)
+        answer_waiters(e);
 }
 
 int streams_get(struct streams *s, const char *login, streams_fn cb, void *arg)
@@ -178,14 +201,20 @@ int streams_get(struct streams *s, const char *login, streams_fn cb, void *arg)
     *tail = w;
     if (e->fetching)
         return 0;
-    e->fetching = 1;
     e->fetch_started_us = now;
     const char *logins[1] = {e->login};
-    if (twitch_get_streams(s->twitch, NULL, NULL, 0, logins, 1, on_streams, e) < 0) {
-        e->fetching = 0;
+    e->fetching = 1; /* held while the calls start: an answer inside a call cannot finish us */
+    if (twitch_get_streams(s->twitch, NULL, NULL, 0, logins, 1, on_streams, e) == 0)
+        e->fetching++;
+    else
         e->fetched_us = now;
-        answer_waiters(e);
+    if (!e->profile_asked) {
+        e->profile_asked = 1;
+        if (twitch_get_users(s->twitch, NULL, NULL, 0, logins, 1, on_users, e) == 0)
+            e->fetching++;
     }
+    if (call_done(e))
+        answer_waiters(e);
     return 0;
 }
 

@@ -27,6 +27,7 @@ struct stream_status {
     char game_name[256];
     int64_t viewer_count; /* -1 unknown */
     char started_at[40];  /* RFC 3339, "" when offline or unknown */
+    char profile_image_url[512]; /* the streamer's picture (Get Users), "" unknown */
 };
 
 /* st is borrowed for the call. */

@@ -37,6 +37,7 @@ test('an offline streamer: live false from Helix, concurrent askers share one ca
   const answers = await Promise.all(Array.from({ length: 20 }, () => info()));
   for (const a of answers) {
     assert.equal(a.streamer.login, STREAMER);
+    assert.match(a.streamer.profile_image_url, /\/statusstar\.svg$/, 'the picture from Get Users');
     assert.equal(a.live, false);
     assert.equal(a.viewer_count, null);
   }
