@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# SEV's benchmarks, each against a peer measured in the same invocation:
+# SEV's benchmarks, each against peers measured in the same invocation:
 #   fan-out  N WebSocket clients on one streamer; events posted at a fixed rate as signed
-#            EventSub webhooks (sev) / to an nchan publisher location (nginx + nchan);
-#            delivery latency p50/p99/max, deliveries/s, server RSS per client.
+#            EventSub webhooks (sev) / to an nchan publisher location (nginx + nchan) / to
+#            a uWebSockets.js pub/sub hub (bench/uws-hub.mjs); delivery latency p50/p99/max,
+#            deliveries/s, server RSS per client.
+#   many     10,000 clients over 1,000 streamers (10 each), events round-robin over them.
+#   ingest   sev only (uWS as a reference ceiling): closed-loop signed webhooks from many
+#            keep-alive publishers, each a distinct message id and follower; events/s
+#            accepted (204s) and delivered to a few clients, publish latency.
+#   idle     RSS per idle WebSocket client: 10,000 clients that never receive an event.
 #   http     wrk against GET /healthz and GET /api/streamers/{login}/events?limit=10 (sev)
 #            and nginx serving static files of the same sizes.
 # The servers get CPU 0, the load generators CPU 1 (taskset), when there are 2+ CPUs.
 # nginx runs as a non-daemon child from a temp prefix on a high port; every process started
 # here is stopped on exit. Prints figures and ratios; asserts nothing about speed.
 #
-# Env: SEV_BIN (build/sev), BENCH_QUICK=1 (about a minute), FANOUT: runs as
-#      "clients:events-per-second:events ...", HTTP_SECS, HTTP_CONNS.
+# Env: SEV_BIN (build/sev), BENCH_QUICK=1 (about two minutes), FANOUT: runs as
+#      "clients:events-per-second:events ...", MANY "clients:streamers:events-per-second:events"
+#      (empty: skip), INGEST "publishers:clients:events" (empty: skip), IDLE clients (empty:
+#      skip), HTTP_SECS, HTTP_CONNS. The uWS peer needs node_modules/uws-pack (npm ci);
+#      without it its rows are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -22,10 +31,16 @@ STREAMER=bench0
 # Each rate is the same for both servers; the higher ones are past what nchan keeps up with
 # on one core here, which is part of what is measured.
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-  FANOUT=${FANOUT:-"1000:10:50 10000:5:25"}
+  FANOUT=${FANOUT-"1000:10:50 10000:5:25"}
+  MANY=${MANY-"10000:1000:1000:3000"}
+  INGEST=${INGEST-"64:4:30000"}
+  IDLE=${IDLE-10000}
   HTTP_SECS=${HTTP_SECS:-3}
 else
-  FANOUT=${FANOUT:-"1000:10:150 1000:50:500 10000:5:75 10000:10:100"}
+  FANOUT=${FANOUT-"1000:10:150 1000:50:500 10000:5:75 10000:10:100"}
+  MANY=${MANY-"10000:1000:1000:10000"}
+  INGEST=${INGEST-"64:4:100000"}
+  IDLE=${IDLE-10000}
   HTTP_SECS=${HTTP_SECS:-10}
 fi
 HTTP_CONNS=${HTTP_CONNS:-50}
@@ -38,6 +53,9 @@ for c in nginx wrk node; do
 done
 NCHAN_SO=$(ls /usr/lib/nginx/modules/ngx_nchan_module.so 2>/dev/null || true)
 [ -n "$NCHAN_SO" ] || { echo "bench: nchan module missing (libnginx-mod-nchan)" >&2; exit 2; }
+HAVE_UWS=0
+[ -f node_modules/uws-pack/package.json ] && HAVE_UWS=1
+[ $HAVE_UWS = 1 ] || echo "bench: node_modules/uws-pack missing (npm ci): uWS rows skipped" >&2
 
 # up to the hard limit: 10,000 clients need as many sockets in the server
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -54,14 +72,14 @@ TMP=$(mktemp -d /tmp/sev-bench.XXXXXX)
 chmod 755 "$TMP"
 mkdir -p bench/results
 OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt
-SEV_PID="" NGX_PID=""
+SEV_PID="" NGX_PID="" UWS_PID=""
 
 cleanup() {
   local p
-  for p in $SEV_PID $NGX_PID; do
+  for p in $SEV_PID $NGX_PID $UWS_PID; do
     kill -TERM "$p" 2>/dev/null || true
   done
-  for p in $SEV_PID $NGX_PID; do
+  for p in $SEV_PID $NGX_PID $UWS_PID; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
@@ -149,35 +167,104 @@ stop_nginx() {
   NGX_PID=""
 }
 
+start_uws() {
+  UWS_PORT=$(free_port)
+  $SRV_CPU node bench/uws-hub.mjs "$UWS_PORT" >>"$TMP/uws.log" 2>&1 &
+  UWS_PID=$!
+  wait_http "http://127.0.0.1:$UWS_PORT/healthz"
+}
+
+stop_uws() {
+  kill -TERM "$UWS_PID" 2>/dev/null || true
+  wait "$UWS_PID" 2>/dev/null || true
+  UWS_PID=""
+}
+
 ratio() { node -e 'const a=+process.argv[1],b=+process.argv[2];console.log(b>0?(a/b).toFixed(2):"n/a")' "$1" "$2"; }
 
 log "# SEV benchmarks $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs ($(uname -r)); nofile=$NOFILE"
-log "# sev: $SEV_BIN ($(git rev-parse --short HEAD 2>/dev/null || echo '?')); peer: nginx $(nginx -v 2>&1 | sed 's#.*/##') + nchan ($(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null || echo '?')); wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo '?')"
+DIRTY=$(git status --porcelain -- src 2>/dev/null | grep -q . && echo ", src/ has uncommitted changes" || true)
+log "# sev: $SEV_BIN ($(git rev-parse --short HEAD 2>/dev/null || echo '?')$DIRTY); peers: nginx $(nginx -v 2>&1 | sed 's#.*/##') + nchan ($(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null || echo '?')), uWebSockets.js via uws-pack $( [ $HAVE_UWS = 1 ] && node -p 'require("./node_modules/uws-pack/package.json").version' || echo 'missing') on node $(node -v); wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo '?')"
 log "# servers on: ${SRV_CPU:-any CPU}; load on: ${LOAD_CPU:-any CPU}"
 
 # ---------------------------------------------------------------- fan-out
 declare -A R
 SIZE=300
+
+# wsload against each server; the RESULT json lands in R[<who>_<key>].
+# args: key clients streamers rate events pub-conns drain [extra wsload args]
+load_sev() {
+  local key=$1 n=$2 k=$3 rate=$4 events=$5 pc=$6 drain=$7; shift 7
+  start_sev
+  R[sev_$key]=$($LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:$SEV_PORT/ws" --sub-param streamer --prefix bench \
+          -n "$n" -k "$k" -m "$events" -r "$rate" -s "$SIZE" --pub-conns "$pc" --sev-secret "$SECRET" \
+          -p "$SEV_PID" --drain "$drain" "$@" | tee -a "$OUT" | grep '^RESULT ' | sed 's/^RESULT //' || true)
+  stop_sev
+}
+load_ngx() { # same args; the message size is sev's
+  local key=$1 n=$2 k=$3 rate=$4 events=$5 pc=$6 drain=$7; shift 7
+  local msg="" sr=${R[sev_$key]:-}
+  [ -z "$sr" ] || msg=$(json "$sr" avg_msg_bytes); [ "${msg:-0}" -ge 64 ] || msg=$SIZE
+  start_nginx
+  R[ngx_$key]=$($LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:$NGX_PORT/sub" --sub-param channel --prefix bench \
+          --pub-path /pub -n "$n" -k "$k" -m "$events" -r "$rate" -s "$msg" --pub-conns "$pc" \
+          -p "$NGX_WORKER" --drain "$drain" "$@" | tee -a "$OUT" | grep '^RESULT ' | sed 's/^RESULT //' || true)
+  stop_nginx
+}
+load_uws() {
+  local key=$1 n=$2 k=$3 rate=$4 events=$5 pc=$6 drain=$7; shift 7
+  [ $HAVE_UWS = 1 ] || return 0
+  local msg="" sr=${R[sev_$key]:-}
+  [ -z "$sr" ] || msg=$(json "$sr" avg_msg_bytes); [ "${msg:-0}" -ge 64 ] || msg=$SIZE
+  start_uws
+  R[uws_$key]=$($LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:$UWS_PORT/ws" --sub-param streamer --prefix bench \
+          --pub-path /pub -n "$n" -k "$k" -m "$events" -r "$rate" -s "$msg" --pub-conns "$pc" \
+          -p "$UWS_PID" --drain "$drain" "$@" | tee -a "$OUT" | grep '^RESULT ' | sed 's/^RESULT //' || true)
+  stop_uws
+}
+
+# nchan carries the same bytes per message as sev delivered (sev's envelope included); so
+# does uWS
 for run in $FANOUT; do
   IFS=: read -r n rate events <<<"$run"
   log ""
   log "## fan-out: $n clients, $events events at $rate/s"
+  load_sev "f$run" "$n" 1 "$rate" "$events" 4 5
+  load_ngx "f$run" "$n" 1 "$rate" "$events" 4 5
+  load_uws "f$run" "$n" 1 "$rate" "$events" 4 5
+done
 
-  start_sev
-  res=$($LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:$SEV_PORT/ws" --sub-param streamer --prefix bench \
-          -n "$n" -m "$events" -r "$rate" -s "$SIZE" --sev-secret "$SECRET" -p "$SEV_PID" \
-          --drain 5 | tee -a "$OUT" | grep '^RESULT ' | sed 's/^RESULT //')
-  R[sev_$run]=$res
-  stop_sev
+# ---------------------------------------------------------------- many streamers
+# 16 publisher connections (all servers): at 1,000 events/s four would cap sev at its
+# group-commit latency, which this run is not about
+for run in $MANY; do
+  IFS=: read -r n k rate events <<<"$run"
+  log ""
+  log "## many streamers: $n clients over $k streamers ($((n / k)) each), $events events at $rate/s round-robin"
+  load_sev "m$run" "$n" "$k" "$rate" "$events" 16 5
+  load_ngx "m$run" "$n" "$k" "$rate" "$events" 16 5
+  load_uws "m$run" "$n" "$k" "$rate" "$events" 16 5
+done
 
-  # nchan carries the same bytes per message as sev delivered (sev's envelope included)
-  msg=$(json "$res" avg_msg_bytes); [ "${msg:-0}" -ge 64 ] || msg=$SIZE
-  start_nginx
-  res=$($LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:$NGX_PORT/sub" --sub-param channel --prefix bench \
-          --pub-path /pub -n "$n" -m "$events" -r "$rate" -s "$msg" -p "$NGX_WORKER" \
-          --drain 5 | tee -a "$OUT" | grep '^RESULT ' | sed 's/^RESULT //')
-  R[ngx_$run]=$res
-  stop_nginx
+# ---------------------------------------------------------------- ingest
+# closed loop: each publisher connection sends its next signed webhook when the previous is
+# answered; every event has its own message id and follower (wsload numbers both by seq)
+for run in $INGEST; do
+  IFS=: read -r pc n events <<<"$run"
+  log ""
+  log "## ingest: $events signed webhooks, closed loop over $pc keep-alive connections; $n clients on the streamer"
+  load_sev "i$run" "$n" 1 0 "$events" "$pc" 10
+  # the same publisher against uWS (no signature, no storage): the load generator's ceiling
+  load_uws "i$run" "$n" 1 0 "$events" "$pc" 10
+done
+
+# ---------------------------------------------------------------- idle clients
+for n in $IDLE; do
+  log ""
+  log "## idle: $n WebSocket clients that never receive an event"
+  load_sev "idle$n" "$n" 1 10 0 4 0 --hold 2
+  load_ngx "idle$n" "$n" 1 10 0 4 0 --hold 2
+  load_uws "idle$n" "$n" 1 10 0 4 0 --hold 2
 done
 
 # ---------------------------------------------------------------- http
@@ -220,24 +307,67 @@ stop_nginx
 
 # ---------------------------------------------------------------- summary
 log ""
-log "## summary (ratio = sev / nginx; for latency and memory lower is better, for rates higher)"
+log "## summary (ratios are sev / peer: nginx+nchan, uWS.js, or nginx for http; for latency, memory and CPU lower is better for sev, for rates higher)"
 log ""
-log "| fan-out | clients | events/s | events | delivered | lost | deliveries/s | p50 ms | p99 ms | max ms | RSS/client B | server CPU µs/delivery |"
-log "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+log "| run | server | clients | streamers | events/s | events | delivered | lost | deliveries/s | p50 ms | p99 ms | max ms | RSS/client B | server CPU µs/delivery |"
+log "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+name_of() { case $1 in sev) echo sev ;; ngx) echo "nginx+nchan" ;; uws) echo "uWS.js" ;; esac; }
+row() { # key label clients streamers rate
+  local key=$1 label=$2 n=$3 k=$4 rate=$5 who r s p
+  for who in sev ngx uws; do
+    r=${R[${who}_$key]:-}
+    if [ -z "$r" ]; then
+      [ $who = uws ] && [ $HAVE_UWS = 0 ] && continue
+      log "| $label | $(name_of $who) | $n | $k | $rate | (no result) |"; continue
+    fi
+    log "| $label | $(name_of $who) | $n | $k | $rate | $(json "$r" sent) | $(json "$r" received) | $(json "$r" lost) | $(json "$r" msg_per_s) | $(json "$r" p50_ms) | $(json "$r" p99_ms) | $(json "$r" max_ms) | $(json "$r" bytes_per_conn) | $(node -e "console.log((+process.argv[1]/1000).toFixed(1))" "$(json "$r" server_ns_per_msg)") |"
+  done
+  s=${R[sev_$key]:-}
+  for who in ngx uws; do
+    p=${R[${who}_$key]:-}
+    if [ -n "$s" ] && [ -n "$p" ]; then
+      log "| $label | *sev / $(name_of $who)* | | | | | | | $(ratio "$(json "$s" msg_per_s)" "$(json "$p" msg_per_s)") | $(ratio "$(json "$s" p50_ms)" "$(json "$p" p50_ms)") | $(ratio "$(json "$s" p99_ms)" "$(json "$p" p99_ms)") | $(ratio "$(json "$s" max_ms)" "$(json "$p" max_ms)") | $(ratio "$(json "$s" bytes_per_conn)" "$(json "$p" bytes_per_conn)") | $(ratio "$(json "$s" server_ns_per_msg)" "$(json "$p" server_ns_per_msg)") |"
+    fi
+  done
+}
 for run in $FANOUT; do
   IFS=: read -r n rate events <<<"$run"
-  for who in sev ngx; do
-    r=${R[${who}_$run]:-}
-    [ -n "$r" ] || { log "| $who | $n | $rate | (no result) |"; continue; }
-    name=$([ $who = sev ] && echo sev || echo "nginx+nchan")
-    ns=$(json "$r" server_ns_per_msg)
-    log "| $name | $n | $rate | $(json "$r" sent) | $(json "$r" received) | $(json "$r" lost) | $(json "$r" msg_per_s) | $(json "$r" p50_ms) | $(json "$r" p99_ms) | $(json "$r" max_ms) | $(json "$r" bytes_per_conn) | $(node -e "console.log((+process.argv[1]/1000).toFixed(1))" "$ns") |"
-  done
-  s=${R[sev_$run]:-} g=${R[ngx_$run]:-}
-  if [ -n "$s" ] && [ -n "$g" ]; then
-    log "| ratio | $n | $rate | | | | $(ratio "$(json "$s" msg_per_s)" "$(json "$g" msg_per_s)") | $(ratio "$(json "$s" p50_ms)" "$(json "$g" p50_ms)") | $(ratio "$(json "$s" p99_ms)" "$(json "$g" p99_ms)") | $(ratio "$(json "$s" max_ms)" "$(json "$g" max_ms)") | $(ratio "$(json "$s" bytes_per_conn)" "$(json "$g" bytes_per_conn)") | $(ratio "$(json "$s" server_ns_per_msg)" "$(json "$g" server_ns_per_msg)") |"
-  fi
+  row "f$run" fan-out "$n" 1 "$rate"
 done
+for run in $MANY; do
+  IFS=: read -r n k rate events <<<"$run"
+  row "m$run" many "$n" "$k" "$rate"
+done
+if [ -n "$INGEST" ]; then
+  log ""
+  log "| ingest | server | publishers | clients | events | accepted (2xx) | errors | accepted events/s | delivered events/s | lost | publish p50 ms | publish p99 ms | delivery p99 ms | server CPU % | server CPU µs/event |"
+  log "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for run in $INGEST; do
+    IFS=: read -r pc n events <<<"$run"
+    for who in sev uws; do
+      r=${R[${who}_i$run]:-}
+      [ -n "$r" ] || { [ $who = uws ] && [ $HAVE_UWS = 0 ] || log "| ingest | $(name_of $who) | $pc | $n | $events | (no result) |"; continue; }
+      log "| ingest | $(name_of $who) | $pc | $n | $(json "$r" sent) | $(json "$r" pub_ok) | $(json "$r" http_errors) | $(json "$r" pub_per_s) | $(node -e 'const [rc,n,d]=process.argv.slice(1).map(Number);console.log(d>0?(rc/n/d).toFixed(0):"n/a")' "$(json "$r" received)" "$n" "$(json "$r" deliver_s)") | $(json "$r" lost) | $(json "$r" http_p50_ms) | $(json "$r" http_p99_ms) | $(json "$r" p99_ms) | $(json "$r" server_util_pct) | $(node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "$(json "$r" server_cpu_s)" "$(json "$r" sent)") |"
+    done
+  done
+fi
+if [ -n "$IDLE" ]; then
+  log ""
+  log "| idle | server | clients | established | RSS before kB | RSS after kB | RSS after hold kB | RSS/client B | ramp s |"
+  log "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  for n in $IDLE; do
+    for who in sev ngx uws; do
+      r=${R[${who}_idle$n]:-}
+      [ -n "$r" ] || { [ $who = uws ] && [ $HAVE_UWS = 0 ] || log "| idle | $(name_of $who) | $n | (no result) |"; continue; }
+      log "| idle | $(name_of $who) | $n | $(json "$r" established) | $(json "$r" rss_before_kb) | $(json "$r" rss_after_kb) | $(json "$r" rss_end_kb) | $(json "$r" bytes_per_conn) | $(json "$r" ramp_s) |"
+    done
+    s=${R[sev_idle$n]:-}
+    for who in ngx uws; do
+      p=${R[${who}_idle$n]:-}
+      [ -n "$s" ] && [ -n "$p" ] && log "| idle | *sev / $(name_of $who)* | | | | | | $(ratio "$(json "$s" bytes_per_conn)" "$(json "$p" bytes_per_conn)") | |"
+    done
+  done
+fi
 log ""
 log "| http | requests/s | p50 ms | p99 ms | non-2xx |"
 log "|---|---:|---:|---:|---:|"
