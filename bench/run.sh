@@ -32,7 +32,7 @@ STREAMER=bench0
 # on one core here, which is part of what is measured.
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   FANOUT=${FANOUT-"1000:10:50 10000:5:25"}
-  MANY=${MANY-"10000:1000:1000:3000"}
+  MANY=${MANY-"10000:1000:1000:2000"}
   INGEST=${INGEST-"64:4:30000"}
   IDLE=${IDLE-10000}
   HTTP_SECS=${HTTP_SECS:-3}
