@@ -301,6 +301,8 @@ static struct buf *pending_take(struct http_conn *c)
     return b;
 }
 
+static void parser_settings_init(http_parser_settings *s);
+
 static struct http_conn *conn_of(http_parser *p)
 {
     return p->data;
@@ -935,6 +937,19 @@ void http_conn_peer(const struct http_conn *c, char *out, size_t size)
 
 /* ---- server ---- */
 
+/* The http-parser callbacks of every connection (the HTTP fuzzer uses them too). */
+static void parser_settings_init(http_parser_settings *s)
+{
+    http_parser_settings_init(s);
+    s->on_message_begin = on_message_begin;
+    s->on_url = on_url;
+    s->on_header_field = on_header_field;
+    s->on_header_value = on_header_value;
+    s->on_headers_complete = on_headers_complete;
+    s->on_body = on_body;
+    s->on_message_complete = on_message_complete;
+}
+
 int http_server_new(uv_loop_t *loop, const struct http_server_options *opts,
                     struct http_server **out, struct err *err)
 {
@@ -943,14 +958,7 @@ int http_server_new(uv_loop_t *loop, const struct http_server_options *opts,
         return err_set(err, "out of memory");
     srv->loop = loop;
     srv->opts = *opts;
-    http_parser_settings_init(&srv->settings);
-    srv->settings.on_message_begin = on_message_begin;
-    srv->settings.on_url = on_url;
-    srv->settings.on_header_field = on_header_field;
-    srv->settings.on_header_value = on_header_value;
-    srv->settings.on_headers_complete = on_headers_complete;
-    srv->settings.on_body = on_body;
-    srv->settings.on_message_complete = on_message_complete;
+    parser_settings_init(&srv->settings);
 
     struct sockaddr_storage addr;
     if (uv_ip4_addr(opts->host, opts->port, (struct sockaddr_in *)&addr) != 0 &&

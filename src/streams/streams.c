@@ -28,6 +28,7 @@ struct entry {
     int fetching;             /* Helix calls in flight for this entry (streams, users) */
     int profile_asked;        /* Get Users was asked once (the picture rarely changes) */
     struct waiter *waiters; /* owned; answered in order of arrival */
+    struct waiter **waiters_tail; /* where the next waiter goes (O(1) under a burst of askers) */
 };
 
 struct streams {
@@ -122,36 +123,42 @@ static struct entry *entry_for(struct streams *s, const char *login, int64_t now
     return e;
 }
 
-/* One Helix answer is in: 1 when it was the last and the entry still has an owner. */
-static int call_done(struct entry *e)
+/* An answer for an entry whose streams_free already ran: the last one frees it. 1 when e was
+ * such an orphan (do not touch it any more). */
+static int orphan_answered(struct entry *e)
 {
-    if (--e->fetching > 0)
+    if (e->owner)
         return 0;
-    if (!e->owner) {
+    if (--e->fetching == 0)
         free(e);
-        return 0;
-    }
     return 1;
+}
+
+/* One answer of an owned entry is in: the last one answers the waiters. */
+static void call_done(struct entry *e)
+{
+    if (--e->fetching == 0)
+        answer_waiters(e);
 }
 
 static void on_users(void *arg, const struct twitch_result *r, const struct twitch_user *users,
                      size_t n)
 {
     struct entry *e = arg;
-    if (e->owner && twitch_ok(r) && n > 0)
+    if (orphan_answered(e))
+        return;
+    if (twitch_ok(r) && n > 0)
         snprintf(e->st.profile_image_url, sizeof e->st.profile_image_url, "%s",
                  users[0].profile_image_url);
-    if (call_done(e))
-        answer_waiters(e);
+    call_done(e);
 }
 
 static void on_streams(void *arg, const struct twitch_result *r, const struct twitch_stream *list,
                        size_t n)
 {
     struct entry *e = arg;
-    int last = call_done(e);
-    if (!last && !e->owner)
-        return; /* freed, or the users call will free it */
+    if (orphan_answered(e))
+        return;
     e->fetched_us = clock_mono_us(); /* failures are remembered too: Helix is not hammered */
     /* an online/offline event newer than our question beats Helix, which lags a little */
     int event_newer = e->live_event_us > e->fetch_started_us;
@@ -170,8 +177,7 @@ static void on_streams(void *arg, const struct twitch_result *r, const struct tw
         e->st.started_at[0] = '\0';
         e->st.viewer_count = -1;
     }
-    if (last)
-        answer_waiters(e);
+    call_done(e);
 }
 
 int streams_get(struct streams *s, const char *login, streams_fn cb, void *arg)
@@ -195,10 +201,10 @@ int streams_get(struct streams *s, const char *login, streams_fn cb, void *arg)
     w->cb = cb;
     w->arg = arg;
     w->next = NULL;
-    struct waiter **tail = &e->waiters;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = w;
+    if (!e->waiters)
+        e->waiters_tail = &e->waiters;
+    *e->waiters_tail = w;
+    e->waiters_tail = &w->next;
     if (e->fetching)
         return 0;
     e->fetch_started_us = now;
@@ -213,8 +219,7 @@ int streams_get(struct streams *s, const char *login, streams_fn cb, void *arg)
         if (twitch_get_users(s->twitch, NULL, NULL, 0, logins, 1, on_users, e) == 0)
             e->fetching++;
     }
-    if (call_done(e))
-        answer_waiters(e);
+    call_done(e);
     return 0;
 }
 

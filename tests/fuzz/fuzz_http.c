@@ -74,14 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!srv) {
         srv = calloc(1, sizeof *srv);
         srv->opts.routes = routes;
-        http_parser_settings_init(&srv->settings);
-        srv->settings.on_message_begin = on_message_begin;
-        srv->settings.on_url = on_url;
-        srv->settings.on_header_field = on_header_field;
-        srv->settings.on_header_value = on_header_value;
-        srv->settings.on_headers_complete = on_headers_complete;
-        srv->settings.on_body = on_body;
-        srv->settings.on_message_complete = on_message_complete;
+        parser_settings_init(&srv->settings);
         log_set_level(LOG_ERROR);
     }
     if (size < 1)
