@@ -7,7 +7,9 @@
 #   many     10,000 clients over 1,000 streamers (10 each), events round-robin over them.
 #   ingest   sev only (uWS as a reference ceiling): closed-loop signed webhooks from many
 #            keep-alive publishers, each a distinct message id and follower; events/s
-#            accepted (204s) and delivered to a few clients, publish latency.
+#            accepted (204s) and delivered to a few clients, publish latency. The same
+#            publisher also drives the seeds' stack (bench/php-slim: Slim 3 on php-fpm behind
+#            nginx, HMAC check + SQLite insert, nothing pushed live).
 #   idle     RSS per idle WebSocket client: 10,000 clients that never receive an event.
 #   http     wrk against GET /healthz and GET /api/streamers/{login}/events?limit=10 (sev)
 #            and nginx serving static files of the same sizes.
@@ -56,6 +58,11 @@ NCHAN_SO=$(ls /usr/lib/nginx/modules/ngx_nchan_module.so 2>/dev/null || true)
 HAVE_UWS=0
 [ -f node_modules/uws-pack/package.json ] && HAVE_UWS=1
 [ $HAVE_UWS = 1 ] || echo "bench: node_modules/uws-pack missing (npm ci): uWS rows skipped" >&2
+PHP_FPM=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -1 || true)
+HAVE_PHP=0
+[ -n "$PHP_FPM" ] && [ -f /usr/share/php/Slim/autoload.php ] && HAVE_PHP=1
+[ $HAVE_PHP = 1 ] || echo "bench: php-fpm or php-slim missing (scripts/deps.sh --bench): PHP rows skipped" >&2
+PHP_CHILDREN=${PHP_CHILDREN:-8}
 
 # up to the hard limit: 10,000 clients need as many sockets in the server
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -72,14 +79,14 @@ TMP=$(mktemp -d /tmp/sev-bench.XXXXXX)
 chmod 755 "$TMP"
 mkdir -p bench/results
 OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt
-SEV_PID="" NGX_PID="" UWS_PID=""
+SEV_PID="" NGX_PID="" UWS_PID="" PHP_PID="" PHPNGX_PID=""
 
 cleanup() {
   local p
-  for p in $SEV_PID $NGX_PID $UWS_PID; do
+  for p in $SEV_PID $NGX_PID $UWS_PID $PHP_PID $PHPNGX_PID; do
     kill -TERM "$p" 2>/dev/null || true
   done
-  for p in $SEV_PID $NGX_PID $UWS_PID; do
+  for p in $SEV_PID $NGX_PID $UWS_PID $PHP_PID $PHPNGX_PID; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
@@ -180,6 +187,81 @@ stop_uws() {
   UWS_PID=""
 }
 
+# The seeds' stack: php-fpm (static pool, opcache on, as production runs it) behind nginx.
+start_php() {
+  PHP_PORT=$(free_port)
+  local d=$TMP/php
+  mkdir -p "$d/tmp"
+  rm -f "$d/bench.db" "$d/bench.db-wal" "$d/bench.db-shm"
+  cat >"$d/fpm.conf" <<EOF
+[global]
+pid = $d/fpm.pid
+error_log = $d/fpm.log
+daemonize = no
+[bench]
+listen = $d/fpm.sock
+listen.mode = 0666
+pm = static
+pm.max_children = $PHP_CHILDREN
+pm.max_requests = 0
+clear_env = yes
+env[SEV_BENCH_SECRET] = $SECRET
+env[SEV_BENCH_DB] = $d/bench.db
+EOF
+  cat >"$d/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $d/tmp/body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+  keepalive_requests 1000000;
+  upstream fpm { server unix:$d/fpm.sock; }
+  server {
+    listen 127.0.0.1:$PHP_PORT;
+    location = /healthz { default_type application/json; return 200 '{"status":"ok"}'; }
+    location / {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $ROOT/bench/php-slim/index.php;
+      fastcgi_param SCRIPT_NAME /index.php;
+      fastcgi_pass fpm;
+    }
+  }
+}
+EOF
+  # php.ini as production: opcache on, no timestamp checks
+  $SRV_CPU "$PHP_FPM" -R -F -y "$d/fpm.conf" -d opcache.enable=1 -d opcache.validate_timestamps=0 \
+    -d include_path=.:/usr/share/php >>"$d/fpm.out" 2>&1 &
+  PHP_PID=$!
+  $SRV_CPU nginx -p "$d" -c "$d/nginx.conf" -e "$d/nginx-error.log" >>"$d/nginx.out" 2>&1 &
+  PHPNGX_PID=$!
+  wait_http "http://127.0.0.1:$PHP_PORT/healthz"
+  for _ in $(seq 100); do [ -S "$d/fpm.sock" ] && break; sleep 0.1; done
+}
+
+stop_php() {
+  kill -QUIT "$PHPNGX_PID" "$PHP_PID" 2>/dev/null || true
+  wait "$PHPNGX_PID" "$PHP_PID" 2>/dev/null || true
+  PHP_PID="" PHPNGX_PID=""
+}
+
+# CPU seconds (utime + stime) of the given processes and their children.
+cpu_tree() { # pid...
+  local p total=0
+  for p in "$@" $(for q in "$@"; do pgrep -P "$q"; done); do
+    [ -r "/proc/$p/stat" ] || continue
+    total=$(awk -v t="$total" '{ print t + ($14 + $15) / 100 }' "/proc/$p/stat")
+  done
+  echo "$total"
+}
+
 ratio() { node -e 'const a=+process.argv[1],b=+process.argv[2];console.log(b>0?(a/b).toFixed(2):"n/a")' "$1" "$2"; }
 
 log "# SEV benchmarks $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs ($(uname -r)); nofile=$NOFILE"
@@ -223,6 +305,22 @@ load_uws() {
   stop_uws
 }
 
+# The seeds' stack takes the same signed webhooks from the same publisher; it pushes nothing,
+# so it runs with no WebSocket clients (wsload -n 0). CPU: php-fpm's pool plus nginx.
+declare -A PHP_CPU PHP_ROWS
+load_php() { # key pub-conns events
+  local key=$1 pc=$2 events=$3 c0 c1
+  [ $HAVE_PHP = 1 ] || return 0
+  start_php
+  c0=$(cpu_tree "$PHP_PID" "$PHPNGX_PID")
+  R[php_$key]=$($LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:$PHP_PORT/ws" --prefix bench -n 0 -m "$events" -r 0 \
+          -s "$SIZE" --pub-conns "$pc" --sev-secret "$SECRET" --drain 0 | tee -a "$OUT" | grep '^RESULT ' | sed 's/^RESULT //' || true)
+  c1=$(cpu_tree "$PHP_PID" "$PHPNGX_PID")
+  PHP_CPU[$key]=$(node -e 'console.log((+process.argv[2]-+process.argv[1]).toFixed(2))' "$c0" "$c1")
+  PHP_ROWS[$key]=$(sqlite3 "$TMP/php/bench.db" 'SELECT count(*) FROM events' 2>/dev/null || echo '?')
+  stop_php
+}
+
 # nchan carries the same bytes per message as sev delivered (sev's envelope included); so
 # does uWS
 for run in $FANOUT; do
@@ -256,6 +354,7 @@ for run in $INGEST; do
   load_sev "i$run" "$n" 1 0 "$events" "$pc" 10
   # the same publisher against uWS (no signature, no storage): the load generator's ceiling
   load_uws "i$run" "$n" 1 0 "$events" "$pc" 10
+  load_php "i$run" "$pc" "$events"
 done
 
 # ---------------------------------------------------------------- idle clients
@@ -348,6 +447,17 @@ if [ -n "$INGEST" ]; then
       r=${R[${who}_i$run]:-}
       [ -n "$r" ] || { [ $who = uws ] && [ $HAVE_UWS = 0 ] || log "| ingest | $(name_of $who) | $pc | $n | $events | (no result) |"; continue; }
       log "| ingest | $(name_of $who) | $pc | $n | $(json "$r" sent) | $(json "$r" pub_ok) | $(json "$r" http_errors) | $(json "$r" pub_per_s) | $(node -e 'const [rc,n,d]=process.argv.slice(1).map(Number);console.log(d>0?(rc/n/d).toFixed(0):"n/a")' "$(json "$r" received)" "$n" "$(json "$r" deliver_s)") | $(json "$r" lost) | $(json "$r" http_p50_ms) | $(json "$r" http_p99_ms) | $(json "$r" p99_ms) | $(json "$r" server_util_pct) | $(node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "$(json "$r" server_cpu_s)" "$(json "$r" sent)") |"
+    done
+    r=${R[php_i$run]:-}
+    if [ -n "$r" ]; then
+      log "| ingest | Slim 3 + php-fpm ($PHP_CHILDREN) + SQLite | $pc | 0 | $(json "$r" sent) | $(json "$r" pub_ok) (rows stored: ${PHP_ROWS[i$run]}) | $(json "$r" http_errors) | $(json "$r" pub_per_s) | (stores only) | | $(json "$r" http_p50_ms) | $(json "$r" http_p99_ms) | | | $(node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "${PHP_CPU[i$run]}" "$(json "$r" sent)") |"
+    elif [ $HAVE_PHP = 1 ]; then
+      log "| ingest | Slim 3 + php-fpm | $pc | 0 | $events | (no result) |"
+    fi
+    s=${R[sev_i$run]:-}
+    for who in uws php; do
+      p=${R[${who}_i$run]:-}
+      [ -n "$s" ] && [ -n "$p" ] && log "| ingest | *sev / $( [ $who = uws ] && echo uWS.js || echo 'Slim 3')* | | | | | | $(ratio "$(json "$s" pub_per_s)" "$(json "$p" pub_per_s)") | | | | | | | |"
     done
   done
 fi
