@@ -11,8 +11,9 @@
 #            publisher also drives the seeds' stack (bench/php-slim: Slim 3 on php-fpm behind
 #            nginx, HMAC check + SQLite insert, nothing pushed live).
 #   idle     RSS per idle WebSocket client: 10,000 clients that never receive an event.
-#   http     wrk against GET /healthz and GET /api/streamers/{login}/events?limit=10 (sev)
-#            and nginx serving static files of the same sizes.
+#   http     wrk against GET /healthz, GET /api/streamers/{login}/events?limit=10 (from
+#            memory) and the same with before= (the cold path: the store answers) (sev), and
+#            nginx serving static files of the same sizes.
 # The servers get CPU 0, the load generators CPU 1 (taskset), when there are 2+ CPUs.
 # nginx runs as a non-daemon child from a temp prefix on a high port; every process started
 # here is stopped on exit. Prints figures and ratios; asserts nothing about speed.
@@ -371,13 +372,18 @@ log ""
 log "## http: wrk -t2 -c$HTTP_CONNS -d${HTTP_SECS}s"
 start_sev
 # a fresh database: ten events for the events route to answer with
-"$WSLOAD" -u "ws://127.0.0.1:$SEV_PORT/ws" --sub-param streamer --prefix bench -n 1 -m 10 -r 100 \
+"$WSLOAD" -u "ws://127.0.0.1:$SEV_PORT/ws" --sub-param streamer --prefix bench -n 1 -m 20 -r 100 \
   --sev-secret "$SECRET" -q >/dev/null
 HEALTH_URL=http://127.0.0.1:$SEV_PORT/healthz
 EVENTS_URL=http://127.0.0.1:$SEV_PORT/api/streamers/$STREAMER/events?limit=10
 node -e 'fetch(process.argv[1]).then(r=>r.arrayBuffer()).then(b=>require("fs").writeFileSync(process.argv[2],Buffer.from(b)))' "$HEALTH_URL" "$TMP/healthz.body"
 node -e 'fetch(process.argv[1]).then(r=>r.arrayBuffer()).then(b=>require("fs").writeFileSync(process.argv[2],Buffer.from(b)))' "$EVENTS_URL" "$TMP/events.body"
-HB=$(stat -c %s "$TMP/healthz.body") EB=$(stat -c %s "$TMP/events.body")
+# the cold path: the page before the newest ten, which the hub does not keep as a page, so the
+# store answers every request (a reader scrolling back)
+BEFORE=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).events.at(-1).id)' "$TMP/events.body")
+COLD_URL="http://127.0.0.1:$SEV_PORT/api/streamers/$STREAMER/events?limit=10&before=$BEFORE"
+node -e 'fetch(process.argv[1]).then(r=>r.arrayBuffer()).then(b=>require("fs").writeFileSync(process.argv[2],Buffer.from(b)))' "$COLD_URL" "$TMP/cold.body"
+HB=$(stat -c %s "$TMP/healthz.body") EB=$(stat -c %s "$TMP/events.body") CB=$(stat -c %s "$TMP/cold.body")
 log "# response bodies: /healthz $HB bytes, /events?limit=10 $EB bytes (nginx serves files of these sizes)"
 
 wrk_run() { # name url -> "rps p50_ms p99_ms"
@@ -394,14 +400,17 @@ wrk_run() { # name url -> "rps p50_ms p99_ms"
 }
 read -r R_sev_h R_sev_h50 R_sev_h99 R_sev_herr < <(wrk_run "sev /healthz" "$HEALTH_URL")
 read -r R_sev_e R_sev_e50 R_sev_e99 R_sev_eerr < <(wrk_run "sev /api/streamers/$STREAMER/events?limit=10" "$EVENTS_URL")
+read -r R_sev_c R_sev_c50 R_sev_c99 R_sev_cerr < <(wrk_run "sev /api/streamers/$STREAMER/events?limit=10&before=… (store)" "$COLD_URL")
 SEV_RSS=$(awk '/VmRSS/{print $2}' /proc/$SEV_PID/status)
 stop_sev
 
 start_nginx
 cp "$TMP/healthz.body" "$TMP/ngx/www/healthz.json"
 cp "$TMP/events.body" "$TMP/ngx/www/events.json"
+cp "$TMP/cold.body" "$TMP/ngx/www/cold.json"
 read -r R_ngx_h R_ngx_h50 R_ngx_h99 R_ngx_herr < <(wrk_run "nginx /healthz.json" "http://127.0.0.1:$NGX_PORT/healthz.json")
 read -r R_ngx_e R_ngx_e50 R_ngx_e99 R_ngx_eerr < <(wrk_run "nginx /events.json" "http://127.0.0.1:$NGX_PORT/events.json")
+read -r R_ngx_c R_ngx_c50 R_ngx_c99 R_ngx_cerr < <(wrk_run "nginx /cold.json" "http://127.0.0.1:$NGX_PORT/cold.json")
 stop_nginx
 
 # ---------------------------------------------------------------- summary
@@ -487,5 +496,8 @@ log "| ratio | $(ratio "$R_sev_h" "$R_ngx_h") | $(ratio "$R_sev_h50" "$R_ngx_h50
 log "| sev GET /api/streamers/$STREAMER/events?limit=10 ($EB B) | $R_sev_e | $R_sev_e50 | $R_sev_e99 | $R_sev_eerr |"
 log "| nginx static, same size | $R_ngx_e | $R_ngx_e50 | $R_ngx_e99 | $R_ngx_eerr |"
 log "| ratio | $(ratio "$R_sev_e" "$R_ngx_e") | $(ratio "$R_sev_e50" "$R_ngx_e50") | $(ratio "$R_sev_e99" "$R_ngx_e99") | |"
+log "| sev GET …/events?limit=10&before=… cold, from the store ($CB B) | $R_sev_c | $R_sev_c50 | $R_sev_c99 | $R_sev_cerr |"
+log "| nginx static, same size | $R_ngx_c | $R_ngx_c50 | $R_ngx_c99 | $R_ngx_cerr |"
+log "| ratio | $(ratio "$R_sev_c" "$R_ngx_c") | $(ratio "$R_sev_c50" "$R_ngx_c50") | $(ratio "$R_sev_c99" "$R_ngx_c99") | |"
 log ""
 log "# sev RSS after the http runs: ${SEV_RSS:-?} kB. Full output: $OUT"
