@@ -4,6 +4,8 @@
 #            EventSub webhooks (sev) / to an nchan publisher location (nginx + nchan) / to
 #            a uWebSockets.js pub/sub hub (bench/uws-hub.mjs); delivery latency p50/p99/max,
 #            deliveries/s, server RSS per client.
+#   capacity N clients on one streamer, publish rate doubling until p99 > 250 ms or a loss:
+#            the highest sustained deliveries/s of each server.
 #   many     10,000 clients over 1,000 streamers (10 each), events round-robin over them.
 #   ingest   sev only (uWS as a reference ceiling): closed-loop signed webhooks from many
 #            keep-alive publishers, each a distinct message id and follower; events/s
@@ -19,7 +21,8 @@
 # here is stopped on exit. Prints figures and ratios; asserts nothing about speed.
 #
 # Env: SEV_BIN (build/sev), BENCH_QUICK=1 (about two minutes), FANOUT: runs as
-#      "clients:events-per-second:events ...", MANY "clients:streamers:events-per-second:events"
+#      "clients:events-per-second:events ...", CAPACITY "clients:rate,rate,…:seconds-per-step",
+#      MANY "clients:streamers:events-per-second:events"
 #      (empty: skip), INGEST "publishers:clients:events" (empty: skip), IDLE clients (empty:
 #      skip), HTTP_SECS, HTTP_CONNS. The uWS peer needs node_modules/uws-pack (npm ci);
 #      without it its rows are skipped.
@@ -35,12 +38,14 @@ STREAMER=bench0
 # on one core here, which is part of what is measured.
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   FANOUT=${FANOUT-"1000:10:50 10000:5:25"}
+  CAPACITY=${CAPACITY-"10000:50,100,200:2"}
   MANY=${MANY-"10000:1000:1000:2000"}
   INGEST=${INGEST-"64:4:30000"}
   IDLE=${IDLE-10000}
   HTTP_SECS=${HTTP_SECS:-3}
 else
   FANOUT=${FANOUT-"1000:10:150 1000:50:500 10000:5:75 10000:10:100"}
+  CAPACITY=${CAPACITY-"10000:25,50,100,200,400,800:3"}
   MANY=${MANY-"10000:1000:1000:10000"}
   INGEST=${INGEST-"64:4:100000"}
   IDLE=${IDLE-10000}
@@ -264,6 +269,7 @@ cpu_tree() { # pid...
 }
 
 ratio() { node -e 'const a=+process.argv[1],b=+process.argv[2];console.log(b>0?(a/b).toFixed(2):"n/a")' "$1" "$2"; }
+name_of() { case $1 in sev) echo sev ;; ngx) echo "nginx+nchan" ;; uws) echo "uWS.js" ;; esac; }
 
 log "# SEV benchmarks $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs ($(uname -r)); nofile=$NOFILE"
 DIRTY=$(git status --porcelain -- src 2>/dev/null | grep -q . && echo ", src/ has uncommitted changes" || true)
@@ -331,6 +337,37 @@ for run in $FANOUT; do
   load_sev "f$run" "$n" 1 "$rate" "$events" 4 5
   load_ngx "f$run" "$n" 1 "$rate" "$events" 4 5
   load_uws "f$run" "$n" 1 "$rate" "$events" 4 5
+done
+
+# ---------------------------------------------------------------- fan-out capacity
+# One streamer, N clients; the publish rate doubles until p99 passes 250 ms, anything is lost,
+# or the publisher falls behind its schedule; the highest step that passed is the server's
+# sustained capacity. Each step is a fresh server. The load client is not the limit while its
+# CPU use (client_util_pct, its own core) stays well under 100 % and the publisher keeps its
+# schedule (pub_backlog_max small): both are printed with each step.
+declare -A CAP CAPNOTE
+cap_ok() { # RESULT json -> 0 if the step passed
+  node -e 'const r=JSON.parse(process.argv[1]); process.exit(r.lost===0 && r.p99_ms<=250 && r.http_errors===0 && r.pub_backlog_max<=Math.max(5,r.rate/10)?0:1)' "$1"
+}
+for run in $CAPACITY; do
+  IFS=: read -r n rates secs <<<"$run"
+  log ""
+  log "## fan-out capacity: $n clients on one streamer, publish rate doubling ($rates/s), $secs s per step"
+  for who in sev ngx uws; do
+    [ $who = uws ] && [ $HAVE_UWS = 0 ] && continue
+    best=0
+    for rate in ${rates//,/ }; do
+      events=$((rate * secs))
+      load_$who "cap$who$rate" "$n" 1 "$rate" "$events" 8 5 -q
+      r=${R[${who}_cap$who$rate]:-}
+      [ -n "$r" ] || { log "| capacity | $(name_of $who) | $rate/s | (no result) |"; break; }
+      log "| capacity | $(name_of $who) | $rate/s | deliveries/s $(json "$r" msg_per_s) | p99 $(json "$r" p99_ms) ms | lost $(json "$r" lost) | publisher backlog $(json "$r" pub_backlog_max) | client CPU $(json "$r" client_util_pct) % |"
+      cap_ok "$r" || break
+      best=$(json "$r" msg_per_s)
+      CAPNOTE[$who]="at $rate events/s, client CPU $(json "$r" client_util_pct) %"
+    done
+    CAP[$who]=$best
+  done
 done
 
 # ---------------------------------------------------------------- many streamers
@@ -419,7 +456,6 @@ log "## summary (ratios are sev / peer: nginx+nchan, uWS.js, or nginx for http; 
 log ""
 log "| run | server | clients | streamers | events/s | events | delivered | lost | deliveries/s | p50 ms | p99 ms | max ms | RSS/client B | server CPU µs/delivery |"
 log "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-name_of() { case $1 in sev) echo sev ;; ngx) echo "nginx+nchan" ;; uws) echo "uWS.js" ;; esac; }
 row() { # key label clients streamers rate
   local key=$1 label=$2 n=$3 k=$4 rate=$5 who r s p
   for who in sev ngx uws; do
@@ -468,6 +504,17 @@ if [ -n "$INGEST" ]; then
       p=${R[${who}_i$run]:-}
       [ -n "$s" ] && [ -n "$p" ] && log "| ingest | *sev / $( [ $who = uws ] && echo uWS.js || echo 'Slim 3')* | | | | | | $(ratio "$(json "$s" pub_per_s)" "$(json "$p" pub_per_s)") | | | | | | | |"
     done
+  done
+fi
+if [ -n "$CAPACITY" ]; then
+  log ""
+  log "| capacity | server | highest sustained deliveries/s (p99 ≤ 250 ms, nothing lost) | where |"
+  log "|---|---|---:|---|"
+  for who in sev ngx uws; do
+    [ -n "${CAP[$who]:-}" ] && log "| capacity | $(name_of $who) | ${CAP[$who]} | ${CAPNOTE[$who]:-first step failed} |"
+  done
+  for who in ngx uws; do
+    [ -n "${CAP[$who]:-}" ] && [ -n "${CAP[sev]:-}" ] && log "| capacity | *sev / $(name_of $who)* | $(ratio "${CAP[sev]}" "${CAP[$who]}") | |"
   done
 fi
 if [ -n "$IDLE" ]; then
