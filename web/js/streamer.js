@@ -74,10 +74,10 @@ function renderHeader() {
   meta.append(facts);
 }
 
-// GET /api/streamers/{login}: the stream status either at the top level ("live", "title", …)
-// or in a "stream" object; "live": null means SEV does not know.
+// GET /api/streamers/{login}: {"streamer", "live", "title", "game_name", "viewer_count",
+// "started_at"}; "live": null means SEV does not know.
 function applyInfo(info) {
-  const st = info.stream && typeof info.stream === 'object' ? info.stream : info;
+  const st = info;
   if (typeof st.live === 'boolean') {
     state.statusKnown = true;
     state.live = st.live;
