@@ -330,3 +330,51 @@ test('at the open-file limit accept neither dies nor stops: sev serves again aft
     await h.stopAll(sev);
   }
 });
+
+// ---- the edges around the socket: secrets on the command line, HSTS ----
+
+test('a secret given as a flag stops sev with one line (exit 2), never echoing it', () => {
+  const { spawnSync } = require('node:child_process');
+  const env = { ...process.env, SEV_LISTEN: '127.0.0.1:0', SEV_DATABASE: 'sqlite:/nonexistent/never-opened.db' };
+  for (const args of [
+    ['--twitch-client-secret', 'hunter2-client'],
+    ['--twitch-eventsub-secret=hunter2-eventsub'],
+    ['--database', 'postgres://sev:hunter2-db@127.0.0.1/sev'],
+  ]) {
+    const r = spawnSync(h.SEV_BIN, args, { encoding: 'utf8', env });
+    assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^sev: --[a-z-]+: .*(ps)/);
+    assert.doesNotMatch(r.stderr, /hunter2/);
+  }
+  const help = spawnSync(h.SEV_BIN, ['--help'], { encoding: 'utf8' });
+  assert.match(help.stdout, /--twitch-client-secret-file/);
+  assert.doesNotMatch(help.stdout, /--twitch-client-secret\s/);
+});
+
+test('a secret from a file works; HSTS only when SEV_PUBLIC_URL is https', async () => {
+  const os = require('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sev-secret-'));
+  const file = path.join(dir, 'eventsub-secret');
+  fs.writeFileSync(file, 'from-a-file-0123456789\n', { mode: 0o600 });
+  const port = await h.freePort();
+  const https = await h.startSev({
+    port,
+    env: { SEV_PUBLIC_URL: 'https://sev.example.com', TWITCH_EVENTSUB_SECRET: '', TWITCH_EVENTSUB_SECRET_FILE: file },
+  });
+  const plain = await h.startSev();
+  try {
+    const r = await fetch(`${https.url}/healthz`);
+    assert.equal(r.headers.get('strict-transport-security'), 'max-age=31536000');
+    // the webhook secret is the file's: a delivery signed with it is accepted
+    const ok = await h.postWebhook(https, { body: h.followBody('filesecret', 'alice'), secret: 'from-a-file-0123456789' });
+    assert.equal(ok.status, 204);
+    const bad = await h.postWebhook(https, { body: h.followBody('filesecret', 'bob'), secret: 'test-secret-0123456789' });
+    assert.equal(bad.status, 403);
+    assert.equal((await fetch(`${plain.url}/healthz`)).headers.get('strict-transport-security'), null);
+  } finally {
+    await h.stopAll(https, plain);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
