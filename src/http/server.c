@@ -891,11 +891,33 @@ static void on_sink_closed(uv_handle_t *h)
         accept_drop(srv);
 }
 
+/* Closes one connection that nobody is waiting on (a refusal in progress, else an idle
+ * keep-alive one): uv_close gives its descriptor back at once. */
+static void shed_one(struct http_server *srv)
+{
+    struct http_conn *idle = NULL;
+    for (struct http_conn *c = srv->conns; c; c = c->next) {
+        if (c->state == CONN_REJECTING) {
+            conn_close(c);
+            return;
+        }
+        if (c->state == CONN_READING && !c->req)
+            idle = c;
+    }
+    if (idle)
+        conn_close(idle);
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct http_server *srv = listener->data;
-    if (status < 0) { /* EMFILE and the like: libuv already accepted and closed it */
+    if (status < 0) {
         accept_error(srv, status);
+        /* EMFILE here means libuv's spare descriptor is gone too (with it, libuv accepts and
+         * closes the waiting connections itself and does not call us): libuv retries accept
+         * at once, so free a descriptor of ours or the loop would spin */
+        if (status == UV_EMFILE || status == UV_ENFILE)
+            shed_one(srv);
         return;
     }
     struct http_conn *c = calloc(1, sizeof *c);
