@@ -360,8 +360,8 @@ static const struct option_row rows[] = {
     {"SEV_BODY_TIMEOUT", "--body-timeout", "30",
      "seconds a client has to send a request's body, after the head", set_body_timeout, 0, 0},
     {"SEV_SEND_TIMEOUT", "--send-timeout", "60",
-     "seconds a client has to take one whole HTTP response before it is cut off",
-     set_send_timeout, 0, 0},
+     "seconds a client has to take one whole HTTP response before it is cut off", set_send_timeout,
+     0, 0},
     {"SEV_MAX_CONNECTIONS", "--max-connections", "16384",
      "open connections (WebSockets included); more are answered 503 (keep below the open-file "
      "limit)",

@@ -64,12 +64,13 @@ struct http_server {
     http_parser_settings settings;
     struct http_conn *conns;
     size_t nconns;
-    size_t nrejecting;  /* of nconns: being answered 503 */
-    struct map peers;   /* address → struct peer (owned) */
-    int64_t idle_us, header_us, body_us, send_us; /* the options with defaults applied */
-    char *busy_global;  /* owned: the canned 503 for max_connections */
-    char *busy_address; /* owned: the canned 503 for max_per_address */
-    uint64_t busy_count;   /* 503s and drops since the last log line about them */
+    size_t nrejecting; /* of nconns: being answered 503 */
+    struct map peers;  /* address → struct peer (owned) */
+    /* the options with defaults applied */
+    int64_t idle_us, header_us, body_us, send_us;
+    char *busy_global;   /* owned: the canned 503 for max_connections */
+    char *busy_address;  /* owned: the canned 503 for max_per_address */
+    uint64_t busy_count; /* 503s and drops since the last log line about them */
     int64_t busy_logged_us;
     int64_t accept_error_logged_us;
     int port;
@@ -78,7 +79,8 @@ struct http_server {
     void *shutdown_arg;
     int handles_open;
     int freeing; /* http_server_free was called: the last close callback frees */
-    uv_tcp_t sink;      /* accepts and closes a connection when there is no memory for it */
+    /* the spare handle: accepts and closes a connection when there is no memory for it */
+    uv_tcp_t sink;
     int sink_busy;      /* the sink is closing */
     int accept_stalled; /* a connection waits for the sink */
     char read_buf[READ_BUF_SIZE]; /* shared: the loop consumes each read before the next */

@@ -174,8 +174,7 @@ static const struct unit_test tests[] = {
     {"bad values name the variable", test_bad_values_name_the_variable},
     {"unknown and incomplete flags, --help", test_flags_errors_and_help},
     {"secrets come from the environment or a file, never a flag", test_secrets_never_flags},
-    {"HTTP limits: defaults, per-address default by listen address, bad values",
-     test_http_limits},
+    {"HTTP limits: defaults, per-address default by listen address, bad values", test_http_limits},
     {0},
 };
 UNIT_MAIN(tests)
