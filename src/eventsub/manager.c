@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/map.h"
 #include "base/rand.h"
+#include "event/event.h"
 #include "eventsub/backfill.h"
 #include "eventsub/wsession.h"
 
@@ -21,61 +22,46 @@ enum cond_kind {
     COND_MODERATOR,   /* {"broadcaster_user_id": S, "moderator_user_id": S} */
 };
 
-enum need { NEED_NOTHING, NEED_VIEWER_CHAT, NEED_BROADCASTER };
-
+/* One subscription SEV makes per streamer: a row of the type table (event_types.c), with
+ * channel.raid made twice (incoming and outgoing). Built once from the table. */
 struct wanted {
-    const char *type, *version;
+    const struct event_type_info *t;
     enum cond_kind cond;
-    enum need need;
-    const char *scope; /* one scope that suffices (the first of Twitch's alternatives) */
-    const char *alt_scope;
-    const char *label;
 };
 
-static const struct wanted catalog[] = {
-    {"stream.online", "1", COND_BROADCASTER, NEED_NOTHING, NULL, NULL, "Going live"},
-    {"stream.offline", "1", COND_BROADCASTER, NEED_NOTHING, NULL, NULL, "Going offline"},
-    {"channel.update", "2", COND_BROADCASTER, NEED_NOTHING, NULL, NULL, "Title and category"},
-    {"channel.raid", "1", COND_RAID_TO, NEED_NOTHING, NULL, NULL, "Raids"},
-    {"channel.raid", "1", COND_RAID_FROM, NEED_NOTHING, NULL, NULL, "Raids"},
-    {"channel.chat.notification", "1", COND_CHAT, NEED_VIEWER_CHAT, "user:read:chat", NULL,
-     "Subs, resubs, gift subs, raids and announcements in chat"},
-    {"channel.chat.message", "1", COND_CHAT, NEED_VIEWER_CHAT, "user:read:chat", NULL,
-     "Cheers in chat"},
-    {"channel.follow", "2", COND_MODERATOR, NEED_BROADCASTER, "moderator:read:followers", NULL,
-     "Follows"},
-    {"channel.subscribe", "1", COND_BROADCASTER, NEED_BROADCASTER, "channel:read:subscriptions",
-     NULL, "Subscriptions"},
-    {"channel.subscription.gift", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:subscriptions", NULL, "Gift subs"},
-    {"channel.subscription.message", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:subscriptions", NULL, "Resub messages"},
-    {"channel.cheer", "1", COND_BROADCASTER, NEED_BROADCASTER, "bits:read", NULL, "Cheers"},
-    {"channel.channel_points_custom_reward_redemption.add", "1", COND_BROADCASTER,
-     NEED_BROADCASTER, "channel:read:redemptions", "channel:manage:redemptions",
-     "Channel point redemptions"},
-    {"channel.hype_train.begin", "2", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:hype_train", NULL, "Hype train"},
-    {"channel.hype_train.progress", "2", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:hype_train", NULL, "Hype train"},
-    {"channel.hype_train.end", "2", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:hype_train", NULL, "Hype train"},
-    {"channel.poll.begin", "1", COND_BROADCASTER, NEED_BROADCASTER, "channel:read:polls",
-     "channel:manage:polls", "Polls"},
-    {"channel.poll.progress", "1", COND_BROADCASTER, NEED_BROADCASTER, "channel:read:polls",
-     "channel:manage:polls", "Polls"},
-    {"channel.poll.end", "1", COND_BROADCASTER, NEED_BROADCASTER, "channel:read:polls",
-     "channel:manage:polls", "Polls"},
-    {"channel.prediction.begin", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:predictions", "channel:manage:predictions", "Predictions"},
-    {"channel.prediction.progress", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:predictions", "channel:manage:predictions", "Predictions"},
-    {"channel.prediction.lock", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:predictions", "channel:manage:predictions", "Predictions"},
-    {"channel.prediction.end", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:predictions", "channel:manage:predictions", "Predictions"},
-};
-#define NWANTED (sizeof catalog / sizeof catalog[0])
+#define MAX_WANTED 64
+static struct wanted catalog[MAX_WANTED];
+static size_t nwanted;
+
+static void catalog_build(void)
+{
+    size_t n = 0;
+    const struct event_type_info *types = event_types(&n);
+    if (nwanted)
+        return;
+    for (size_t i = 0; i < n && nwanted + 2 <= MAX_WANTED; i++) {
+        const struct event_type_info *t = &types[i];
+        if (t->need == EVENT_NEED_NEVER)
+            continue;
+        switch (t->cond) {
+        case EVENT_COND_RAID:
+            catalog[nwanted++] = (struct wanted){t, COND_RAID_TO};
+            catalog[nwanted++] = (struct wanted){t, COND_RAID_FROM};
+            break;
+        case EVENT_COND_CHAT:
+            catalog[nwanted++] = (struct wanted){t, COND_CHAT};
+            break;
+        case EVENT_COND_MODERATOR:
+            catalog[nwanted++] = (struct wanted){t, COND_MODERATOR};
+            break;
+        case EVENT_COND_BROADCASTER:
+            catalog[nwanted++] = (struct wanted){t, COND_BROADCASTER};
+            break;
+        }
+    }
+}
+
+#define NWANTED nwanted
 
 enum sub_state {
     SUB_IDLE,        /* not wanted now (no host, or waiting for a session) */
@@ -100,12 +86,12 @@ struct streamer {
     struct esm *m;
     char id[32];
     char login[32];
-    struct map viewers;   /* user id -> (void *)1 */
-    char carrier[32];     /* viewer whose session carries the viewer-token types */
+    struct map viewers;    /* user id -> (void *)1 */
+    char carrier[32];      /* viewer whose session carries the viewer-token types */
     char full_carrier[32]; /* a viewer whose token hit Twitch's cost limit: skipped */
-    char *bscopes;        /* scopes the broadcaster granted SEV, NULL if none */
-    int scopes_known;     /* the user_scopes answer arrived */
-    struct sub subs[NWANTED];
+    char *bscopes;         /* scopes the broadcaster granted SEV, NULL if none */
+    int scopes_known;      /* the user_scopes answer arrived */
+    struct sub subs[MAX_WANTED];
     int64_t down_since_us; /* a possible gap started here (0: none) */
     char gap_reason[96];
     uv_timer_t retry;
@@ -133,7 +119,7 @@ struct esm {
     struct map sessions;  /* user id -> struct session */
     struct map favorites; /* user id -> strdup(streamer id) */
     int started;
-    int adopting; /* listing existing webhook subscriptions */
+    int adopting;     /* listing existing webhook subscriptions */
     json_t *existing; /* array of subscriptions listed at start (webhook mode) */
     char *ws_url, *callback_url, *secret;
     struct esm_stats stats;
@@ -405,14 +391,21 @@ static void set_unavailable(struct sub *sub, const char *why)
     snprintf(sub->reason, sizeof sub->reason, "%s", why);
 }
 
-/* Decides transport and host of one row; returns 1 if it should exist now. */
-static int decide(struct streamer *s, int row, enum esm_transport *via, const char **host,
-                  const char **why)
+static int row_of(const char *type)
 {
-    const struct wanted *w = &catalog[row];
+    for (size_t row = 0; type && row < NWANTED; row++)
+        if (strcmp(catalog[row].t->type, type) == 0)
+            return (int)row;
+    return -1;
+}
+
+static int decide_row(struct streamer *s, int row, enum esm_transport *via, const char **host,
+                      const char **why)
+{
+    const struct event_type_info *t = catalog[row].t;
     struct esm *m = s->m;
-    switch (w->need) {
-    case NEED_NOTHING:
+    switch (t->need) {
+    case EVENT_NEED_NOTHING:
         *via = m->opts.transport;
         *host = m->opts.transport == ESM_WEBHOOK ? "" : pick_carrier(s);
         if (!*host) {
@@ -420,7 +413,7 @@ static int decide(struct streamer *s, int row, enum esm_transport *via, const ch
             return 0;
         }
         return 1;
-    case NEED_VIEWER_CHAT:
+    case EVENT_NEED_VIEWER_CHAT:
         *via = ESM_WEBSOCKET;
         *host = pick_carrier(s);
         if (!*host) {
@@ -428,20 +421,48 @@ static int decide(struct streamer *s, int row, enum esm_transport *via, const ch
             return 0;
         }
         return 1;
-    case NEED_BROADCASTER:
+    case EVENT_NEED_BROADCASTER:
         if (!s->scopes_known) {
             *why = "checking the broadcaster's authorization";
             return 0;
         }
-        if (!has_scope(s->bscopes, w->scope) && !has_scope(s->bscopes, w->alt_scope)) {
+        if (!has_scope(s->bscopes, t->scope) && !has_scope(s->bscopes, t->alt_scope)) {
             *why = "needs the broadcaster to authorize SEV";
             return 0;
         }
         *via = m->opts.transport;
         *host = m->opts.transport == ESM_WEBHOOK ? "" : s->id;
         return 1;
+    case EVENT_NEED_NEVER:
+        *why = "not subscribed per streamer";
+        return 0;
     }
     return 0;
+}
+
+static int supersedes(int row)
+{
+    for (size_t k = 0; k < NWANTED; k++)
+        if (catalog[k].t->superseded_by &&
+            strcmp(catalog[k].t->superseded_by, catalog[row].t->type) == 0)
+            return 1;
+    return 0;
+}
+
+/* Decides transport and host of one row; returns 1 if it should exist now. A row whose
+ * superseding type can be had is not made: that type carries the same occurrences (a cheer
+ * told once by channel.bits.use instead of by channel.cheer and channel.chat.message too). */
+static int decide(struct streamer *s, int row, enum esm_transport *via, const char **host,
+                  const char **why)
+{
+    int over = row_of(catalog[row].t->superseded_by);
+    enum esm_transport v2;
+    const char *h2 = NULL, *w2 = NULL;
+    if (over >= 0 && decide_row(s, over, &v2, &h2, &w2) && s->subs[over].state != SUB_UNAVAILABLE) {
+        *why = "received through channel.bits.use instead";
+        return 0;
+    }
+    return decide_row(s, row, via, host, why);
 }
 
 static void delete_remote(struct esm *m, const char *host, const char *id);
@@ -458,8 +479,7 @@ static void plan(struct streamer *s)
         const char *host = NULL, *why = NULL;
         int want = decide(s, row, &via, &host, &why);
         int same = want && sub->via == via && strcmp(sub->host, host) == 0;
-        if (sub->state == SUB_ENABLED || sub->state == SUB_PENDING ||
-            sub->state == SUB_CREATING) {
+        if (sub->state == SUB_ENABLED || sub->state == SUB_PENDING || sub->state == SUB_CREATING) {
             if (same)
                 continue;
             /* moved or no longer wanted: drop the old one */
@@ -510,8 +530,7 @@ static void on_deleted(void *arg, int status, json_t *body, const char *error)
     if (status == 204 || status == 404)
         c->m->stats.deleted++;
     else
-        log_warn("eventsub.delete_failed", "status=%d error=\"%s\"", status,
-                 error ? error : "");
+        log_warn("eventsub.delete_failed", "status=%d error=\"%s\"", status, error ? error : "");
     free(c);
 }
 
@@ -560,7 +579,7 @@ static void on_created(void *arg, int status, json_t *body, const char *error)
         free(c);
         return;
     }
-    const char *type = catalog[c->row].type;
+    const char *type = catalog[c->row].t->type;
     if (status == 202 && id) {
         m->stats.created++;
         snprintf(sub->id, sizeof sub->id, "%s", id);
@@ -572,8 +591,8 @@ static void on_created(void *arg, int status, json_t *body, const char *error)
         m->stats.create_errors++;
         sub->attempts++;
         log_warn("eventsub.subscribe_failed",
-                 "streamer=%s type=%s status=%d attempt=%d error=\"%s\"", s->login, type,
-                 status, sub->attempts, msg);
+                 "streamer=%s type=%s status=%d attempt=%d error=\"%s\"", s->login, type, status,
+                 sub->attempts, msg);
         if (status == 409) {
             /* exists already (a lost race or an unadopted leftover): take it over by listing */
             sub->state = SUB_RETRY;
@@ -581,8 +600,7 @@ static void on_created(void *arg, int status, json_t *body, const char *error)
         } else if (status == 400 || status == 403 || status == 410) {
             char why[160];
             snprintf(why, sizeof why, "Twitch refused: %s", msg);
-            set_unavailable(sub, status == 403 ? "the token lacks the scope this type needs"
-                                               : why);
+            set_unavailable(sub, status == 403 ? "the token lacks the scope this type needs" : why);
         } else if (status == 429 && strstr(msg, "cost")) {
             /* this carrier's token is full (its user may run other apps): let another
              * viewer carry; with nobody else, say so and wait for a change */
@@ -604,7 +622,10 @@ static void on_created(void *arg, int status, json_t *body, const char *error)
             arm_retry(s);
         }
     }
+    int row = c->row;
     free(c);
+    if (sub->state == SUB_UNAVAILABLE && supersedes(row))
+        plan(s); /* what it would have carried is made the other way */
     maybe_close_gap(s);
 }
 
@@ -623,8 +644,8 @@ static void create_sub(struct streamer *s, int row)
             return;
         transport = json_pack("{ssss}", "method", "websocket", "session_id", wsession_id(se->ws));
     }
-    json_t *body = json_pack("{sssssoso}", "type", w->type, "version", w->version, "condition",
-                             condition_for(s, row, sub->host), "transport", transport);
+    json_t *body = json_pack("{sssssoso}", "type", w->t->type, "version", w->t->version,
+                             "condition", condition_for(s, row, sub->host), "transport", transport);
     struct call *c = calloc(1, sizeof *c);
     if (!body || !c) {
         json_decref(body);
@@ -771,8 +792,7 @@ static void session_open(struct session *se)
     if (wsession_open(m->loop, m->ws_url, m->ingest, &session_ops, se, &se->ws, &err) < 0) {
         log_warn("eventsub.session_open_failed", "user=%s error=\"%s\"", se->user, err.msg);
         se->ws = NULL;
-        uv_timer_start(&se->retry, on_session_retry, (uint64_t)backoff_next(m, &se->retry_ms),
-                       0);
+        uv_timer_start(&se->retry, on_session_retry, (uint64_t)backoff_next(m, &se->retry_ms), 0);
         return;
     }
     m->stats.sessions_opened++;
@@ -894,7 +914,7 @@ static void collect_hosts(struct streamer *s, char hosts[][32], int *n)
         int seen = 0;
         for (int k = 0; k < *n; k++)
             seen |= strcmp(hosts[k], h) == 0;
-        if (!seen && *n < (int)NWANTED)
+        if (!seen && *n < (int)MAX_WANTED)
             snprintf(hosts[(*n)++], 32, "%s", h);
     }
 }
@@ -903,7 +923,7 @@ static void collect_hosts(struct streamer *s, char hosts[][32], int *n)
 static void streamer_drop(struct streamer *s)
 {
     struct esm *m = s->m;
-    char hosts[NWANTED][32];
+    char hosts[MAX_WANTED][32];
     int nhosts = 0;
     collect_hosts(s, hosts, &nhosts);
     for (size_t i = 0; i < NWANTED; i++) {
@@ -936,7 +956,7 @@ void esm_favorite_changed(struct esm *m, const char *user_id, const char *old_id
     if (leaving) {
         struct streamer *s = map_get(&m->streamers, leaving);
         if (s && map_remove(&s->viewers, user_id)) {
-            char hosts[NWANTED][32];
+            char hosts[MAX_WANTED][32];
             int nhosts = 0;
             collect_hosts(s, hosts, &nhosts);
             if (s->viewers.count == 0) {
@@ -1015,8 +1035,8 @@ static void adopt_and_plan(struct esm *m)
                 struct sub *sub = &s->subs[row];
                 enum esm_transport via;
                 const char *host = NULL, *why = NULL;
-                if (sub->id[0] || strcmp(catalog[row].type, type ? type : "") != 0 ||
-                    strcmp(catalog[row].version, version ? version : "") != 0)
+                if (sub->id[0] || strcmp(catalog[row].t->type, type ? type : "") != 0 ||
+                    strcmp(catalog[row].t->version, version ? version : "") != 0)
                     continue;
                 if (!decide(s, row, &via, &host, &why) || via != ESM_WEBHOOK)
                     continue;
@@ -1053,7 +1073,8 @@ static void on_listed(void *arg, int status, json_t *body, const char *error)
     if (call_returned(m))
         return;
     if (status != 200) {
-        log_warn("eventsub.list_failed", "status=%d error=\"%s\" action=\"creating without "
+        log_warn("eventsub.list_failed",
+                 "status=%d error=\"%s\" action=\"creating without "
                  "adoption; a 409 will be resolved by listing again\"",
                  status, error ? error : "");
         adopt_and_plan(m);
@@ -1137,8 +1158,8 @@ void esm_on_revocation(struct esm *m, const char *subscription_id, const char *t
     sub->id[0] = 0;
     sub->gen++;
     mark_down(s, clock_wall_us(), "a subscription was revoked");
-    if (reason && (strcmp(reason, "authorization_revoked") == 0 ||
-                   strcmp(reason, "user_removed") == 0)) {
+    if (reason &&
+        (strcmp(reason, "authorization_revoked") == 0 || strcmp(reason, "user_removed") == 0)) {
         /* the user behind it withdrew: never resubscribe on that grant */
         if (sub->host[0] && strcmp(sub->host, s->id) != 0) {
             char user[32];
@@ -1181,17 +1202,18 @@ int esm_capabilities_json(struct esm *m, const char *login, struct buf *out)
     for (size_t i = 0; m && map_next(&m->streamers, &i, &key, &v);)
         if (strcasecmp(((struct streamer *)v)->login, login) == 0)
             s = v;
+    catalog_build(); /* m may be NULL: esm_new never ran */
     json_t *types = json_array();
     for (size_t row = 0; row < NWANTED; row++) {
         const struct wanted *w = &catalog[row];
-        if (row > 0 && strcmp(catalog[row - 1].type, w->type) == 0)
+        if (row > 0 && catalog[row - 1].t == w->t)
             continue; /* the second raid row: reported with the first */
         int receiving = 0;
         const char *reason = m ? "nobody watches this streamer yet: set it as your favorite"
                                : "SEV runs without Twitch credentials (TWITCH_CLIENT_ID)";
         const char *via = NULL;
         if (s) {
-            for (size_t k = row; k < NWANTED && strcmp(catalog[k].type, w->type) == 0; k++) {
+            for (size_t k = row; k < NWANTED && catalog[k].t == w->t; k++) {
                 const struct sub *sub = &s->subs[k];
                 if (sub->state == SUB_ENABLED) {
                     receiving = 1;
@@ -1205,11 +1227,20 @@ int esm_capabilities_json(struct esm *m, const char *login, struct buf *out)
                 }
             }
         }
-        json_array_append_new(types, json_pack("{sssssbss?ss?}", "type", w->type, "label",
-                                               w->label, "receiving", receiving, "transport",
-                                               via, "reason", receiving ? NULL : reason));
+        json_array_append_new(
+            types, json_pack("{ss ss ss sb ss? ss? ss? ss? ss?}", "type", w->t->type, "version",
+                             w->t->version, "label", w->t->what, "receiving", receiving,
+                             "transport", via, "reason", receiving ? NULL : reason, "scope",
+                             w->t->scope, "event_label", w->t->label, "icon", w->t->icon));
     }
-    json_t *doc = json_pack("{so}", "types", types);
+    json_t *labels = json_object();
+    json_t *doc = labels && event_labels_json(labels) == 0
+                      ? json_pack("{so so}", "types", types, "labels", labels)
+                      : NULL;
+    if (!doc) {
+        json_decref(labels);
+        json_decref(types);
+    }
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text)
@@ -1224,6 +1255,7 @@ int esm_capabilities_json(struct esm *m, const char *login, struct buf *out)
 int esm_new(uv_loop_t *loop, const struct esm_options *opts, const struct esm_twitch_ops *ops,
             struct ingest *ingest, struct esm **out, struct err *err)
 {
+    catalog_build();
     struct esm *m = calloc(1, sizeof *m);
     if (!m)
         return err_set(err, "out of memory");

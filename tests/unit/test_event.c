@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "auth/accounts_int.h"
 #include "event/event.h"
 
 #define DATA_DIR "tests/data/eventsub"
@@ -275,21 +276,47 @@ static void test_type_table(void)
         "channel.bits.use",
         "channel.chat.message",
         "channel.chat.notification",
+        "channel.channel_points_automatic_reward_redemption.add",
+        "channel.shared_chat.begin",
+        "channel.shared_chat.update",
+        "channel.shared_chat.end",
+        "channel.goal.begin",
+        "channel.goal.progress",
+        "channel.goal.end",
+        "channel.charity_campaign.donate",
+        "channel.charity_campaign.start",
+        "channel.charity_campaign.progress",
+        "channel.charity_campaign.stop",
+        "channel.ad_break.begin",
+        "channel.shoutout.create",
+        "channel.shoutout.receive",
     };
     size_t n = 0;
     const struct event_type_info *types = event_types(&n);
     CHECK(n >= sizeof required / sizeof required[0]);
     for (size_t i = 0; i < n; i++) {
         CHECK(types[i].type && types[i].version && types[i].label && types[i].decode);
+        CHECK(types[i].what && types[i].plural && types[i].icon && types[i].tone);
         CHECK(event_type_find(types[i].type) == &types[i]); /* names are unique */
+        /* a broadcaster type names the scope the broadcaster login asks for */
+        if (types[i].need == EVENT_NEED_BROADCASTER &&
+            strcmp(types[i].scope, "channel:moderate") != 0 /* not read-only: never asked */) {
+            CHECK(strstr(SCOPES_BROADCASTER, types[i].scope) != NULL);
+        }
+        if (types[i].superseded_by)
+            CHECK(event_type_find(types[i].superseded_by) != NULL);
     }
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         CHECK(event_type_find(required[i]));
     CHECK_STR(event_type_find("channel.follow")->version, "2");
     CHECK_STR(event_type_find("channel.hype_train.begin")->version, "2");
     CHECK_STR(event_type_find("channel.update")->version, "2");
-    CHECK_INT(event_type_find("channel.follow")->needs_broadcaster, 1);
-    CHECK_INT(event_type_find("stream.online")->needs_broadcaster, 0);
+    CHECK_STR(event_type_find("channel.channel_points_automatic_reward_redemption.add")->version,
+              "2");
+    CHECK_INT(event_type_find("channel.follow")->need, EVENT_NEED_BROADCASTER);
+    CHECK_INT(event_type_find("stream.online")->need, EVENT_NEED_NOTHING);
+    CHECK_INT(event_type_find("channel.shared_chat.begin")->need, EVENT_NEED_NOTHING);
+    CHECK_INT(event_type_find("channel.shoutout.create")->cond, EVENT_COND_MODERATOR);
     CHECK_STR(event_type_find("channel.cheer")->scope, "bits:read");
     CHECK(event_type_find("channel.nonsense") == NULL);
     CHECK(event_type_find(NULL) == NULL);
@@ -654,10 +681,12 @@ static void test_dedupe_keys_are_per_type(void)
     struct event *live = decode_text(
         "channel.follow", "{" BC ",\"user_id\":\"9\",\"followed_at\":\"2026-11-22T10:00:00.123Z\"}",
         NULL);
-    struct event *helix = decode_text(
-        "channel.follow", "{" BC ",\"user_id\":\"9\",\"followed_at\":\"2026-11-22T10:00:00Z\"}", NULL);
-    struct event *later = decode_text(
-        "channel.follow", "{" BC ",\"user_id\":\"9\",\"followed_at\":\"2026-11-22T10:00:01Z\"}", NULL);
+    struct event *helix =
+        decode_text("channel.follow",
+                    "{" BC ",\"user_id\":\"9\",\"followed_at\":\"2026-11-22T10:00:00Z\"}", NULL);
+    struct event *later =
+        decode_text("channel.follow",
+                    "{" BC ",\"user_id\":\"9\",\"followed_at\":\"2026-11-22T10:00:01Z\"}", NULL);
     struct event *no_time = decode_text("channel.follow", "{" BC ",\"user_id\":\"9\"}", NULL);
     CHECK(live && helix && later && no_time);
     CHECK_STR(live->dedupe_key, helix->dedupe_key);

@@ -24,10 +24,10 @@ struct fake {
     struct call calls[512];
     int ncalls, answered;
     int next_id;
-    int create_status;    /* what POST answers (202 unless set) */
+    int create_status; /* what POST answers (202 unless set) */
     const char *create_msg;
-    json_t *listing;      /* what GET answers */
-    const char *scopes;   /* what user_scopes answers for the broadcaster */
+    json_t *listing;    /* what GET answers */
+    const char *scopes; /* what user_scopes answers for the broadcaster */
     uv_idle_t idle;
 };
 
@@ -205,7 +205,9 @@ static void test_two_viewers_share_one_set(void)
     CHECK_INT(count(&f, "POST", "stream.online"), 1);
     CHECK_INT(count(&f, "POST", "stream.offline"), 1);
     CHECK_INT(count(&f, "POST", "channel.update"), 1);
-    CHECK_INT(count(&f, "POST", "channel.raid"), 2); /* to and from */
+    CHECK_INT(count(&f, "POST", "channel.raid"), 2);              /* to and from */
+    CHECK_INT(count(&f, "POST", "channel.shared_chat.begin"), 1); /* no authorization needed */
+    CHECK_INT(count(&f, "POST", "channel.shared_chat.end"), 1);
     CHECK_INT(count(&f, "POST", "channel.follow"), 0); /* no broadcaster consent */
     /* webhook bodies carry the callback and the secret; created with the app token */
     for (int i = 0; i < f.ncalls; i++)
@@ -224,7 +226,7 @@ static void test_two_viewers_share_one_set(void)
     CHECK_INT(count(&f, "DELETE", NULL), 0);
     esm_favorite_changed(m, "101", "900", NULL, NULL);
     spin(&f);
-    CHECK_INT(count(&f, "DELETE", NULL), 5);
+    CHECK_INT(count(&f, "DELETE", NULL), 8); /* 5 + shared chat begin/update/end */
     struct esm_stats st;
     esm_stats(m, &st);
     CHECK_INT(st.streamers, 0);
@@ -244,14 +246,13 @@ static void test_restart_adopts_and_deletes_orphans(void)
         "broadcaster_user_id", "900", "transport", "method", "webhook", "callback",
         "https://sev.example/eventsub/webhook",
         /* ours, nobody watches 901 any more: deleted */
-        "id", "orphan", "status", "enabled", "type", "stream.online", "version", "1",
-        "condition", "broadcaster_user_id", "901", "transport", "method", "webhook", "callback",
+        "id", "orphan", "status", "enabled", "type", "stream.online", "version", "1", "condition",
+        "broadcaster_user_id", "901", "transport", "method", "webhook", "callback",
         "https://sev.example/eventsub/webhook",
         /* another deployment's: untouched */
-        "id", "foreign", "status", "enabled", "type", "stream.online", "version", "1",
-        "condition", "broadcaster_user_id", "901", "transport", "method", "webhook", "callback",
-        "https://other.example/hook",
-        "pagination");
+        "id", "foreign", "status", "enabled", "type", "stream.online", "version", "1", "condition",
+        "broadcaster_user_id", "901", "transport", "method", "webhook", "callback",
+        "https://other.example/hook", "pagination");
     esm_favorite_changed(m, "100", NULL, "900", "streamer");
     esm_start(m);
     spin(&f);
@@ -292,19 +293,22 @@ static void test_secret_change_redoes_webhooks(void)
 static void test_broadcaster_consent_adds_types(void)
 {
     struct fake f;
-    struct esm *m = fx_new(&f, "moderator:read:followers channel:read:subscriptions bits:read",
-                           0);
+    struct esm *m = fx_new(&f, "moderator:read:followers channel:read:subscriptions bits:read", 0);
     esm_favorite_changed(m, "100", NULL, "900", "streamer");
     esm_start(m);
     spin(&f);
     CHECK_INT(count(&f, "POST", "channel.follow"), 1);
     CHECK_INT(count(&f, "POST", "channel.subscribe"), 1);
-    CHECK_INT(count(&f, "POST", "channel.cheer"), 1);
+    /* bits:read: channel.bits.use tells every cheer (and Power-ups, Combos); channel.cheer
+     * would tell the same cheers again */
+    CHECK_INT(count(&f, "POST", "channel.bits.use"), 1);
+    CHECK_INT(count(&f, "POST", "channel.cheer"), 0);
     CHECK_INT(count(&f, "POST", "channel.poll.begin"), 0); /* not granted */
+    CHECK_INT(count(&f, "POST", "channel.goal.begin"), 0);
     for (int i = 0; i < f.ncalls; i++)
         if (strcmp(f.calls[i].method, "POST") == 0 &&
-            strcmp(json_string_value(json_object_get(f.calls[i].body, "type")),
-                   "channel.follow") == 0) {
+            strcmp(json_string_value(json_object_get(f.calls[i].body, "type")), "channel.follow") ==
+                0) {
             json_t *cond = json_object_get(f.calls[i].body, "condition");
             CHECK_STR(json_string_value(json_object_get(cond, "moderator_user_id")), "900");
         }
@@ -312,7 +316,7 @@ static void test_broadcaster_consent_adds_types(void)
     char user[32] = "?";
     CHECK_INT(count_path(&f, "GET", "/channels/followers?broadcaster_id=900&first=20", user), 1);
     CHECK_STR(user, "900");
-    char out[8192];
+    char out[65536];
     caps(m, "streamer", out, sizeof out);
     CHECK(strstr(out, "\"type\":\"channel.poll.begin\""));
     CHECK(strstr(out, "needs the broadcaster to authorize SEV"));
@@ -323,7 +327,7 @@ static void test_capabilities_follow_state(void)
 {
     struct fake f;
     struct esm *m = fx_new(&f, NULL, 0);
-    char out[8192];
+    char out[65536];
     caps(m, "nobody", out, sizeof out);
     CHECK(strstr(out, "nobody watches this streamer yet"));
     esm_favorite_changed(m, "100", NULL, "900", "streamer");
@@ -338,8 +342,13 @@ static void test_capabilities_follow_state(void)
         esm_on_verified(m, id);
     }
     caps(m, "streamer", out, sizeof out);
-    CHECK(strstr(out, "{\"type\":\"stream.online\",\"label\":\"Going live\",\"receiving\":true,"
-                      "\"transport\":\"webhook\",\"reason\":null}"));
+    CHECK(strstr(out, "{\"type\":\"stream.online\",\"version\":\"1\",\"label\":\"Going live\","
+                      "\"receiving\":true,\"transport\":\"webhook\",\"reason\":null"));
+    /* the pages' labels and icons come with it, from the type table */
+    CHECK(strstr(out, "\"labels\":{\"types\":{\"stream.online\":{\"label\":\"Went live\""));
+    CHECK(strstr(out, "\"channel.bits.use\":{\"label\":\"Bits\",\"plural\":\"Bits used\","
+                      "\"icon\":\"i-bits\""));
+    CHECK(strstr(out, "\"variants\":[{\"type\":\"channel.ban\",\"key\":\"is_permanent\""));
     fx_free(&f, m);
 }
 
@@ -356,7 +365,7 @@ static void test_errors_are_not_retried_forever(void)
         uv_run(&f.loop, UV_RUN_ONCE);
     spin(&f);
     CHECK_INT(count(&f, "POST", "stream.online"), 5);
-    char out[8192];
+    char out[65536];
     caps(m, "streamer", out, sizeof out);
     CHECK(strstr(out, "failed 5 times"));
     /* a 403 is final at once */
@@ -402,7 +411,8 @@ static const struct unit_test tests[] = {
      test_two_viewers_share_one_set},
     {"start-up adopts matching subscriptions and deletes orphans, never foreign ones",
      test_restart_adopts_and_deletes_orphans},
-    {"a changed webhook secret recreates webhook subscriptions", test_secret_change_redoes_webhooks},
+    {"a changed webhook secret recreates webhook subscriptions",
+     test_secret_change_redoes_webhooks},
     {"broadcaster consent adds exactly the granted types", test_broadcaster_consent_adds_types},
     {"capabilities follow the subscription states", test_capabilities_follow_state},
     {"failures back off and stop; 403 is final", test_errors_are_not_retried_forever},
