@@ -387,7 +387,20 @@ static int decode_ban(struct event_decoding *d)
     return decoding_say_text(d, field_str(d->obj, "reason"));
 }
 
-/* "USD 100.00": value in the currency's smallest unit, decimal_places (decimal_place in
+/* Appends n with thousands separators ("15,000"). */
+static void group_digits(char *out, size_t size, int64_t n)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%" PRId64, n), o = 0;
+    for (int i = 0; i < len && o + 2 < (int)size; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = 0;
+}
+
+/* "USD 15,000.00": value in the currency's smallest unit, decimal_places (decimal_place in
  * the chat notice's charity_donation) digits after the point. */
 static const char *money(struct event_decoding *d, json_t *amount)
 {
@@ -400,13 +413,13 @@ static const char *money(struct event_decoding *d, json_t *amount)
     int64_t unit = 1;
     for (int64_t i = 0; i < places; i++)
         unit *= 10;
-    char text[64];
+    char whole[48], text[80];
+    group_digits(whole, sizeof whole, value / unit);
     if (places > 0)
-        snprintf(text, sizeof text, "%s%s%" PRId64 ".%0*" PRId64, currency ? currency : "",
-                 currency ? " " : "", value / unit, (int)places, value % unit);
+        snprintf(text, sizeof text, "%s%s%s.%0*" PRId64, currency ? currency : "",
+                 currency ? " " : "", whole, (int)places, value % unit);
     else
-        snprintf(text, sizeof text, "%s%s%" PRId64, currency ? currency : "", currency ? " " : "",
-                 value);
+        snprintf(text, sizeof text, "%s%s%s", currency ? currency : "", currency ? " " : "", whole);
     return decoding_clip(d, text, EVENT_NAME_CLIP);
 }
 
@@ -560,7 +573,9 @@ static int decode_ad_break(struct event_decoding *d)
 {
     decoding_time(d, "started_at");
     int64_t seconds = field_int_or(d->obj, "duration_seconds", 0); /* the docs' example: "60" */
-    decoding_say(d, "%s ad break started", field_bool(d->obj, "is_automatic") ? "Automatic" : "An");
+    decoding_say(d, "%s",
+                 field_bool(d->obj, "is_automatic") ? "Automatic ad break started"
+                                                    : "Ad break started");
     if (seconds > 0)
         decoding_say(d, " (%" PRId64 " second%s)", seconds, plural(seconds));
     return 0;
@@ -630,7 +645,7 @@ static int decode_shared_chat_begin(struct event_decoding *d)
 
 static int decode_shared_chat_update(struct event_decoding *d)
 {
-    decoding_say(d, "Shared chat changed");
+    decoding_say(d, "Shared chat now");
     say_participants(d);
     return 0;
 }

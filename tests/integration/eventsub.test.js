@@ -192,7 +192,8 @@ test('a cost limit is reported, not retried forever', async () => {
     await tw.api(other, jar, 'GET', '/api/me');
     await small.post('/sim/trigger', { type: 'channel.chat.notification', broadcaster: 'costlystar', notice_type: 'sub' });
     assert.equal(failures(), n);
-    assert.ok(n <= 3, `${n} failed attempts`);
+    // one attempt per no-authorization subscription that does not fit (8 made, 3 fit), no retries
+    assert.ok(n <= 5, `${n} failed attempts`);
   } finally {
     await h.stopAll(other, small);
   }

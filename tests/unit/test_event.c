@@ -698,6 +698,44 @@ static void test_dedupe_keys_are_per_type(void)
     event_free(no_time);
 }
 
+/* One cheer, told by channel.cheer and by channel.bits.use (a broadcaster who granted
+ * bits:read, subscriptions adopted from before SEV used bits.use): one dedupe key. A
+ * Power-up is no cheer; another cheer of the same viewer is another key. */
+static void test_cheer_told_twice_is_one(void)
+{
+    struct event *cheer =
+        decode_text("channel.cheer",
+                    "{" BC ",\"is_anonymous\":false,\"user_id\":\"1001\","
+                    "\"user_login\":\"alice\",\"bits\":100,\"message\":\"Cheer100 gg\"}",
+                    NULL);
+    struct event *use = decode_text(
+        "channel.bits.use",
+        "{" BC ",\"user_id\":\"1001\",\"user_login\":\"alice\",\"bits\":100,\"type\":\"cheer\","
+        "\"message\":{\"text\":\"Cheer100 gg\",\"fragments\":[]},\"power_up\":null}",
+        NULL);
+    struct event *other = decode_text(
+        "channel.bits.use",
+        "{" BC ",\"user_id\":\"1001\",\"user_login\":\"alice\",\"bits\":100,\"type\":\"cheer\","
+        "\"message\":{\"text\":\"Cheer100 again\",\"fragments\":[]},\"power_up\":null}",
+        NULL);
+    struct event *power_up = decode_text(
+        "channel.bits.use",
+        "{" BC ",\"user_id\":\"1001\",\"user_login\":\"alice\",\"bits\":100,"
+        "\"type\":\"power_up\",\"message\":null,\"power_up\":{\"type\":\"celebration\"}}",
+        NULL);
+    CHECK(cheer && use && other && power_up);
+    CHECK(cheer->dedupe_key && use->dedupe_key);
+    CHECK_STR(cheer->dedupe_key, use->dedupe_key);
+    CHECK(strncmp(cheer->dedupe_key, "channel.cheer:1337:1001/100/", 28) == 0);
+    CHECK(strcmp(other->dedupe_key, use->dedupe_key) != 0);
+    CHECK(power_up->dedupe_key == NULL);
+    CHECK_STR(power_up->summary, "alice used 100 bits on an On-Screen Celebration");
+    event_free(cheer);
+    event_free(use);
+    event_free(other);
+    event_free(power_up);
+}
+
 static void test_chat_notification_unknown_notice(void)
 {
     struct event *ev =
@@ -855,6 +893,7 @@ static const struct unit_test tests[] = {
     {"control characters leave summaries", test_control_characters_in_summary},
     {"unusable time fields keep the message time", test_time_field_unusable_keeps_message_time},
     {"dedupe keys are per type", test_dedupe_keys_are_per_type},
+    {"a cheer told by channel.cheer and channel.bits.use is one", test_cheer_told_twice_is_one},
     {"unknown chat notices use the system message", test_chat_notification_unknown_notice},
     {"bans with odd times", test_ban_with_odd_times},
     {"encode respects the buffer cap", test_encode_respects_the_cap},
