@@ -763,7 +763,7 @@ static const struct event_type_info types[] = {
     {"channel.shoutout.receive", "1", EVENT_COND_MODERATOR, BROADCASTER, READ_SHOUTOUTS, NULL,
      "Shoutouts received", "Shoutout received", "Shoutouts received", "i-megaphone", "raid",
      decode_shoutout_receive},
-    {"channel.ban", "1", B, BROADCASTER, "channel:moderate", NULL, NULL, "Bans and timeouts", "Ban",
+    {"channel.ban", "1", B, EVENT_NEED_NEVER, "channel:moderate", NULL, NULL, "Bans and timeouts", "Ban",
      "Bans & timeouts", "i-ban", "mod", decode_ban},
     {"user.authorization.grant", "1", B, EVENT_NEED_NEVER, NULL, NULL, NULL, "App authorizations",
      "App authorized", "App authorizations", "i-check", "muted", decode_no_channel},
