@@ -88,7 +88,8 @@ struct streamer {
     char login[32];
     struct map viewers;    /* user id -> (void *)1 */
     char carrier[32];      /* viewer whose session carries the viewer-token types */
-    char full_carrier[32]; /* a viewer whose token hit Twitch's cost limit: skipped */
+    struct map skip;       /* viewer id -> literal reason: not to carry (cost limit reached,
+                              banned from the chat) while another viewer can */
     char *bscopes;         /* scopes the broadcaster granted SEV, NULL if none */
     int scopes_known;      /* the user_scopes answer arrived */
     struct sub subs[MAX_WANTED];
@@ -121,6 +122,7 @@ struct esm {
     int started;
     int adopting;     /* listing existing webhook subscriptions */
     json_t *existing; /* array of subscriptions listed at start (webhook mode) */
+    struct map early_verified; /* subscription ids whose challenge came before the 202 */
     char *ws_url, *callback_url, *secret;
     struct esm_stats stats;
     int handles;  /* open timers */
@@ -147,6 +149,7 @@ static void esm_destroy(struct esm *m)
     map_release(&m->streamers);
     map_release(&m->sessions);
     map_release(&m->favorites);
+    map_release(&m->early_verified);
     json_decref(m->existing);
     free(m->ws_url);
     free(m->callback_url);
@@ -376,13 +379,26 @@ static const char *pick_carrier(struct streamer *s)
     const char *key;
     void *v;
     for (size_t i = 0; map_next(&s->viewers, &i, &key, &v);) {
-        if (strcmp(key, s->full_carrier) == 0 && s->viewers.count > 1)
+        if (map_get(&s->skip, key))
             continue;
+        snprintf(s->carrier, sizeof s->carrier, "%s", key);
+        return s->carrier;
+    }
+    /* everybody is skipped: the first viewer carries what it still can */
+    for (size_t i = 0; map_next(&s->viewers, &i, &key, &v);) {
         snprintf(s->carrier, sizeof s->carrier, "%s", key);
         return s->carrier;
     }
     s->carrier[0] = 0;
     return NULL;
+}
+
+/* The carrier cannot carry any more (why is a literal): another viewer takes over. */
+static void skip_carrier(struct streamer *s, const char *user, const char *why)
+{
+    map_put(&s->skip, user, (void *)why);
+    if (strcmp(s->carrier, user) == 0)
+        s->carrier[0] = 0;
 }
 
 static void set_unavailable(struct sub *sub, const char *why)
@@ -557,6 +573,188 @@ static struct streamer *call_target(struct call *c, struct sub **sub)
 
 static void arm_retry(struct streamer *s);
 
+static void session_release_if_unused(struct esm *m, const char *user);
+
+/* The end of every create attempt (and of the listings a failure leads to): a sub that is
+ * now unavailable may let another type carry, or leave its session with nothing to do. */
+static void create_settled(struct streamer *s, int row)
+{
+    struct sub *sub = &s->subs[row];
+    if (sub->state == SUB_UNAVAILABLE && supersedes(row))
+        plan(s); /* what it would have carried is made the other way */
+    if (sub->state == SUB_UNAVAILABLE && sub->via == ESM_WEBSOCKET && sub->host[0]) {
+        char host[32];
+        snprintf(host, sizeof host, "%s", sub->host);
+        /* every subscription of that session failed: close it rather than keep an empty
+         * session that Twitch closes with 4003 and SEV would reopen in a loop */
+        session_release_if_unused(s->m, host);
+    }
+    maybe_close_gap(s);
+}
+
+static void retry_or_give_up(struct esm *m, struct streamer *s, struct sub *sub, const char *msg)
+{
+    if (sub->attempts >= m->opts.max_attempts) {
+        char why[160];
+        snprintf(why, sizeof why, "failed %d times: %s", sub->attempts, msg);
+        set_unavailable(sub, why);
+        return;
+    }
+    sub->state = SUB_RETRY; /* 5xx, 429 rate limit, network, 401 mid-refresh */
+    arm_retry(s);
+}
+
+/* 1 when Twitch's answer says the token's budget is spent: total_cost and max_total_cost
+ * (Create and Get EventSub Subscriptions carry both) leave no room for a subscription of
+ * cost 1. */
+static int cost_spent(json_t *body)
+{
+    json_t *total = json_object_get(body, "total_cost");
+    json_t *max = json_object_get(body, "max_total_cost");
+    return json_is_integer(total) && json_is_integer(max) &&
+           json_integer_value(total) >= json_integer_value(max);
+}
+
+static void cost_limit_reached(struct streamer *s, struct sub *sub)
+{
+    /* this carrier's token is full (its user may run other apps): let another viewer
+     * carry; with nobody else, say so and wait for a change */
+    set_unavailable(sub, "Twitch's subscription cost limit for this token is reached");
+    sub->attempts = s->m->opts.max_attempts;
+    if (sub->host[0] && strcmp(sub->host, s->carrier) == 0 && s->viewers.count > 1) {
+        skip_carrier(s, s->carrier, "cost limit");
+        plan(s);
+    }
+}
+
+/* Does a listed subscription stand for row of s, made the way SEV would make it now? */
+static int listed_is_ours(struct streamer *s, int row, json_t *item)
+{
+    struct esm *m = s->m;
+    struct sub *sub = &s->subs[row];
+    const char *type = json_string_value(json_object_get(item, "type"));
+    const char *version = json_string_value(json_object_get(item, "version"));
+    const char *status = json_string_value(json_object_get(item, "status"));
+    json_t *tr = json_object_get(item, "transport");
+    const char *method = json_string_value(json_object_get(tr, "method"));
+    if (!type || !version || !status || !method || strcmp(type, catalog[row].t->type) != 0 ||
+        strcmp(version, catalog[row].t->version) != 0 ||
+        (strcmp(status, "enabled") != 0 &&
+         strcmp(status, "webhook_callback_verification_pending") != 0))
+        return 0;
+    if (sub->via == ESM_WEBHOOK) {
+        const char *cb = json_string_value(json_object_get(tr, "callback"));
+        if (strcmp(method, "webhook") != 0 || !cb || strcmp(cb, m->callback_url) != 0)
+            return 0;
+    } else {
+        struct session *se = map_get(&m->sessions, sub->host);
+        const char *sid = json_string_value(json_object_get(tr, "session_id"));
+        if (strcmp(method, "websocket") != 0 || !se || !se->ws || !sid ||
+            strcmp(sid, wsession_id(se->ws)) != 0)
+            return 0;
+    }
+    json_t *want = condition_for(s, row, sub->host);
+    int same = condition_matches(json_object_get(item, "condition"), want);
+    json_decref(want);
+    return same;
+}
+
+static void take_over(struct streamer *s, struct sub *sub, const char *id, const char *status)
+{
+    struct esm *m = s->m;
+    snprintf(sub->id, sizeof sub->id, "%s", id);
+    sub->state = status && strcmp(status, "enabled") == 0 ? SUB_ENABLED : SUB_PENDING;
+    /* the challenge may come before the 202 is handled: it was remembered */
+    if (sub->state == SUB_PENDING && map_remove(&m->early_verified, id))
+        sub->state = SUB_ENABLED;
+    sub->attempts = 0;
+}
+
+static void list_for_conflict(struct call *c, struct sub *sub, const char *after);
+
+/* After a 409: the subscription exists (a lost race, a leftover of an earlier run): find it
+ * with Get EventSub Subscriptions filtered by type and take it over. */
+static void on_conflict_listed(void *arg, int status, json_t *body, const char *error)
+{
+    struct call *c = arg;
+    struct esm *m = c->m;
+    if (call_returned(m)) {
+        free(c);
+        return;
+    }
+    struct sub *sub = NULL;
+    struct streamer *s = call_target(c, &sub);
+    if (!s) {
+        free(c);
+        return;
+    }
+    int row = c->row;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(body, "data"), i, item)
+    {
+        const char *id = json_string_value(json_object_get(item, "id"));
+        if (status == 200 && id && listed_is_ours(s, row, item)) {
+            take_over(s, sub, id, json_string_value(json_object_get(item, "status")));
+            m->stats.adopted++;
+            log_info("eventsub.adopted", "streamer=%s type=%s why=conflict status=%s", s->login,
+                     catalog[row].t->type, sub->state == SUB_ENABLED ? "enabled" : "pending");
+            free(c);
+            create_settled(s, row);
+            return;
+        }
+    }
+    const char *cursor =
+        json_string_value(json_object_get(json_object_get(body, "pagination"), "cursor"));
+    if (status == 200 && cursor && cursor[0] && strlen(cursor) < 400) {
+        list_for_conflict(c, sub, cursor);
+        return;
+    }
+    log_warn("eventsub.conflict_unresolved", "streamer=%s type=%s status=%d error=\"%s\"",
+             s->login, catalog[row].t->type, status, error ? error : "");
+    retry_or_give_up(m, s, sub, "Twitch says it exists but does not list it");
+    free(c);
+    create_settled(s, row);
+}
+
+static void list_for_conflict(struct call *c, struct sub *sub, const char *after)
+{
+    struct streamer *s = map_get(&c->m->streamers, c->streamer);
+    char path[640];
+    /* the filters are exclusive: type only (the token's own subscriptions are listed) */
+    snprintf(path, sizeof path, "/eventsub/subscriptions?type=%s%s%s", catalog[c->row].t->type,
+             after ? "&after=" : "", after ? after : "");
+    sub->state = SUB_CREATING; /* still settling: plan leaves it alone */
+    if (helix(c->m, c->host[0] ? c->host : NULL, "GET", path, NULL, on_conflict_listed, c) < 0) {
+        retry_or_give_up(c->m, s, sub, "could not list subscriptions");
+        free(c);
+    }
+}
+
+/* After a 429: a rate limit (retry later) or the token's cost budget (wait for a change)?
+ * Twitch's answer to Get EventSub Subscriptions says which: total_cost, max_total_cost. */
+static void on_cost_listed(void *arg, int status, json_t *body, const char *error)
+{
+    struct call *c = arg;
+    struct esm *m = c->m;
+    (void)error;
+    if (call_returned(m)) {
+        free(c);
+        return;
+    }
+    struct sub *sub = NULL;
+    struct streamer *s = call_target(c, &sub);
+    int row = c->row;
+    free(c);
+    if (!s)
+        return;
+    if (status == 200 && cost_spent(body))
+        cost_limit_reached(s, sub);
+    else
+        retry_or_give_up(m, s, sub, "rate limited");
+    create_settled(s, row);
+}
+
 static void on_created(void *arg, int status, json_t *body, const char *error)
 {
     struct call *c = arg;
@@ -579,54 +777,44 @@ static void on_created(void *arg, int status, json_t *body, const char *error)
         free(c);
         return;
     }
-    const char *type = catalog[c->row].t->type;
+    int row = c->row;
+    const char *type = catalog[row].t->type;
     if (status == 202 && id) {
         m->stats.created++;
-        snprintf(sub->id, sizeof sub->id, "%s", id);
-        sub->state = st && strcmp(st, "enabled") == 0 ? SUB_ENABLED : SUB_PENDING;
-        sub->attempts = 0;
+        take_over(s, sub, id, st);
         log_info("eventsub.subscribed", "streamer=%s type=%s via=%s status=%s", s->login, type,
-                 sub->via == ESM_WEBHOOK ? "webhook" : "websocket", st ? st : "?");
-    } else {
-        m->stats.create_errors++;
-        sub->attempts++;
-        log_warn("eventsub.subscribe_failed",
-                 "streamer=%s type=%s status=%d attempt=%d error=\"%s\"", s->login, type, status,
-                 sub->attempts, msg);
-        if (status == 409) {
-            /* exists already (a lost race or an unadopted leftover): take it over by listing */
-            sub->state = SUB_RETRY;
-            arm_retry(s);
-        } else if (status == 400 || status == 403 || status == 410) {
-            char why[160];
-            snprintf(why, sizeof why, "Twitch refused: %s", msg);
-            set_unavailable(sub, status == 403 ? "the token lacks the scope this type needs" : why);
-        } else if (status == 429 && strstr(msg, "cost")) {
-            /* this carrier's token is full (its user may run other apps): let another
-             * viewer carry; with nobody else, say so and wait for a change */
-            set_unavailable(sub, "Twitch's subscription cost limit for this token is reached");
-            sub->attempts = m->opts.max_attempts;
-            if (sub->host[0] && strcmp(sub->host, s->carrier) == 0 && s->viewers.count > 1) {
-                snprintf(s->full_carrier, sizeof s->full_carrier, "%s", s->carrier);
-                s->carrier[0] = 0;
-                free(c);
-                plan(s);
-                return;
-            }
-        } else if (sub->attempts >= m->opts.max_attempts) {
-            char why[160];
-            snprintf(why, sizeof why, "failed %d times: %s", sub->attempts, msg);
-            set_unavailable(sub, why);
-        } else {
-            sub->state = SUB_RETRY; /* 5xx, 429 rate limit, network, 401 mid-refresh */
-            arm_retry(s);
-        }
+                 sub->via == ESM_WEBHOOK ? "webhook" : "websocket",
+                 sub->state == SUB_ENABLED ? "enabled" : st ? st : "?");
+        free(c);
+        create_settled(s, row);
+        return;
     }
-    int row = c->row;
+    m->stats.create_errors++;
+    sub->attempts++;
+    log_warn("eventsub.subscribe_failed", "streamer=%s type=%s status=%d attempt=%d error=\"%s\"",
+             s->login, type, status, sub->attempts, msg);
+    if (status == 409) {
+        list_for_conflict(c, sub, NULL); /* c lives on */
+        return;
+    }
+    if (status == 429 && cost_spent(body)) {
+        cost_limit_reached(s, sub);
+    } else if (status == 429) {
+        /* the answer does not say which limit: ask Twitch for the token's costs */
+        sub->state = SUB_CREATING;
+        if (helix(m, c->host[0] ? c->host : NULL, "GET", "/eventsub/subscriptions?status=enabled",
+                  NULL, on_cost_listed, c) == 0)
+            return; /* c lives on */
+        retry_or_give_up(m, s, sub, msg);
+    } else if (status == 400 || status == 403 || status == 410) {
+        char why[160];
+        snprintf(why, sizeof why, "Twitch refused: %s", msg);
+        set_unavailable(sub, status == 403 ? "the token lacks the scope this type needs" : why);
+    } else {
+        retry_or_give_up(m, s, sub, msg);
+    }
     free(c);
-    if (sub->state == SUB_UNAVAILABLE && supersedes(row))
-        plan(s); /* what it would have carried is made the other way */
-    maybe_close_gap(s);
+    create_settled(s, row);
 }
 
 static void create_sub(struct streamer *s, int row)
@@ -702,6 +890,8 @@ static void arm_retry(struct streamer *s)
 /* ---- WebSocket sessions, one per user ---- */
 
 static void session_open(struct session *se);
+static void session_close(struct session *se);
+static void count_hosted(struct streamer *s, int row, void *arg);
 
 static void for_each_hosted(struct esm *m, const char *user,
                             void (*fn)(struct streamer *, int row, void *), void *arg)
@@ -770,6 +960,15 @@ static void on_lost(void *arg, int close_code, const char *why, int64_t last_ali
     log_warn("eventsub.session_lost", "user=%s code=%d meaning=\"%s\"", se->user, close_code,
              why ? why : "");
     for_each_hosted(m, se->user, lose_hosted, &l);
+    int hosted = 0;
+    for_each_hosted(m, se->user, count_hosted, &hosted);
+    if (!hosted) {
+        /* nothing to carry (Twitch closes an empty session with 4003): not reopened */
+        map_remove(&m->sessions, se->user);
+        log_info("eventsub.session_closed", "user=%s reason=\"nothing to carry\"", se->user);
+        session_close(se);
+        return;
+    }
     int delay = backoff_next(m, &se->retry_ms);
     uv_timer_start(&se->retry, on_session_retry, (uint64_t)delay, 0);
 }
@@ -889,6 +1088,7 @@ static struct streamer *streamer_get(struct esm *m, const char *id, const char *
     snprintf(s->id, sizeof s->id, "%s", id);
     snprintf(s->login, sizeof s->login, "%s", login ? login : id);
     map_init(&s->viewers);
+    map_init(&s->skip);
     uv_timer_init(m->loop, &s->retry);
     s->retry.data = s;
     m->handles++;
@@ -898,6 +1098,7 @@ static struct streamer *streamer_get(struct esm *m, const char *id, const char *
         s->subs[i].state = SUB_IDLE;
     if (map_put(&m->streamers, s->id, s) < 0) {
         map_release(&s->viewers);
+        map_release(&s->skip);
         uv_close((uv_handle_t *)&s->retry, handle_closed);
         return NULL;
     }
@@ -939,6 +1140,7 @@ static void streamer_drop(struct streamer *s)
     for (int k = 0; k < nhosts; k++)
         session_release_if_unused(m, hosts[k]);
     map_release(&s->viewers);
+    map_release(&s->skip);
     free(s->bscopes);
     uv_timer_stop(&s->retry);
     uv_close((uv_handle_t *)&s->retry, handle_closed);
@@ -1145,6 +1347,7 @@ static struct sub *find_sub(struct esm *m, const char *id, struct streamer **own
     return NULL;
 }
 
+/* What SEV does next for each revocation reason (Twitch's Subscription status values). */
 void esm_on_revocation(struct esm *m, const char *subscription_id, const char *type,
                        const char *reason)
 {
@@ -1155,30 +1358,67 @@ void esm_on_revocation(struct esm *m, const char *subscription_id, const char *t
              reason ? reason : "?", sub != NULL);
     if (!sub)
         return;
+    const char *r = reason ? reason : "";
+    int by_viewer = sub->host[0] && strcmp(sub->host, s->id) != 0; /* a carrier's token */
+    char host[32];
+    snprintf(host, sizeof host, "%s", sub->host);
     sub->id[0] = 0;
     sub->gen++;
     mark_down(s, clock_wall_us(), "a subscription was revoked");
-    if (reason &&
-        (strcmp(reason, "authorization_revoked") == 0 || strcmp(reason, "user_removed") == 0)) {
-        /* the user behind it withdrew: never resubscribe on that grant */
-        if (sub->host[0] && strcmp(sub->host, s->id) != 0) {
-            char user[32];
-            snprintf(user, sizeof user, "%s", sub->host);
-            set_unavailable(sub, "the viewer carrying it withdrew SEV's authorization");
-            esm_user_gone(m, user);
-            return;
-        }
+    if (strcmp(r, "authorization_revoked") == 0 && by_viewer) {
+        /* the carrier withdrew SEV's authorization: nothing rides on that grant any more;
+         * another viewer carries */
+        set_unavailable(sub, "the viewer carrying it withdrew SEV's authorization");
+        esm_user_gone(m, host);
+        return;
+    }
+    if (strcmp(r, "authorization_revoked") == 0) {
+        /* the broadcaster withdrew: no resubscribing until they authorize again */
         free(s->bscopes);
         s->bscopes = NULL;
         set_unavailable(sub, "the broadcaster withdrew SEV's authorization");
         plan(s);
         return;
     }
-    if (reason && strcmp(reason, "version_removed") == 0) {
-        set_unavailable(sub, "Twitch retired this version of the type");
+    if (strcmp(r, "user_removed") == 0 && by_viewer) {
+        set_unavailable(sub, "the viewer carrying it no longer exists on Twitch");
+        esm_user_gone(m, host);
         return;
     }
-    sub->state = SUB_RETRY; /* notification_failures_exceeded and the like: make it again */
+    if (strcmp(r, "user_removed") == 0) {
+        /* the streamer's account is gone: nothing to subscribe to until it is back */
+        set_unavailable(sub, "the streamer's Twitch account no longer exists");
+        sub->attempts = m->opts.max_attempts;
+        return;
+    }
+    if (strcmp(r, "chat_user_banned") == 0) {
+        /* the carrier was banned from this chat: the next viewer carries */
+        set_unavailable(sub, "the viewer carrying chat was banned from this chat");
+        if (by_viewer && s->viewers.count > 1) {
+            skip_carrier(s, host, "banned from the chat");
+            plan(s);
+            session_release_if_unused(m, host);
+        }
+        return;
+    }
+    if (strcmp(r, "moderator_removed") == 0) {
+        /* the moderator whose grant it used is no longer one: wait for a new grant */
+        set_unavailable(sub, "the moderator it was made with is no longer a moderator");
+        sub->attempts = m->opts.max_attempts;
+        return;
+    }
+    if (strcmp(r, "version_removed") == 0) {
+        /* SEV subscribes the version of its type table: that version is retired */
+        log_error("eventsub.version_removed", "type=%s action=\"update SEV's type table\"",
+                  type ? type : "?");
+        set_unavailable(sub, "Twitch retired this version of the type: SEV needs an update");
+        sub->attempts = m->opts.max_attempts;
+        return;
+    }
+    /* notification_failures_exceeded (deliveries failed: SEV answers every authentic one
+     * 2xx now), beta_maintenance (a beta type paused) and anything new: made again after
+     * the backoff */
+    sub->state = SUB_RETRY;
     arm_retry(s);
 }
 
@@ -1186,8 +1426,13 @@ void esm_on_verified(struct esm *m, const char *subscription_id)
 {
     struct streamer *s = NULL;
     struct sub *sub = find_sub(m, subscription_id, &s);
-    if (!sub)
+    if (!sub) {
+        /* the challenge can come before the create call's 202 is handled: remembered (a
+         * bounded few) so the subscription shows verified when it is */
+        if (subscription_id && m->early_verified.count < 256)
+            map_put(&m->early_verified, subscription_id, (void *)1);
         return;
+    }
     sub->state = SUB_ENABLED;
     maybe_close_gap(s);
 }
@@ -1276,6 +1521,7 @@ int esm_new(uv_loop_t *loop, const struct esm_options *opts, const struct esm_tw
     map_init(&m->streamers);
     map_init(&m->sessions);
     map_init(&m->favorites);
+    map_init(&m->early_verified);
     if (!m->ws_url || !m->callback_url || !m->secret) {
         free(m->ws_url);
         free(m->callback_url);
@@ -1302,6 +1548,7 @@ void esm_free(struct esm *m)
         struct streamer *s = v;
         s->closing = 1;
         map_release(&s->viewers);
+        map_release(&s->skip);
         free(s->bscopes);
         uv_timer_stop(&s->retry);
         uv_close((uv_handle_t *)&s->retry, handle_closed);
