@@ -218,4 +218,9 @@ test('capabilities carry the labels and icons of every type, from the one type t
   const timeout = labels.variants.find((v) => v.type === 'channel.ban' && v.key === 'is_permanent');
   assert.deepEqual([timeout.value, timeout.label], ['false', 'Timeout']);
   assert.ok(labels.variants.some((v) => v.type === 'channel.chat.notification' && v.value === 'community_sub_gift'));
+  // every icon the table names is a symbol of web/icons.svg
+  const svg = require('node:fs').readFileSync(require('node:path').join(h.ROOT, 'web/icons.svg'), 'utf8');
+  for (const icon of [...Object.values(labels.types), ...labels.variants].map((r) => r.icon)) {
+    assert.ok(svg.includes(`id="${icon}"`), `${icon} in web/icons.svg`);
+  }
 });
