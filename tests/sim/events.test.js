@@ -265,6 +265,9 @@ test('/sim/follows records the follow and emits channel.follow with its followed
   const n = await socket.next('notification', (m) => m.metadata.message_id === r.json.message_ids[0]);
   assert.equal(n.payload.event.user_login, 'evraider');
   assert.equal(n.payload.event.followed_at, r.json.followed_at);
+  // EventSub writes nanoseconds; Helix lists the same follow in whole seconds, the same second
+  assert.match(n.payload.event.followed_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
   const again = await sim.control('POST', '/follows', { user: 'evraider', broadcaster: 'evstreamer' });
   assert.equal(again.json.delivered, 0);
+  assert.equal(again.json.followed_at, n.payload.event.followed_at.replace(/\.\d+Z$/, 'Z'));
 });
