@@ -253,6 +253,9 @@ test('/sim/streams emits stream.online/offline and channel.update; Helix follows
   const streams = await sim.helix(app, 'GET', '/streams?user_login=evstreamer');
   assert.equal(streams.json.data[0].title, 'going live');
   assert.equal(online.payload.event.id, streams.json.data[0].id);
+  // EventSub: nanoseconds; Helix: whole seconds; the same second
+  assert.match(online.payload.event.started_at, /\.\d{9}Z$/);
+  assert.equal(online.payload.event.started_at.replace(/\.\d+Z$/, 'Z'), streams.json.data[0].started_at);
   const off = await sim.control('POST', '/streams/evstreamer', { live: false });
   assert.equal(off.json.delivered, 1);
   assert.deepEqual((await sim.helix(app, 'GET', '/streams?user_login=evstreamer')).json.data, []);

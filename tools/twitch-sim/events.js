@@ -288,7 +288,8 @@ const BUILDERS = {
   // The stream exists: emitting stream.online puts the broadcaster live first.
   'stream.online': (ctx) => {
     const stream = ctx.state.streams.get(ctx.b.id);
-    return { id: stream.id, ...bc(ctx.b), type: 'live', started_at: stream.started_at };
+    const startedAt = stream.startedMs === undefined ? stream.started_at : ctx.state.timestamp(stream.startedMs);
+    return { id: stream.id, ...bc(ctx.b), type: 'live', started_at: startedAt };
   },
   'stream.offline': (ctx) => bc(ctx.b),
   'channel.update': (ctx) => {

@@ -106,7 +106,8 @@ class State {
   goLive(user, startedMs = this.nowMs()) {
     const stream = {
       id: String(this.nextStreamId++),
-      started_at: new Date(startedMs).toISOString().replace(/\.\d+Z$/, 'Z'),
+      started_at: new Date(startedMs).toISOString().replace(/\.\d+Z$/, 'Z'), // Helix: whole seconds
+      startedMs, // EventSub's stream.online says the same moment with nanoseconds
       viewer_count: rand.int(5, 5000),
       type: 'live',
     };
