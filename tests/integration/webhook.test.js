@@ -187,9 +187,14 @@ test('every EventSub sample type is accepted and pushed to a WebSocket client', 
       ids.push(id);
       const r = await h.postWebhook(sev, { body: s.body, id });
       assert.equal(r.status, 204, `${s.file}: ${r.status}`);
+      // Twitch redelivers with the same message id: answered 2xx, stored and pushed once
+      const again = await h.postWebhook(sev, { body: s.body, id, headers: { 'Twitch-Eventsub-Message-Retry': '1' } });
+      assert.equal(again.status, 204, `${s.file} redelivered: ${again.status}`);
     }
     const got = await ws.waitForCount(list.length);
     ws.close();
+    const stored = await eventsOf(login);
+    for (const id of ids) assert.equal(stored.filter((e) => e.id === id).length, 1, `${id} stored once`);
     assert.deepEqual(got.map((e) => e.id), ids, `live order for ${login}`);
     for (let i = 0; i < list.length; i++) {
       const e = got[i];
