@@ -86,12 +86,12 @@ struct streamer {
     struct esm *m;
     char id[32];
     char login[32];
-    struct map viewers;    /* user id -> (void *)1 */
-    char carrier[32];      /* viewer whose session carries the viewer-token types */
-    struct map skip;       /* viewer id -> literal reason: not to carry (cost limit reached,
-                              banned from the chat) while another viewer can */
-    char *bscopes;         /* scopes the broadcaster granted SEV, NULL if none */
-    int scopes_known;      /* the user_scopes answer arrived */
+    struct map viewers; /* user id -> (void *)1 */
+    char carrier[32];   /* viewer whose session carries the viewer-token types */
+    struct map skip;    /* viewer id -> literal reason: not to carry (cost limit reached,
+                           banned from the chat) while another viewer can */
+    char *bscopes;      /* scopes the broadcaster granted SEV, NULL if none */
+    int scopes_known;   /* the user_scopes answer arrived */
     struct sub subs[MAX_WANTED];
     int64_t down_since_us; /* a possible gap started here (0: none) */
     char gap_reason[96];
@@ -120,8 +120,8 @@ struct esm {
     struct map sessions;  /* user id -> struct session */
     struct map favorites; /* user id -> strdup(streamer id) */
     int started;
-    int adopting;     /* listing existing webhook subscriptions */
-    json_t *existing; /* array of subscriptions listed at start (webhook mode) */
+    int adopting;              /* listing existing webhook subscriptions */
+    json_t *existing;          /* array of subscriptions listed at start (webhook mode) */
     struct map early_verified; /* subscription ids whose challenge came before the 202 */
     char *ws_url, *callback_url, *secret;
     struct esm_stats stats;
@@ -710,8 +710,8 @@ static void on_conflict_listed(void *arg, int status, json_t *body, const char *
         list_for_conflict(c, sub, cursor);
         return;
     }
-    log_warn("eventsub.conflict_unresolved", "streamer=%s type=%s status=%d error=\"%s\"",
-             s->login, catalog[row].t->type, status, error ? error : "");
+    log_warn("eventsub.conflict_unresolved", "streamer=%s type=%s status=%d error=\"%s\"", s->login,
+             catalog[row].t->type, status, error ? error : "");
     retry_or_give_up(m, s, sub, "Twitch says it exists but does not list it");
     free(c);
     create_settled(s, row);
@@ -784,7 +784,9 @@ static void on_created(void *arg, int status, json_t *body, const char *error)
         take_over(s, sub, id, st);
         log_info("eventsub.subscribed", "streamer=%s type=%s via=%s status=%s", s->login, type,
                  sub->via == ESM_WEBHOOK ? "webhook" : "websocket",
-                 sub->state == SUB_ENABLED ? "enabled" : st ? st : "?");
+                 sub->state == SUB_ENABLED ? "enabled"
+                 : st                      ? st
+                                           : "?");
         free(c);
         create_settled(s, row);
         return;

@@ -408,7 +408,6 @@ static void test_revocation_recreates(void)
     fx_free(&f, m);
 }
 
-
 /* The id the fake gave the first POST of type (it numbers 202s in call order). */
 static void id_of(struct fake *f, const char *type, char *id, size_t size)
 {
@@ -442,11 +441,11 @@ static void test_conflict_adopts(void)
     struct esm *m = fx_new(&f, NULL, 0);
     f.create_status = 409;
     f.create_msg = "subscription already exists";
-    f.by_type = json_pack(
-        "{s[{ss ss ss ss s{ss} s{ssss}}] s{} si si}", "data", "id", "existing-1", "status",
-        "enabled", "type", "stream.online", "version", "1", "condition", "broadcaster_user_id",
-        "900", "transport", "method", "webhook", "callback", "https://sev.example/eventsub/webhook",
-        "pagination", "total_cost", 1, "max_total_cost", 10000);
+    f.by_type = json_pack("{s[{ss ss ss ss s{ss} s{ssss}}] s{} si si}", "data", "id", "existing-1",
+                          "status", "enabled", "type", "stream.online", "version", "1", "condition",
+                          "broadcaster_user_id", "900", "transport", "method", "webhook",
+                          "callback", "https://sev.example/eventsub/webhook", "pagination",
+                          "total_cost", 1, "max_total_cost", 10000);
     esm_favorite_changed(m, "100", NULL, "900", "streamer");
     esm_start(m);
     uint64_t deadline = uv_hrtime() + 2000000000ULL;
@@ -494,8 +493,8 @@ static void test_429_reads_cost_fields(void)
     f.create_status = 429;
     f.create_msg = "a wording SEV must not depend on";
     json_decref(f.listing);
-    f.listing = json_pack("{s[] s{} si si si}", "data", "pagination", "total", 10000,
-                          "total_cost", 10000, "max_total_cost", 10000);
+    f.listing = json_pack("{s[] s{} si si si}", "data", "pagination", "total", 10000, "total_cost",
+                          10000, "max_total_cost", 10000);
     esm_favorite_changed(m, "100", NULL, "900", "streamer");
     esm_start(m);
     spin(&f);
