@@ -20,7 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t ntypes;
     const struct event_type_info *types = event_types(&ntypes);
     size_t pick = data[0] % (ntypes + 1);
-    json_t *body = json_loadb((const char *)data + 1, size - 1, JSON_ALLOW_NUL, NULL);
+    /* parsed as the webhook and the EventSub WebSocket parse (no JSON_ALLOW_NUL): a body
+     * with "\u0000" never reaches the decoder there, and its encoding would not read back */
+    json_t *body = json_loadb((const char *)data + 1, size - 1, 0, NULL);
     if (!body)
         return 0;
     if (pick < ntypes && json_is_object(body)) {
