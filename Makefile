@@ -27,7 +27,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 
 .PHONY: all deps run test test-unit test-integration test-e2e test-asan bench fuzz format clean sim
 
-all: $(B)/sev $(B)/twitch-sim $(UNIT_BIN)
+all: $(B)/sev $(B)/twitch-sim $(UNIT_BIN) $(B)/faultfs.so
+
+# The storage-fault shim of the integration tests (LD_PRELOAD; never linked into sev). Built
+# without sanitizers: it only forwards calls.
+$(B)/faultfs.so: tests/fault/faultfs.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -Wall -Wextra -Werror -O2 -fPIC -shared -o $@ $< -ldl
 
 deps:
 	@scripts/deps.sh

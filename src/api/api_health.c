@@ -15,7 +15,15 @@ void api_healthz(struct http_request *req)
     struct app *app = req->route_ctx;
     http_add_header(req, "Cache-Control", "no-store");
     if (store_ping(app->store) < 0) {
+        http_add_header(req, "Retry-After", "5");
         http_respond_error(req, 503, "the database is not answering");
+        return;
+    }
+    struct store_counters sc;
+    store_counters_get(app->store, &sc);
+    if (sc.failing) { /* reads work, but events cannot be stored: not healthy */
+        http_add_header(req, "Retry-After", "5");
+        http_respond_error(req, 503, "the database cannot store events (its last write failed)");
         return;
     }
     if (bus_ping(app->bus) < 0) {

@@ -10,6 +10,9 @@
 #include "base/log.h"
 #include "eventsub/signature.h"
 
+/* Seconds a sender is asked to wait after a 503 (the store could not take the event). */
+#define WEBHOOK_RETRY_AFTER_S "5"
+
 struct webhook {
     struct ingest *ingest;
     char secret[128];
@@ -67,6 +70,7 @@ static void on_ingested(void *arg, int status)
         d->wh->stats.duplicates++;
         http_respond(d->req, 204, NULL, "", 0);
     } else {
+        http_add_header(d->req, "Retry-After", WEBHOOK_RETRY_AFTER_S);
         http_respond_error(d->req, 503, "could not store the event; retry later");
     }
     free(d);
@@ -107,6 +111,7 @@ static void handle_notification(struct webhook *wh, struct http_request *req, co
     struct delivery *d = malloc(sizeof *d);
     if (!d) {
         event_free(ev);
+        http_add_header(req, "Retry-After", WEBHOOK_RETRY_AFTER_S);
         http_respond_error(req, 503, "out of memory");
         return;
     }
@@ -114,6 +119,7 @@ static void handle_notification(struct webhook *wh, struct http_request *req, co
     d->req = req;
     if (ingest_submit(wh->ingest, ev, INGEST_WEBHOOK, on_ingested, d) < 0) {
         free(d);
+        http_add_header(req, "Retry-After", WEBHOOK_RETRY_AFTER_S);
         http_respond_error(req, 503, "could not queue the event; retry later");
     }
 }
