@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/stats_cache.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/rand.h"
@@ -208,6 +209,10 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     }
     if (resolve_eventsub_secret(app, err) < 0)
         return -1;
+    struct stats_cache_options sco = {cfg->stats_cache_s, cfg->stats_queries_max};
+    app->stats_cache = stats_cache_new(app->store, &sco);
+    if (!app->stats_cache)
+        return err_set(err, "out of memory");
     if (bus_open(loop, cfg->bus, on_bus_event, app, &app->bus, err) < 0)
         return -1;
     struct hub_options hopts = {0};
@@ -270,6 +275,8 @@ static void on_http_drained(void *arg)
     app->hub = NULL;
     http_server_free(app->http);
     app->http = NULL;
+    stats_cache_free(app->stats_cache); /* every request is answered: nobody waits on it */
+    app->stats_cache = NULL;
     store_close(app->store); /* nothing can append any more: drain and close */
     app->store = NULL;
     uv_close((uv_handle_t *)&app->sigint, NULL);
@@ -289,6 +296,8 @@ void app_stop(struct app *app)
 
 void app_release(struct app *app)
 {
+    stats_cache_free(app->stats_cache);
+    app->stats_cache = NULL;
     if (app->store) /* start-up failed before the loop ran */
         store_close(app->store);
     webhook_free(app->webhook);

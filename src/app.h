@@ -22,6 +22,7 @@ struct twitch;
 struct tokenbox;
 struct accounts;
 struct streams;
+struct stats_cache;
 
 #define APP_MAX_ROUTES 64
 
@@ -43,6 +44,7 @@ struct app {
     struct tokenbox *tokenbox;   /* SEV_KEY_FILE; NULL likewise */
     struct accounts *accounts;   /* users, sessions, tokens; NULL likewise */
     struct streams *streams;     /* live status per streamer (Helix when there is a client) */
+    struct stats_cache *stats_cache; /* /api/stats answers, shared and bounded */
     struct static_files *web;
     struct http_server *http;
     uv_signal_t sigint, sigterm;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/stats_cache.h"
 #include "app.h"
 #include "base/clock.h"
 #include "bus/bus.h"
@@ -121,6 +122,23 @@ static void render_ingest(struct app *app, struct buf *b)
                (unsigned long long)ws.rejected, (unsigned long long)ws.skipped);
 }
 
+static void render_store(struct app *app, struct buf *b)
+{
+    struct store_counters sc;
+    store_counters_get(app->store, &sc);
+    gauge(b, "sev_store_write_failing",
+          "Write transactions failed since the last commit (0: the store can write).",
+          (double)sc.failing);
+    struct stats_cache_stats cs;
+    stats_cache_stats_get(app->stats_cache, &cs);
+    counter(b, "sev_stats_queries_total", "Stats queries sent to the store.", cs.queries);
+    counter(b, "sev_stats_shared_total",
+            "Stats requests answered by a kept or in-flight answer.", cs.shared);
+    counter(b, "sev_stats_refused_total", "Stats requests refused: too many answers pending.",
+            cs.refused);
+    gauge(b, "sev_stats_waiting", "Stats queries waiting for a free slot.", (double)cs.waiting);
+}
+
 void api_metrics(struct http_request *req)
 {
     struct app *app = req->route_ctx;
@@ -131,6 +149,7 @@ void api_metrics(struct http_request *req)
           (double)http_server_connections(app->http));
     render_hub(app, &b);
     render_ingest(app, &b);
+    render_store(app, &b);
     app_render_metrics_extra(app, &b);
     gauge(&b, "sev_uptime_seconds", "Seconds since start.",
           (double)(clock_mono_us() - app->started_us) / 1e6);
