@@ -18,7 +18,16 @@ struct webhook {
     char secret[128];
     struct webhook_hooks hooks;
     struct webhook_stats stats;
+    int64_t log_at_us;   /* monotonic: when the last rejection was logged (0: never) */
+    uint64_t unlogged;   /* rejections since then, not logged */
 };
+
+int webhook_timestamp_fresh(int64_t ts_us, int64_t now_us)
+{
+    /* Twitch: reject messages "older than 10 minutes"; exactly 10 minutes is not older. A
+     * timestamp ahead of our clock gets the same allowance, for clock skew. */
+    return ts_us >= now_us - WEBHOOK_MAX_AGE_US && ts_us <= now_us + WEBHOOK_MAX_AGE_US;
+}
 
 struct webhook *webhook_new(struct ingest *ingest, const char *secret,
                             const struct webhook_hooks *hooks)
@@ -40,12 +49,22 @@ void webhook_free(struct webhook *wh)
     free(wh);
 }
 
+/* Answers a rejection. Anyone can send them, so the log gets at most one line per
+ * WEBHOOK_LOG_INTERVAL_US, saying how many were not logged since. message_id is logged only
+ * when the signature was good (NULL before): an unsigned sender chooses no text of our logs. */
 static void reject(struct webhook *wh, struct http_request *req, int status, const char *why,
                    const char *message_id)
 {
     wh->stats.rejected++;
-    log_warn("webhook.rejected", "status=%d reason=\"%s\" message_id=%.64s", status, why,
-             message_id ? message_id : "-");
+    int64_t now = clock_mono_us();
+    if (wh->log_at_us && now - wh->log_at_us < WEBHOOK_LOG_INTERVAL_US) {
+        wh->unlogged++;
+    } else {
+        log_warn("webhook.rejected", "status=%d reason=\"%s\" message_id=%.64s unlogged=%llu",
+                 status, why, message_id ? message_id : "-", (unsigned long long)wh->unlogged);
+        wh->log_at_us = now;
+        wh->unlogged = 0;
+    }
     http_respond_error(req, status, why);
 }
 
@@ -195,24 +214,25 @@ void webhook_handle(struct webhook *wh, struct http_request *req)
     const char *sig = http_header(req, "Twitch-Eventsub-Message-Signature");
     const char *kind = http_header(req, "Twitch-Eventsub-Message-Type");
     if (!sig || !*sig) {
-        reject(wh, req, 403, "missing Twitch-Eventsub-Message-Signature", id);
+        reject(wh, req, 403, "missing Twitch-Eventsub-Message-Signature", NULL);
         return;
     }
     if (!id || !*id || !ts || !*ts || strlen(id) > 100) {
-        reject(wh, req, 403, "missing or bad Twitch-Eventsub-Message-Id or -Timestamp", id);
+        reject(wh, req, 403, "missing or bad Twitch-Eventsub-Message-Id or -Timestamp", NULL);
         return;
     }
     if (!signature_verify(wh->secret, id, ts, req->body, req->body_len, sig)) {
-        reject(wh, req, 403, "signature does not match", id);
+        reject(wh, req, 403, "signature does not match", NULL);
         return;
     }
+    /* From here on the sender knows the secret: its message id may be logged. */
     int64_t ts_us;
     int64_t now = clock_wall_us();
     if (clock_parse_rfc3339(ts, &ts_us) < 0) {
         reject(wh, req, 403, "Twitch-Eventsub-Message-Timestamp is not RFC 3339", id);
         return;
     }
-    if (ts_us < now - WEBHOOK_MAX_AGE_US || ts_us > now + WEBHOOK_MAX_AGE_US) {
+    if (!webhook_timestamp_fresh(ts_us, now)) {
         reject(wh, req, 403, "message timestamp is more than 10 minutes away from now", id);
         return;
     }
