@@ -41,7 +41,8 @@ struct app {
     struct webhook *webhook;
     struct esm *esm;             /* EventSub subscriptions; NULL without Twitch credentials */
     struct twitch *twitch;       /* the Twitch client; NULL without Twitch credentials */
-    struct tokenbox *tokenbox;   /* SEV_KEY_FILE; NULL likewise */
+    struct tokenbox *tokenbox;   /* SEV_KEY_FILE; NULL without Twitch credentials and with
+                                  * TWITCH_EVENTSUB_SECRET set (else it seals the stored one) */
     struct accounts *accounts;   /* users, sessions, tokens; NULL likewise */
     struct streams *streams;     /* live status per streamer (Helix when there is a client) */
     struct stats_cache *stats_cache; /* /api/stats answers, shared and bounded */
