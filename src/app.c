@@ -296,6 +296,8 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     if (hub_new(loop, app->store, &hopts, &app->hub, err) < 0)
         return -1;
     app->ingest = ingest_new(app->store, app->bus);
+    if (app->ingest && ingest_retry_start(app->ingest, loop, (size_t)cfg->ingest_retry_max) < 0)
+        return err_set(err, "cannot start the ingest retry timer");
     struct webhook_hooks wh_hooks = {app_eventsub_on_verified, app_eventsub_on_revocation, app};
     app->webhook = app->ingest ? webhook_new(app->ingest, app->eventsub_secret, &wh_hooks) : NULL;
     if (!app->webhook || build_routes(app) < 0)
@@ -354,6 +356,7 @@ static void on_http_drained(void *arg)
     app->http = NULL;
     stats_cache_free(app->stats_cache); /* every request is answered: nobody waits on it */
     app->stats_cache = NULL;
+    ingest_retry_stop(app->ingest); /* what still waits for a retry cannot be stored now */
     store_close(app->store); /* nothing can append any more: drain and close */
     app->store = NULL;
     uv_close((uv_handle_t *)&app->sigint, NULL);

@@ -107,6 +107,15 @@ static void render_ingest(struct app *app, struct buf *b)
                   "sev_events_ingested_total{outcome=\"failed\"} %llu\n",
                (unsigned long long)is.stored, (unsigned long long)is.duplicates,
                (unsigned long long)is.failed);
+    counter(b, "sev_ingest_retried_total",
+            "Events without a sender to redeliver them (EventSub WebSocket, SEV's own) stored by "
+            "a retry after the store failed them.",
+            is.retried);
+    counter(b, "sev_ingest_retry_dropped_total",
+            "Events dropped because the retry queue was full (SEV_INGEST_RETRY_MAX).",
+            is.retry_dropped);
+    gauge(b, "sev_ingest_retry_queued", "Events waiting for a retry now.",
+          (double)is.retry_queued);
     struct webhook_stats ws;
     webhook_stats(app->webhook, &ws);
     buf_printf(b, "# HELP sev_webhook_messages_total Webhook messages, by outcome.\n"
