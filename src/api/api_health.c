@@ -107,6 +107,12 @@ static void render_ingest(struct app *app, struct buf *b)
                   "sev_events_ingested_total{outcome=\"failed\"} %llu\n",
                (unsigned long long)is.stored, (unsigned long long)is.duplicates,
                (unsigned long long)is.failed);
+    buf_puts(b, "# HELP sev_events_received_total Events handed to the store, by transport.\n"
+                "# TYPE sev_events_received_total counter\n");
+    static const char *const transports[] = {"webhook", "websocket", "sev"};
+    for (int i = 0; i < 3; i++)
+        buf_printf(b, "sev_events_received_total{transport=\"%s\"} %llu\n", transports[i],
+                   (unsigned long long)is.by_transport[i]);
     counter(b, "sev_ingest_retried_total",
             "Events without a sender to redeliver them (EventSub WebSocket, SEV's own) stored by "
             "a retry after the store failed them.",
