@@ -45,7 +45,8 @@ struct app {
                                   * TWITCH_EVENTSUB_SECRET set (else it seals the stored one) */
     struct accounts *accounts;   /* users, sessions, tokens; NULL likewise */
     struct streams *streams;     /* live status per streamer (Helix when there is a client) */
-    struct stats_cache *stats_cache; /* /api/stats answers, shared and bounded */
+    /* /api/stats answers, shared and bounded (owned) */
+    struct stats_cache *stats_cache;
     struct static_files *web;
     struct http_server *http;
     uv_signal_t sigint, sigterm;

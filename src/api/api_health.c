@@ -120,8 +120,7 @@ static void render_ingest(struct app *app, struct buf *b)
     counter(b, "sev_ingest_retry_dropped_total",
             "Events dropped because the retry queue was full (SEV_INGEST_RETRY_MAX).",
             is.retry_dropped);
-    gauge(b, "sev_ingest_retry_queued", "Events waiting for a retry now.",
-          (double)is.retry_queued);
+    gauge(b, "sev_ingest_retry_queued", "Events waiting for a retry now.", (double)is.retry_queued);
     struct webhook_stats ws;
     webhook_stats(app->webhook, &ws);
     buf_printf(b, "# HELP sev_webhook_messages_total Webhook messages, by outcome.\n"
@@ -147,8 +146,8 @@ static void render_store(struct app *app, struct buf *b)
     struct stats_cache_stats cs;
     stats_cache_stats_get(app->stats_cache, &cs);
     counter(b, "sev_stats_queries_total", "Stats queries sent to the store.", cs.queries);
-    counter(b, "sev_stats_shared_total",
-            "Stats requests answered by a kept or in-flight answer.", cs.shared);
+    counter(b, "sev_stats_shared_total", "Stats requests answered by a kept or in-flight answer.",
+            cs.shared);
     counter(b, "sev_stats_refused_total", "Stats requests refused: too many answers pending.",
             cs.refused);
     gauge(b, "sev_stats_waiting", "Stats queries waiting for a free slot.", (double)cs.waiting);

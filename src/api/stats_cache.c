@@ -30,17 +30,17 @@ struct entry {
     char login[64];
     int hours;
     enum entry_state state;
-    struct stat_list *rows;    /* owned, READY only */
-    int64_t fresh_until_us;    /* READY: monotonic */
-    struct waiter *waiters;    /* owned list, in arrival order */
+    struct stat_list *rows; /* owned, READY only */
+    int64_t fresh_until_us; /* READY: monotonic */
+    struct waiter *waiters; /* owned list, in arrival order */
     struct waiter **wtail;
-    struct entry *qnext;       /* the queue of QUEUED entries */
+    struct entry *qnext; /* the queue of QUEUED entries */
 };
 
 struct stats_cache {
     struct store *store; /* borrowed */
     struct stats_cache_options opt;
-    struct map entries;  /* key → struct entry (owned) */
+    struct map entries; /* key → struct entry (owned) */
     struct entry *qhead, **qtail;
     int running;
     struct stats_cache_stats stats;

@@ -210,9 +210,9 @@ static int set_validate_interval(struct config *c, const char *v, struct err *e,
     return 0;
 }
 
-/* An integer from lo to hi into the int at offset off of the config. */
-static int set_int(struct config *c, const char *v, struct err *e, const char *n, long lo,
-                   long hi, int *out)
+/* An integer from lo to hi into *out. */
+static int set_int(struct config *c, const char *v, struct err *e, const char *n, long lo, long hi,
+                   int *out)
 {
     char *end;
     long x = strtol(v, &end, 10);

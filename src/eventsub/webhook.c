@@ -18,8 +18,8 @@ struct webhook {
     char secret[128];
     struct webhook_hooks hooks;
     struct webhook_stats stats;
-    int64_t log_at_us;   /* monotonic: when the last rejection was logged (0: never) */
-    uint64_t unlogged;   /* rejections since then, not logged */
+    int64_t log_at_us; /* monotonic: when the last rejection was logged (0: never) */
+    uint64_t unlogged; /* rejections since then, not logged */
 };
 
 int webhook_timestamp_fresh(int64_t ts_us, int64_t now_us)

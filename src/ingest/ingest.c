@@ -35,7 +35,7 @@ struct ingest {
     struct bus *bus;
     struct ingest_stats stats;
     /* retry queue (loop thread) */
-    int retry_on;      /* ingest_retry_start was called and ingest_retry_stop not yet */
+    int retry_on; /* ingest_retry_start was called and ingest_retry_stop not yet */
     size_t retry_max;
     struct retry_item *head, **tail;
     size_t queued;
@@ -69,7 +69,7 @@ static void queue_free(struct ingest *in, int keep_inflight)
     while (*pp) {
         struct retry_item *it = *pp;
         if (keep_inflight && it->inflight) { /* its store callback frees it */
-            it->done = -1; /* orphaned */
+            it->done = -1;                   /* orphaned */
             *pp = it->next;
             continue;
         }
@@ -109,9 +109,10 @@ static int queue_push(struct ingest *in, struct event *ev, enum ingest_source so
 {
     struct retry_item *it = NULL;
     if (in->queued >= in->retry_max || !(it = calloc(1, sizeof *it))) {
-        in->stats.retry_dropped++;
-        log_error("ingest.retry_dropped", "id=%s type=%s queued=%zu", ev->id, ev->type,
-                  in->queued);
+        uint64_t k = ++in->stats.retry_dropped;
+        if ((k & (k - 1)) == 0) /* the 1st, 2nd, 4th, 8th…: a long outage logs little */
+            log_error("ingest.retry_dropped", "id=%s type=%s queued=%zu dropped=%llu", ev->id,
+                      ev->type, in->queued, (unsigned long long)k);
         event_free(ev);
         return -1;
     }
@@ -171,8 +172,8 @@ static void on_stored(void *arg, struct event *ev, int status)
 }
 
 /* Appends ev; 0, or the store's error (ev untouched). */
-static int append(struct ingest *in, struct event *ev, enum ingest_source source,
-                  ingest_done_fn cb, void *arg, struct retry_item *item)
+static int append(struct ingest *in, struct event *ev, enum ingest_source source, ingest_done_fn cb,
+                  void *arg, struct retry_item *item)
 {
     struct pending *p = malloc(sizeof *p);
     if (!p)
@@ -237,8 +238,8 @@ void ingest_retry_stop(struct ingest *in)
     in->timer_init = 0;
 }
 
-int ingest_submit(struct ingest *in, struct event *ev, enum ingest_source source,
-                  ingest_done_fn cb, void *arg)
+int ingest_submit(struct ingest *in, struct event *ev, enum ingest_source source, ingest_done_fn cb,
+                  void *arg)
 {
     if (!event_worth_keeping(ev)) {
         /* acknowledged like a duplicate: the sender is done, nothing is stored or sent */

@@ -23,9 +23,9 @@ struct ingest_stats {
     uint64_t failed;
     uint64_t skipped; /* not kept: plain chat messages (event_worth_keeping) */
     uint64_t by_transport[3]; /* by enum ingest_source */
-    uint64_t retried;       /* events stored by a retry */
-    uint64_t retry_dropped; /* events dropped: the retry queue was full */
-    uint64_t retry_queued;  /* events waiting for a retry now */
+    uint64_t retried;         /* events stored by a retry */
+    uint64_t retry_dropped;   /* events dropped: the retry queue was full */
+    uint64_t retry_queued;    /* events waiting for a retry now */
 };
 
 /* INGEST_SEV: made by SEV itself (gap markers, Helix backfill) */

@@ -66,8 +66,9 @@ static const char *const writer_sql[W_COUNT] = {
     /* Twitch logins move between accounts (renames): the newest owner takes it. */
     [W_FREE_LOGIN] = "UPDATE streamers SET login = NULL WHERE login = lower(?1) AND id <> ?2",
     /* A write that must reach the disk, to learn whether writing works again. */
-    [W_PROBE] = "INSERT INTO settings(key, value) VALUES ('write_probe', strftime('%Y-%m-%dT%H:%M:%fZ'))"
-                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [W_PROBE] =
+        "INSERT INTO settings(key, value) VALUES ('write_probe', strftime('%Y-%m-%dT%H:%M:%fZ'))"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 };
 
 /* ---- the queue (under w->lock) ---- */

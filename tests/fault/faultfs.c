@@ -54,10 +54,10 @@ static int fault_for(int fd, const char *op)
     char want[16] = {0}, name[16] = {0};
     if (sscanf(line, "%15s %15s", want, name) != 2 || strcmp(want, op) != 0)
         return 0;
-    int e = strcmp(name, "ENOSPC") == 0 ? ENOSPC
-            : strcmp(name, "EIO") == 0  ? EIO
+    int e = strcmp(name, "ENOSPC") == 0   ? ENOSPC
+            : strcmp(name, "EIO") == 0    ? EIO
             : strcmp(name, "EDQUOT") == 0 ? EDQUOT
-                                        : EIO;
+                                          : EIO;
     pthread_mutex_lock(&count_lock);
     unsigned long k = ++failed_calls;
     pthread_mutex_unlock(&count_lock);

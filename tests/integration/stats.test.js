@@ -8,10 +8,11 @@ const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const path = require('node:path');
 const h = require('../lib/harness');
+const tw = require('../lib/twitch');
 
 const BIG = 'bigstreamer';
 const ROWS = 200000;
-let sev, firstId;
+let sim, sev, jar, firstId;
 
 function sql(db, text) {
   const r = spawnSync('sqlite3', [db], { input: text, encoding: 'utf8' });
@@ -39,15 +40,14 @@ before(async () => {
            '${BIG}', ${now} - (i % 719) * 3600000000, ${now}, 'bulk' FROM n;
     INSERT INTO streamers(id, login, display_name, first_seen_us)
     SELECT DISTINCT streamer_id, 'o' || streamer_id, 'O', ${now} FROM events WHERE streamer_id LIKE 'other%';`);
-  sev = await h.startSev({ dir: seed.dir, env: { SEV_STATS_CACHE_SECONDS: '1' } });
+  sim = await tw.startSim();
+  sev = await tw.startSevWithSim(sim, { dir: seed.dir, env: { SEV_STATS_CACHE_SECONDS: '1' } });
+  jar = await tw.loginAs(sev, sim, 'statsviewer');
 });
 
-after(async () => {
-  const r = await sev.stop();
-  assert.equal(r.code, 0);
-});
+after(() => h.stopAll(sev, sim));
 
-test('a flood of distinct stats requests does not hold up a since= replay or an events read', async () => {
+test('a flood of distinct stats requests does not hold up /api/me, a since= replay or an events read', async () => {
   const flood = [];
   let answered = 0;
   for (let hours = 600; hours <= 720; hours++) {
@@ -64,9 +64,13 @@ test('a flood of distinct stats requests does not hold up a since= replay or an 
   const ws = new h.WsClient(`${sev.url.replace('http', 'ws')}/ws?streamer=${BIG}&since=${firstId}`);
   await ws.opened;
   const events = fetch(`${sev.url}/api/streamers/${BIG}/events?limit=5`).then((r) => r.status);
+  const me = tw.api(sev, jar, 'GET', '/api/me');
   // The replay reaches its end (a "replayed" marker or live) behind at most a few stats queries.
   await h.waitFor('the since= replay', () => ws.messages.length > 0, 20000, 5);
   assert.equal(await events, 200);
+  const meAnswer = await me;
+  assert.equal(meAnswer.status, 200);
+  assert.equal(meAnswer.body.login, 'statsviewer');
   const stillWaiting = flood.length - answered;
   ws.close();
   await Promise.all(flood);

@@ -30,11 +30,11 @@
 
 /* ---- the allocation counters ---- */
 
-static atomic_int armed;        /* count and fail only while set */
-static atomic_long counted;     /* allocations seen while armed */
-static atomic_long fail_at;     /* the allocation that fails (1-based), 0 none */
-static atomic_int persistent;   /* fail every allocation from fail_at on */
-static atomic_long failed;      /* allocations failed on purpose */
+static atomic_int armed;      /* count and fail only while set */
+static atomic_long counted;   /* allocations seen while armed */
+static atomic_long fail_at;   /* the allocation that fails (1-based), 0 none */
+static atomic_int persistent; /* fail every allocation from fail_at on */
+static atomic_long failed;    /* allocations failed on purpose */
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
@@ -133,8 +133,8 @@ static void scenario_decode(void *arg)
     struct event *ev = NULL;
     struct buf out;
     ARM();
-    int rc = event_decode_notification("11111111-2222-3333-4444-555555555555",
-                                       clock_wall_us(), c->body, &ev, &err);
+    int rc = event_decode_notification("11111111-2222-3333-4444-555555555555", clock_wall_us(),
+                                       c->body, &ev, &err);
     buf_init(&out, 0);
     if (rc == 0) {
         event_encode_json(ev, &out);
@@ -142,8 +142,7 @@ static void scenario_decode(void *arg)
     }
     DISARM();
     if (rc < 0 && atomic_load(&failed) == 0) {
-        fprintf(stderr, "# %s: decode failed without an injected failure: %s\n", c->file,
-                err.msg);
+        fprintf(stderr, "# %s: decode failed without an injected failure: %s\n", c->file, err.msg);
         exit(1);
     }
     if (rc < 0)
@@ -256,10 +255,8 @@ static void test_tokenbox(void)
 static void scenario_config(void *arg)
 {
     char *envp[] = {"SEV_LISTEN=127.0.0.1:9999", "SEV_DATABASE=sqlite:/tmp/x.db",
-                    "TWITCH_EVENTSUB_SECRET=0123456789abcdef", "SEV_STATS_CACHE_SECONDS=3",
-                    NULL};
-    char *argv[] = {"sev", "--log-level", "debug", "--public-url", "https://sev.example.com",
-                    NULL};
+                    "TWITCH_EVENTSUB_SECRET=0123456789abcdef", "SEV_STATS_CACHE_SECONDS=3", NULL};
+    char *argv[] = {"sev", "--log-level", "debug", "--public-url", "https://sev.example.com", NULL};
     struct config cfg;
     struct err err = {{0}};
     ARM();
@@ -356,8 +353,8 @@ static void scenario_store(void *arg)
     in = ingest_new(st, bus);
     if (!in || ingest_retry_start(in, &loop, 10) < 0)
         goto out;
-    if (event_decode_notification("aaaaaaaa-2222-3333-4444-555555555555", clock_wall_us(),
-                                  c->body, &ev, &err) < 0)
+    if (event_decode_notification("aaaaaaaa-2222-3333-4444-555555555555", clock_wall_us(), c->body,
+                                  &ev, &err) < 0)
         goto out;
     if (ingest_submit(in, ev, INGEST_WEBHOOK, on_ingested, &r) == 0) {
         run_until(&loop, &r.appended);
