@@ -123,7 +123,13 @@ static void handle_notification(struct webhook *wh, struct http_request *req, co
         skip_notification(wh, req, id, body, "notification without an event object");
         return;
     }
-    if (event_decode_notification(id, ts_us, body, &ev, &err) < 0) {
+    int rc = event_decode_notification(id, ts_us, body, &ev, &err);
+    if (rc == EVENT_ENOMEM) { /* not the message's fault: Twitch redelivers after a 503 */
+        http_add_header(req, "Retry-After", WEBHOOK_RETRY_AFTER_S);
+        http_respond_error(req, 503, "out of memory");
+        return;
+    }
+    if (rc < 0) {
         skip_notification(wh, req, id, body, err.msg[0] ? err.msg : "event could not be decoded");
         return;
     }

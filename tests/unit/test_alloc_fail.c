@@ -145,8 +145,13 @@ static void scenario_decode(void *arg)
         fprintf(stderr, "# %s: decode failed without an injected failure: %s\n", c->file, err.msg);
         exit(1);
     }
-    if (rc < 0)
-        CHECK(err.msg[0] != 0 || ev == NULL);
+    if (rc < 0 && (rc != EVENT_ENOMEM || !strstr(err.msg, "out of memory"))) {
+        /* the webhook answers 503 (Twitch redelivers) only for EVENT_ENOMEM; other decode
+         * errors are acknowledged and skipped: an allocation failure must never read as one */
+        fprintf(stderr, "# %s: allocation %ld failed, but the decoder said %d \"%s\"\n",
+                c->file, atomic_load(&fail_at), rc, err.msg);
+        exit(1);
+    }
     buf_release(&out);
     event_free(ev);
 }
