@@ -2,15 +2,17 @@
  *
  * An event submitted without a callback (the EventSub WebSocket, which never redelivers, and
  * SEV's own gap markers and backfill) has no sender to answer 503 to. When the store fails
- * it, it waits in the retry queue (at most retry_max events) and is appended again after a
- * backoff (100 ms doubling to 5 s), oldest first. While the queue is not empty, new such
- * events join its tail instead of overtaking it, so order holds across an outage. A full
- * queue drops the newest event (counted and logged).
+ * it, it waits in the retry queue (at most retry_max events). Only the oldest is retried,
+ * after a backoff (100 ms doubling to 5 s); once it is stored the next follows at once, one
+ * at a time, so the queue is stored in its order even when the store recovers between two
+ * of its commits. While the queue is not empty, new such events join its tail instead of
+ * overtaking it. A full queue drops the newest event (counted, logged at powers of two).
+ * (Events submitted before the first failure was known may still be stored before it.)
  *
  *   submit(cb NULL) ──▶ store_append ──fail──▶ queue ◀── (queue not empty: new ones wait too)
- *                                                │  timer (backoff)
- *                                                ▼
- *                                   store_append × ≤ RETRY_BATCH, in order ──ok──▶ popped
+ *                                                │ head only: timer (backoff) after a failure,
+ *                                                ▼ at once after a success
+ *                                   store_append(head) ──ok──▶ popped, next
  */
 #include "ingest/ingest.h"
 
@@ -20,14 +22,13 @@
 
 #define RETRY_FIRST_MS 100
 #define RETRY_MAX_MS 5000
-#define RETRY_BATCH 500
 
 struct retry_item {
     struct retry_item *next;
     struct event *ev; /* owned (lent to the store while inflight) */
     enum ingest_source source;
-    int inflight; /* appended, waiting for the store */
-    int done;     /* stored: popped once everything before it is done too */
+    int inflight; /* the head, appended, waiting for the store */
+    int orphaned; /* inflight when the queue was stopped: its store callback frees it */
 };
 
 struct ingest {
@@ -69,7 +70,7 @@ static void queue_free(struct ingest *in, int keep_inflight)
     while (*pp) {
         struct retry_item *it = *pp;
         if (keep_inflight && it->inflight) { /* its store callback frees it */
-            it->done = -1;                   /* orphaned */
+            it->orphaned = 1;
             *pp = it->next;
             continue;
         }
@@ -90,18 +91,18 @@ void ingest_free(struct ingest *in)
 }
 
 static void retry_schedule(struct ingest *in);
+static void retry_send(struct ingest *in);
 
-/* Pops the stored items at the head. */
-static void queue_pop_done(struct ingest *in)
+/* Pops the head (stored). */
+static void queue_pop(struct ingest *in)
 {
-    while (in->head && in->head->done == 1) {
-        struct retry_item *it = in->head;
-        in->head = it->next;
-        if (!in->head)
-            in->tail = &in->head;
-        in->queued--;
-        free(it);
-    }
+    struct retry_item *it = in->head;
+    in->head = it->next;
+    if (!in->head)
+        in->tail = &in->head;
+    in->queued--;
+    event_free(it->ev);
+    free(it);
 }
 
 /* Keeps ev for a later retry (steals it). 0, or -1 when the queue is full (ev freed). */
@@ -145,20 +146,17 @@ static void on_stored(void *arg, struct event *ev, int status)
     if (p.cb)
         p.cb(p.arg, status);
     struct retry_item *it = p.item;
-    if (it && it->done == -1) { /* a retry whose queue was stopped meanwhile */
+    if (it && it->orphaned) { /* a retry whose queue was stopped meanwhile */
         event_free(it->ev);
         free(it);
-    } else if (it) {
+    } else if (it) { /* the head */
         it->inflight = 0;
         if (status >= 0) {
-            it->done = 1;
-            event_free(it->ev);
-            it->ev = NULL;
             in->stats.retried++;
             in->backoff_ms = 0;
-            queue_pop_done(in);
+            queue_pop(in);
             if (in->head)
-                retry_schedule(in);
+                retry_send(in); /* the next, at once */
             else
                 log_info("ingest.retry_drained", "%s", "queued=0");
         } else {
@@ -185,30 +183,31 @@ static int append(struct ingest *in, struct event *ev, enum ingest_source source
     return rc;
 }
 
-static void on_retry_timer(uv_timer_t *t)
+/* Appends the head again (it alone is ever in flight). */
+static void retry_send(struct ingest *in)
 {
-    struct ingest *in = t->data;
-    int sent = 0;
-    for (struct retry_item *it = in->head; it && sent < RETRY_BATCH; it = it->next) {
-        if (it->inflight || it->done)
-            continue;
-        if (append(in, it->ev, it->source, NULL, NULL, it) < 0)
-            break; /* the store's queue is full: later */
-        it->inflight = 1;
-        sent++;
+    struct retry_item *it = in->head;
+    if (!in->retry_on || !it || it->inflight)
+        return;
+    if (append(in, it->ev, it->source, NULL, NULL, it) < 0) {
+        retry_schedule(in); /* the store's queue is full: later */
+        return;
     }
-    if (!sent)
-        retry_schedule(in);
+    it->inflight = 1;
 }
 
-/* Arms the timer for the next retry unless one is armed or a retry is in flight. */
+static void on_retry_timer(uv_timer_t *t)
+{
+    retry_send(t->data);
+}
+
+/* Arms the timer for the next retry unless one is armed or the head is in flight (its answer
+ * decides what comes next). */
 static void retry_schedule(struct ingest *in)
 {
-    if (!in->timer_init || !in->retry_on || !in->head || uv_is_active((uv_handle_t *)&in->timer))
+    if (!in->timer_init || !in->retry_on || !in->head || in->head->inflight ||
+        uv_is_active((uv_handle_t *)&in->timer))
         return;
-    for (struct retry_item *it = in->head; it; it = it->next)
-        if (it->inflight)
-            return; /* its answer reschedules */
     in->backoff_ms = in->backoff_ms ? in->backoff_ms * 2 : RETRY_FIRST_MS;
     if (in->backoff_ms > RETRY_MAX_MS)
         in->backoff_ms = RETRY_MAX_MS;
