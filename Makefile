@@ -27,7 +27,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 
 .PHONY: all deps run test test-unit test-integration test-e2e test-asan bench fuzz format clean sim
 
-all: $(B)/sev $(B)/twitch-sim $(UNIT_BIN)
+all: $(B)/sev $(B)/twitch-sim $(UNIT_BIN) $(B)/faultfs.so
+
+# The storage-fault shim of the integration tests (LD_PRELOAD; never linked into sev). Built
+# without sanitizers: it only forwards calls.
+$(B)/faultfs.so: tests/fault/faultfs.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -Wall -Wextra -Werror -O2 -fPIC -shared -o $@ $< -ldl
 
 deps:
 	@scripts/deps.sh
@@ -46,6 +52,9 @@ $(B)/sev: $(B)/obj/src/main.o $(B)/libsev.a
 $(B)/unit/%: tests/unit/%.c tests/unit/unit.h $(B)/libsev.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libsev.a $(LDFLAGS) $(LDLIBS)
+
+# The out-of-memory torture test counts and fails SEV's own allocations (see the file).
+$(B)/unit/test_alloc_fail: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 
 # The simulator is a Node program (tools/twitch-sim); build/twitch-sim is its launcher.
 $(B)/twitch-sim: tools/twitch-sim/launcher.sh

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/stats_cache.h"
+#include "auth/tokenbox.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/rand.h"
@@ -19,7 +21,8 @@
 #include "store/store.h"
 #include "streams/streams.h"
 
-#define SETTING_EVENTSUB_SECRET "eventsub_secret"
+#define SETTING_EVENTSUB_SECRET "eventsub_secret" /* plain: written by older versions only */
+#define SETTING_EVENTSUB_SECRET_SEALED "eventsub_secret_sealed"
 /* Helix Get Streams is asked at most this often per streamer; events update it in between. */
 #define STREAM_STATUS_TTL_S 30
 
@@ -148,7 +151,72 @@ static void build_config_json(struct app *app)
     buf_release(&b);
 }
 
-/* TWITCH_EVENTSUB_SECRET, or the one generated on first start and kept in the database. */
+/* The generated EventSub secret is kept in the database sealed with the token key
+ * (SEV_KEY_FILE, auth/tokenbox), as hex: a copy of the database alone cannot forge webhooks.
+ * A plain one kept by an older SEV is sealed on start and its plain row emptied. */
+#define SECRET_OWNER "eventsub_secret" /* tokenbox additional data: binds the blob to its row */
+
+static int secret_seal_store(struct app *app, struct err *err)
+{
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    const char *s = app->eventsub_secret;
+    if (tokenbox_seal(app->tokenbox, SECRET_OWNER, s, strlen(s), &blob, &len) < 0)
+        return err_set(err, "cannot seal the EventSub secret");
+    char *hex = malloc(2 * len + 1);
+    if (!hex) {
+        free(blob);
+        return err_set(err, "out of memory");
+    }
+    for (size_t i = 0; i < len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", blob[i]);
+    free(blob);
+    int rc = store_setting_set(app->store, SETTING_EVENTSUB_SECRET_SEALED, hex, err);
+    free(hex);
+    return rc;
+}
+
+/* 0 and app->eventsub_secret from the sealed setting; 1 when there is none (or it does not
+ * open: another key); -1 with err. */
+static int secret_unseal(struct app *app, struct err *err)
+{
+    char *hex = NULL, *plain = NULL;
+    size_t plain_len = 0;
+    int found = store_setting_get(app->store, SETTING_EVENTSUB_SECRET_SEALED, &hex, err);
+    if (found != 0)
+        return found;
+    size_t n = strlen(hex) / 2;
+    unsigned char *blob = malloc(n ? n : 1);
+    int rc = 1;
+    if (!blob) {
+        free(hex);
+        return err_set(err, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            goto out;
+        blob[i] = (unsigned char)v;
+    }
+    if (tokenbox_open(app->tokenbox, SECRET_OWNER, blob, n, &plain, &plain_len) < 0) {
+        log_warn("eventsub.secret_unreadable", "%s",
+                 "reason=\"the stored secret does not open with SEV_KEY_FILE's key\" "
+                 "action=\"a new secret is generated; webhook subscriptions are made again\"");
+        goto out;
+    }
+    if (plain_len >= 10 && plain_len < sizeof app->eventsub_secret) {
+        memcpy(app->eventsub_secret, plain, plain_len + 1);
+        rc = 0;
+    }
+out:
+    tokenbox_wipe_free(plain);
+    free(blob);
+    free(hex);
+    return rc;
+}
+
+/* TWITCH_EVENTSUB_SECRET, or the one generated on first start and kept (sealed) in the
+ * database. */
 static int resolve_eventsub_secret(struct app *app, struct err *err)
 {
     if (app->cfg.eventsub_secret[0]) {
@@ -156,21 +224,31 @@ static int resolve_eventsub_secret(struct app *app, struct err *err)
                  app->cfg.eventsub_secret);
         return 0;
     }
+    if (!app->tokenbox && tokenbox_load(app->cfg.key_file, &app->tokenbox, err) < 0)
+        return -1;
+    int rc = secret_unseal(app, err);
+    if (rc <= 0)
+        return rc;
+    /* An older SEV kept it in plain text: seal it, then empty the plain row. */
     char *stored = NULL;
     int found = store_setting_get(app->store, SETTING_EVENTSUB_SECRET, &stored, err);
     if (found < 0)
         return -1;
     if (found == 0 && strlen(stored) >= 10 && strlen(stored) < sizeof app->eventsub_secret) {
         snprintf(app->eventsub_secret, sizeof app->eventsub_secret, "%s", stored);
-        free(stored);
+        tokenbox_wipe_free(stored);
+        if (secret_seal_store(app, err) < 0 ||
+            store_setting_set(app->store, SETTING_EVENTSUB_SECRET, "", err) < 0)
+            return -1;
+        log_info("eventsub.secret_sealed", "%s", "was=plain");
         return 0;
     }
-    free(stored);
+    tokenbox_wipe_free(stored);
     if (rand_hex(app->eventsub_secret, 32) < 0)
         return err_set(err, "cannot generate the EventSub secret");
-    if (store_setting_set(app->store, SETTING_EVENTSUB_SECRET, app->eventsub_secret, err) < 0)
+    if (secret_seal_store(app, err) < 0)
         return -1;
-    log_info("eventsub.secret_generated", "where=database");
+    log_info("eventsub.secret_generated", "%s", "where=database sealed=1");
     return 0;
 }
 
@@ -208,12 +286,18 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     }
     if (resolve_eventsub_secret(app, err) < 0)
         return -1;
+    struct stats_cache_options sco = {cfg->stats_cache_s, cfg->stats_queries_max};
+    app->stats_cache = stats_cache_new(app->store, &sco);
+    if (!app->stats_cache)
+        return err_set(err, "out of memory");
     if (bus_open(loop, cfg->bus, on_bus_event, app, &app->bus, err) < 0)
         return -1;
     struct hub_options hopts = {0};
     if (hub_new(loop, app->store, &hopts, &app->hub, err) < 0)
         return -1;
     app->ingest = ingest_new(app->store, app->bus);
+    if (app->ingest && ingest_retry_start(app->ingest, loop, (size_t)cfg->ingest_retry_max) < 0)
+        return err_set(err, "cannot start the ingest retry timer");
     struct webhook_hooks wh_hooks = {app_eventsub_on_verified, app_eventsub_on_revocation, app};
     app->webhook = app->ingest ? webhook_new(app->ingest, app->eventsub_secret, &wh_hooks) : NULL;
     if (!app->webhook || build_routes(app) < 0)
@@ -270,6 +354,9 @@ static void on_http_drained(void *arg)
     app->hub = NULL;
     http_server_free(app->http);
     app->http = NULL;
+    stats_cache_free(app->stats_cache); /* every request is answered: nobody waits on it */
+    app->stats_cache = NULL;
+    ingest_retry_stop(app->ingest); /* what still waits for a retry cannot be stored now */
     store_close(app->store); /* nothing can append any more: drain and close */
     app->store = NULL;
     uv_close((uv_handle_t *)&app->sigint, NULL);
@@ -289,6 +376,8 @@ void app_stop(struct app *app)
 
 void app_release(struct app *app)
 {
+    stats_cache_free(app->stats_cache);
+    app->stats_cache = NULL;
     if (app->store) /* start-up failed before the loop ran */
         store_close(app->store);
     webhook_free(app->webhook);

@@ -22,6 +22,7 @@ struct twitch;
 struct tokenbox;
 struct accounts;
 struct streams;
+struct stats_cache;
 
 #define APP_MAX_ROUTES 64
 
@@ -40,9 +41,12 @@ struct app {
     struct webhook *webhook;
     struct esm *esm;             /* EventSub subscriptions; NULL without Twitch credentials */
     struct twitch *twitch;       /* the Twitch client; NULL without Twitch credentials */
-    struct tokenbox *tokenbox;   /* SEV_KEY_FILE; NULL likewise */
+    struct tokenbox *tokenbox;   /* SEV_KEY_FILE; NULL without Twitch credentials and with
+                                  * TWITCH_EVENTSUB_SECRET set (else it seals the stored one) */
     struct accounts *accounts;   /* users, sessions, tokens; NULL likewise */
     struct streams *streams;     /* live status per streamer (Helix when there is a client) */
+    /* /api/stats answers, shared and bounded (owned) */
+    struct stats_cache *stats_cache;
     struct static_files *web;
     struct http_server *http;
     uv_signal_t sigint, sigterm;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/stats_cache.h"
 #include "app.h"
 #include "base/clock.h"
 #include "bus/bus.h"
@@ -15,7 +16,15 @@ void api_healthz(struct http_request *req)
     struct app *app = req->route_ctx;
     http_add_header(req, "Cache-Control", "no-store");
     if (store_ping(app->store) < 0) {
+        http_add_header(req, "Retry-After", "5");
         http_respond_error(req, 503, "the database is not answering");
+        return;
+    }
+    struct store_counters sc;
+    store_counters_get(app->store, &sc);
+    if (sc.failing) { /* reads work, but events cannot be stored: not healthy */
+        http_add_header(req, "Retry-After", "5");
+        http_respond_error(req, 503, "the database cannot store events (its last write failed)");
         return;
     }
     if (bus_ping(app->bus) < 0) {
@@ -98,6 +107,20 @@ static void render_ingest(struct app *app, struct buf *b)
                   "sev_events_ingested_total{outcome=\"failed\"} %llu\n",
                (unsigned long long)is.stored, (unsigned long long)is.duplicates,
                (unsigned long long)is.failed);
+    buf_puts(b, "# HELP sev_events_received_total Events handed to the store, by transport.\n"
+                "# TYPE sev_events_received_total counter\n");
+    static const char *const transports[] = {"webhook", "websocket", "sev"};
+    for (int i = 0; i < 3; i++)
+        buf_printf(b, "sev_events_received_total{transport=\"%s\"} %llu\n", transports[i],
+                   (unsigned long long)is.by_transport[i]);
+    counter(b, "sev_ingest_retried_total",
+            "Events without a sender to redeliver them (EventSub WebSocket, SEV's own) stored by "
+            "a retry after the store failed them.",
+            is.retried);
+    counter(b, "sev_ingest_retry_dropped_total",
+            "Events dropped because the retry queue was full (SEV_INGEST_RETRY_MAX).",
+            is.retry_dropped);
+    gauge(b, "sev_ingest_retry_queued", "Events waiting for a retry now.", (double)is.retry_queued);
     struct webhook_stats ws;
     webhook_stats(app->webhook, &ws);
     buf_printf(b, "# HELP sev_webhook_messages_total Webhook messages, by outcome.\n"
@@ -113,6 +136,23 @@ static void render_ingest(struct app *app, struct buf *b)
                (unsigned long long)ws.rejected, (unsigned long long)ws.skipped);
 }
 
+static void render_store(struct app *app, struct buf *b)
+{
+    struct store_counters sc;
+    store_counters_get(app->store, &sc);
+    gauge(b, "sev_store_write_failing",
+          "Write transactions failed since the last commit (0: the store can write).",
+          (double)sc.failing);
+    struct stats_cache_stats cs;
+    stats_cache_stats_get(app->stats_cache, &cs);
+    counter(b, "sev_stats_queries_total", "Stats queries sent to the store.", cs.queries);
+    counter(b, "sev_stats_shared_total", "Stats requests answered by a kept or in-flight answer.",
+            cs.shared);
+    counter(b, "sev_stats_refused_total", "Stats requests refused: too many answers pending.",
+            cs.refused);
+    gauge(b, "sev_stats_waiting", "Stats queries waiting for a free slot.", (double)cs.waiting);
+}
+
 void api_metrics(struct http_request *req)
 {
     struct app *app = req->route_ctx;
@@ -123,6 +163,7 @@ void api_metrics(struct http_request *req)
           (double)http_server_connections(app->http));
     render_hub(app, &b);
     render_ingest(app, &b);
+    render_store(app, &b);
     app_render_metrics_extra(app, &b);
     gauge(&b, "sev_uptime_seconds", "Seconds since start.",
           (double)(clock_mono_us() - app->started_us) / 1e6);

@@ -1,12 +1,22 @@
+/* GET /api/stats/...: answered through api/stats_cache (shared, bounded), never straight from
+ * the store: anyone may ask, and each query scans many rows. */
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "api/stats_cache.h"
 #include "app.h"
 #include "store/store.h"
 
+static const char *const key_names[] = {
+    [STATS_STREAMERS] = "streamer",
+    [STATS_TYPES] = "type",
+    [STATS_HOURLY] = "hour",
+};
+
 /* [{"<key_name>":"…","events":N}, …] */
-static void respond_rows(struct http_request *req, const char *key_name, struct stat_list *rows)
+static void respond_rows(struct http_request *req, const char *key_name,
+                         const struct stat_list *rows)
 {
     struct buf b;
     buf_init(&b, 0);
@@ -21,56 +31,64 @@ static void respond_rows(struct http_request *req, const char *key_name, struct 
     http_respond_buf(req, 200, "application/json", &b);
 }
 
-static void on_streamers(void *arg, int status, struct stat_list *rows)
+static void respond_busy(struct http_request *req)
 {
-    struct http_request *req = arg;
-    if (status < 0)
-        http_respond_error(req, 503, "the event store is not answering");
-    else
-        respond_rows(req, "streamer", rows);
-    stat_list_free(rows);
+    http_add_header(req, "Retry-After", "5");
+    http_respond_error(req, 503, "the event store is not answering");
 }
 
-static void on_types(void *arg, int status, struct stat_list *rows)
+static void on_streamers(void *arg, int status, const struct stat_list *rows)
 {
-    struct http_request *req = arg;
     if (status < 0)
-        http_respond_error(req, 503, "the event store is not answering");
+        respond_busy(arg);
     else
-        respond_rows(req, "type", rows);
-    stat_list_free(rows);
+        respond_rows(arg, key_names[STATS_STREAMERS], rows);
 }
 
-static void on_hourly(void *arg, int status, struct stat_list *rows)
+static void on_types(void *arg, int status, const struct stat_list *rows)
 {
-    struct http_request *req = arg;
     if (status < 0)
-        http_respond_error(req, 503, "the event store is not answering");
+        respond_busy(arg);
     else
-        respond_rows(req, "hour", rows);
-    stat_list_free(rows);
+        respond_rows(arg, key_names[STATS_TYPES], rows);
+}
+
+static void on_hourly(void *arg, int status, const struct stat_list *rows)
+{
+    if (status < 0)
+        respond_busy(arg);
+    else
+        respond_rows(arg, key_names[STATS_HOURLY], rows);
+}
+
+static const stats_cache_fn answer_fns[] = {
+    [STATS_STREAMERS] = on_streamers,
+    [STATS_TYPES] = on_types,
+    [STATS_HOURLY] = on_hourly,
+};
+
+static void stats_ask(struct http_request *req, enum stats_kind kind, const char *login, int hours)
+{
+    struct app *app = req->route_ctx;
+    if (stats_cache_get(app->stats_cache, kind, login, hours, answer_fns[kind], req) < 0)
+        respond_busy(req);
 }
 
 void api_stats_streamers(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
-    if (store_stats_streamers(app->store, on_streamers, req) < 0)
-        http_respond_error(req, 503, "the event store is not answering");
+    stats_ask(req, STATS_STREAMERS, NULL, 0);
 }
 
 void api_stats_types(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
     char login[64];
     if (api_login_param(req, req->params[0], login, sizeof login) < 0)
         return;
-    if (store_stats_types(app->store, login, on_types, req) < 0)
-        http_respond_error(req, 503, "the event store is not answering");
+    stats_ask(req, STATS_TYPES, login, 0);
 }
 
 void api_stats_hourly(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
     char login[64], num[16];
     if (api_login_param(req, req->params[0], login, sizeof login) < 0)
         return;
@@ -80,6 +98,5 @@ void api_stats_hourly(struct http_request *req)
         http_respond_error(req, 400, "hours must be a number from 1 to 720");
         return;
     }
-    if (store_stats_hourly(app->store, login, hours, on_hourly, req) < 0)
-        http_respond_error(req, 503, "the event store is not answering");
+    stats_ask(req, STATS_HOURLY, login, hours);
 }

@@ -210,6 +210,33 @@ static int set_validate_interval(struct config *c, const char *v, struct err *e,
     return 0;
 }
 
+/* An integer from lo to hi into *out. */
+static int set_int(struct config *c, const char *v, struct err *e, const char *n, long lo, long hi,
+                   int *out)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi)
+        return err_set(e, "%s: '%s' must be a number from %ld to %ld", n, v, lo, hi);
+    *out = (int)x;
+    return 0;
+}
+
+static int set_stats_cache(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_int(c, v, e, n, 0, 3600, &c->stats_cache_s);
+}
+
+static int set_stats_queries(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_int(c, v, e, n, 1, 64, &c->stats_queries_max);
+}
+
+static int set_ingest_retry(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_int(c, v, e, n, 0, 1000000, &c->ingest_retry_max);
+}
+
 static int set_demo(struct config *c, const char *v, struct err *e, const char *n)
 {
     if (strcmp(v, "1") != 0 && strcmp(v, "0") != 0)
@@ -370,6 +397,13 @@ static const struct option_row rows[] = {
      "open connections from one client address, 0 = no limit (default: 1000, or 0 when "
      "SEV_LISTEN is a loopback address; set 0 behind a load balancer)",
      set_max_per_address, 0, 0},
+    {"SEV_STATS_CACHE_SECONDS", "--stats-cache-seconds", "5",
+     "seconds an /api/stats answer is reused (0 to 3600)", set_stats_cache, 0, 0},
+    {"SEV_STATS_QUERIES_MAX", "--stats-queries-max", "1",
+     "stats queries running at once; the rest wait (1 to 64)", set_stats_queries, 0, 0},
+    {"SEV_INGEST_RETRY_MAX", "--ingest-retry-max", "10000",
+     "EventSub WebSocket events kept for retry while the store fails (0 to 1000000)",
+     set_ingest_retry, 0, 0},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 

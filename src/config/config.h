@@ -43,6 +43,12 @@ struct config {
     int64_t send_timeout_us;
     int max_connections;             /* 0: unlimited */
     int max_connections_per_address; /* 0: off (by default when listening on loopback) */
+    /* /api/stats answers are reused this many seconds (api/stats_cache) */
+    int stats_cache_s;
+    /* stats queries running at once */
+    int stats_queries_max;
+    /* EventSub WebSocket events kept for retry while the store fails (ingest) */
+    int ingest_retry_max;
 };
 
 /* Parses env (NULL-terminated "K=V" array) then argv. Returns 0, 1 when --help was asked

@@ -52,6 +52,8 @@ static int run_decoder(struct event_decoding *d)
         return -1;
     if (event_type_decoder(d->type)(d) < 0)
         return -1;
+    if (d->oom) /* before judging the content: a failed copy is not a missing field */
+        return err_set(d->err, "%.64s event: out of memory", d->type);
     if (!d->ev->streamer_login)
         return err_set(d->err, "%.64s event names no broadcaster", d->type);
     return 0;
@@ -104,19 +106,25 @@ int event_decode_with_condition(const char *message_id, const char *sub_type,
         .err = err,
     };
     buf_init(&d.summary, SUMMARY_MAX);
-    if (!(d.ev = event_new()))
-        return err_set(err, "%.64s event: out of memory", sub_type);
+    if (!(d.ev = event_new())) {
+        err_set(err, "%.64s event: out of memory", sub_type);
+        return EVENT_ENOMEM;
+    }
     d.ev->id = text_clean_dup(message_id, EVENT_ID_MAX);
     d.ev->type = text_clean_dup(sub_type, EVENT_ID_MAX);
     d.ev->created_at_us = message_timestamp_us;
     d.ev->data = json_incref(event_obj);
+    if (!d.ev->id || !d.ev->type)
+        d.oom = 1;
     int rc = run_decoder(&d);
     if (rc == 0)
         rc = finish_event(&d);
     decoding_release(&d);
     if (rc < 0) {
+        if (d.oom) /* whatever a decoder said after an allocation failed */
+            err_set(err, "%.64s event: out of memory", sub_type);
         event_free(d.ev);
-        return -1;
+        return d.oom ? EVENT_ENOMEM : -1;
     }
     *out = d.ev;
     return 0;

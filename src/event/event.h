@@ -44,6 +44,9 @@ struct event {
  * or message_id / sub_type is missing; *out is NULL then. */
 int event_decode(const char *message_id, const char *sub_type, int64_t message_timestamp_us,
                  json_t *event_obj, struct event **out, struct err *err);
+/* The decoders' failure when an allocation failed (the content may be fine: a sender that can
+ * redeliver should be told to, e.g. a webhook's 503); any other failure is -1. */
+#define EVENT_ENOMEM (-2)
 
 /* As event_decode, knowing the subscription's condition (borrowed, may be NULL).
  *

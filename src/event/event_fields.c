@@ -109,6 +109,15 @@ static char *prefixed_id_dup(json_t *obj, const char *prefix)
     return field_id_dup(obj, key);
 }
 
+/* 1 when "<prefix>_id" is a string or an integer (what prefixed_id_dup copies). */
+static int prefixed_has_id(json_t *obj, const char *prefix)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s_id", prefix);
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    return json_is_string(v) || json_is_integer(v);
+}
+
 static void set_owned(char **slot, char *value)
 {
     free(*slot);
@@ -129,6 +138,10 @@ int decoding_streamer(struct event_decoding *d, json_t *obj, const char *prefix)
     if (strlen(login) > EVENT_LOGIN_MAX)
         return err_set(d->err, "%.64s event: %s_login is not a Twitch login", d->type, prefix);
     char *id = prefixed_id_dup(obj, prefix);
+    if (!id && prefixed_has_id(obj, prefix)) { /* there is one: its copy failed */
+        d->oom = 1;
+        return err_set(d->err, "%.64s event: out of memory", d->type);
+    }
     if (!id || !*id || strlen(id) > EVENT_LOGIN_MAX) {
         free(id);
         return err_set(d->err, "%.64s event: no usable %s_id", d->type, prefix);

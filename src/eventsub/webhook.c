@@ -10,12 +10,24 @@
 #include "base/log.h"
 #include "eventsub/signature.h"
 
+/* Seconds a sender is asked to wait after a 503 (the store could not take the event). */
+#define WEBHOOK_RETRY_AFTER_S "5"
+
 struct webhook {
     struct ingest *ingest;
     char secret[128];
     struct webhook_hooks hooks;
     struct webhook_stats stats;
+    int64_t log_at_us; /* monotonic: when the last rejection was logged (0: never) */
+    uint64_t unlogged; /* rejections since then, not logged */
 };
+
+int webhook_timestamp_fresh(int64_t ts_us, int64_t now_us)
+{
+    /* Twitch: reject messages "older than 10 minutes"; exactly 10 minutes is not older. A
+     * timestamp ahead of our clock gets the same allowance, for clock skew. */
+    return ts_us >= now_us - WEBHOOK_MAX_AGE_US && ts_us <= now_us + WEBHOOK_MAX_AGE_US;
+}
 
 struct webhook *webhook_new(struct ingest *ingest, const char *secret,
                             const struct webhook_hooks *hooks)
@@ -37,12 +49,22 @@ void webhook_free(struct webhook *wh)
     free(wh);
 }
 
+/* Answers a rejection. Anyone can send them, so the log gets at most one line per
+ * WEBHOOK_LOG_INTERVAL_US, saying how many were not logged since. message_id is logged only
+ * when the signature was good (NULL before): an unsigned sender chooses no text of our logs. */
 static void reject(struct webhook *wh, struct http_request *req, int status, const char *why,
                    const char *message_id)
 {
     wh->stats.rejected++;
-    log_warn("webhook.rejected", "status=%d reason=\"%s\" message_id=%.64s", status, why,
-             message_id ? message_id : "-");
+    int64_t now = clock_mono_us();
+    if (wh->log_at_us && now - wh->log_at_us < WEBHOOK_LOG_INTERVAL_US) {
+        wh->unlogged++;
+    } else {
+        log_warn("webhook.rejected", "status=%d reason=\"%s\" message_id=%.64s unlogged=%llu",
+                 status, why, message_id ? message_id : "-", (unsigned long long)wh->unlogged);
+        wh->log_at_us = now;
+        wh->unlogged = 0;
+    }
     http_respond_error(req, status, why);
 }
 
@@ -67,6 +89,7 @@ static void on_ingested(void *arg, int status)
         d->wh->stats.duplicates++;
         http_respond(d->req, 204, NULL, "", 0);
     } else {
+        http_add_header(d->req, "Retry-After", WEBHOOK_RETRY_AFTER_S);
         http_respond_error(d->req, 503, "could not store the event; retry later");
     }
     free(d);
@@ -100,13 +123,20 @@ static void handle_notification(struct webhook *wh, struct http_request *req, co
         skip_notification(wh, req, id, body, "notification without an event object");
         return;
     }
-    if (event_decode_notification(id, ts_us, body, &ev, &err) < 0) {
+    int rc = event_decode_notification(id, ts_us, body, &ev, &err);
+    if (rc == EVENT_ENOMEM) { /* not the message's fault: Twitch redelivers after a 503 */
+        http_add_header(req, "Retry-After", WEBHOOK_RETRY_AFTER_S);
+        http_respond_error(req, 503, "out of memory");
+        return;
+    }
+    if (rc < 0) {
         skip_notification(wh, req, id, body, err.msg[0] ? err.msg : "event could not be decoded");
         return;
     }
     struct delivery *d = malloc(sizeof *d);
     if (!d) {
         event_free(ev);
+        http_add_header(req, "Retry-After", WEBHOOK_RETRY_AFTER_S);
         http_respond_error(req, 503, "out of memory");
         return;
     }
@@ -114,6 +144,7 @@ static void handle_notification(struct webhook *wh, struct http_request *req, co
     d->req = req;
     if (ingest_submit(wh->ingest, ev, INGEST_WEBHOOK, on_ingested, d) < 0) {
         free(d);
+        http_add_header(req, "Retry-After", WEBHOOK_RETRY_AFTER_S);
         http_respond_error(req, 503, "could not queue the event; retry later");
     }
 }
@@ -189,24 +220,25 @@ void webhook_handle(struct webhook *wh, struct http_request *req)
     const char *sig = http_header(req, "Twitch-Eventsub-Message-Signature");
     const char *kind = http_header(req, "Twitch-Eventsub-Message-Type");
     if (!sig || !*sig) {
-        reject(wh, req, 403, "missing Twitch-Eventsub-Message-Signature", id);
+        reject(wh, req, 403, "missing Twitch-Eventsub-Message-Signature", NULL);
         return;
     }
     if (!id || !*id || !ts || !*ts || strlen(id) > 100) {
-        reject(wh, req, 403, "missing or bad Twitch-Eventsub-Message-Id or -Timestamp", id);
+        reject(wh, req, 403, "missing or bad Twitch-Eventsub-Message-Id or -Timestamp", NULL);
         return;
     }
     if (!signature_verify(wh->secret, id, ts, req->body, req->body_len, sig)) {
-        reject(wh, req, 403, "signature does not match", id);
+        reject(wh, req, 403, "signature does not match", NULL);
         return;
     }
+    /* From here on the sender knows the secret: its message id may be logged. */
     int64_t ts_us;
     int64_t now = clock_wall_us();
     if (clock_parse_rfc3339(ts, &ts_us) < 0) {
         reject(wh, req, 403, "Twitch-Eventsub-Message-Timestamp is not RFC 3339", id);
         return;
     }
-    if (ts_us < now - WEBHOOK_MAX_AGE_US || ts_us > now + WEBHOOK_MAX_AGE_US) {
+    if (!webhook_timestamp_fresh(ts_us, now)) {
         reject(wh, req, 403, "message timestamp is more than 10 minutes away from now", id);
         return;
     }

@@ -1,6 +1,7 @@
 /* webhook: POST /eventsub/webhook, Twitch's EventSub webhook callback.
  *
- * Order of checks (each failure answered and logged once, nothing stored):
+ * Order of checks (each failure answered, nothing stored; rejections logged at most once per
+ * 10 s with a count, and a message id only once its signature was good):
  *   1. body cap (the route's max_body → 413)
  *   2. Twitch-Eventsub-Message-Id/-Timestamp/-Signature present → else 403
  *   3. HMAC-SHA256 over id + timestamp + raw body, constant time → else 403
@@ -26,6 +27,8 @@
 
 #define WEBHOOK_MAX_BODY (256 * 1024)
 #define WEBHOOK_MAX_AGE_US (10LL * 60 * 1000000)
+/* Rejections are logged at most once per this interval (with the count not logged). */
+#define WEBHOOK_LOG_INTERVAL_US (10LL * 1000000)
 
 struct webhook_hooks {
     void (*on_verified)(void *arg, const char *subscription_id, const char *type);
@@ -51,5 +54,9 @@ struct webhook *webhook_new(struct ingest *ingest, const char *secret,
 void webhook_free(struct webhook *wh);
 void webhook_handle(struct webhook *wh, struct http_request *req);
 void webhook_stats(const struct webhook *wh, struct webhook_stats *out);
+/* 1 when a message timestamp is acceptable at now: at most WEBHOOK_MAX_AGE_US old (exactly
+ * 10 minutes old is accepted; Twitch says to reject "older than 10 minutes") and at most as
+ * far ahead (clock skew). */
+int webhook_timestamp_fresh(int64_t ts_us, int64_t now_us);
 
 #endif

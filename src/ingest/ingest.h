@@ -7,7 +7,9 @@
 #ifndef SEV_INGEST_H
 #define SEV_INGEST_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "bus/bus.h"
 #include "event/event.h"
@@ -21,6 +23,9 @@ struct ingest_stats {
     uint64_t failed;
     uint64_t skipped; /* not kept: plain chat messages (event_worth_keeping) */
     uint64_t by_transport[3]; /* by enum ingest_source */
+    uint64_t retried;         /* events stored by a retry */
+    uint64_t retry_dropped;   /* events dropped: the retry queue was full */
+    uint64_t retry_queued;    /* events waiting for a retry now */
 };
 
 /* INGEST_SEV: made by SEV itself (gap markers, Helix backfill) */
@@ -39,5 +44,15 @@ int ingest_submit(struct ingest *in, struct event *ev, enum ingest_source source
                   ingest_done_fn cb, void *arg);
 
 void ingest_stats(const struct ingest *in, struct ingest_stats *out);
+
+/* Retrying events submitted without a callback (the EventSub WebSocket never redelivers;
+ * SEV's own events have no sender): when the store fails one, it is kept (at most max; the
+ * newest is dropped beyond that) and appended again with backoff (100 ms doubling to 5 s),
+ * in order; later ones wait behind it. Without this call, such failures are dropped.
+ * max 0 turns retrying off. Returns 0 or -1. */
+int ingest_retry_start(struct ingest *in, uv_loop_t *loop, size_t max);
+/* Before the store closes: drops what still waits (logged) and closes the timer (the loop
+ * must run once more before ingest_free). */
+void ingest_retry_stop(struct ingest *in);
 
 #endif

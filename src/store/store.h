@@ -121,6 +121,9 @@ struct store_counters {
     uint64_t duplicates; /* appends answered STORE_DUPLICATE */
     uint64_t failed;     /* appends or puts that failed */
     uint64_t queued;     /* appends waiting for the writer right now */
+    uint64_t failing;    /* write transactions failed since the last commit: 0 when the store
+                          * can write; while not 0 the backend probes about once a second with a
+                          * tiny write, so it returns to 0 on its own once the disk recovers */
 };
 void store_counters_get(struct store *st, struct store_counters *out);
 

@@ -161,6 +161,12 @@ static int main_open(struct sqlite_store *ss, struct err *err)
         return -1;
     if (sql_conn_writable(&ss->main, ss->path, err) < 0)
         goto release_conn;
+    /* Settings may hold secrets (an older SEV's plain EventSub secret): a replaced value is
+     * overwritten with zeros on disk, not left in a free page. */
+    if (sqlite3_exec(ss->main.db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK) {
+        err_set(err, "database %s: %s", ss->path, sqlite3_errmsg(ss->main.db));
+        goto release_conn;
+    }
     if (sqlite_migrate(ss->main.db, ss->path, err) < 0)
         goto release_conn;
     return 0;

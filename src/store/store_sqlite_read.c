@@ -482,9 +482,9 @@ static void read_work(uv_work_t *w)
         return;
     }
     j->status = read_ops[j->req.kind].run(c, j);
-    if (j->status < 0)
+    if (j->status < 0) /* SQLite's message, or ours when SQLite had no error (memory) */
         log_error("store.read_failed", "query=%s err=\"%s\"", query_names[j->failed_query],
-                  sqlite3_errmsg(c->db));
+                  sqlite3_errcode(c->db) != SQLITE_OK ? sqlite3_errmsg(c->db) : "out of memory");
     sqlite_pool_give(&j->ss->pool, c);
 }
 

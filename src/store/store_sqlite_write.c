@@ -37,6 +37,7 @@ enum writer_stmt {
     W_SEQ_BY_KEY,
     W_UPSERT_STREAMER,
     W_FREE_LOGIN,
+    W_PROBE,
     W_COUNT
 };
 
@@ -64,6 +65,10 @@ static const char *const writer_sql[W_COUNT] = {
         "                  THEN excluded.last_event_us ELSE streamers.last_event_us END",
     /* Twitch logins move between accounts (renames): the newest owner takes it. */
     [W_FREE_LOGIN] = "UPDATE streamers SET login = NULL WHERE login = lower(?1) AND id <> ?2",
+    /* A write that must reach the disk, to learn whether writing works again. */
+    [W_PROBE] =
+        "INSERT INTO settings(key, value) VALUES ('write_probe', strftime('%Y-%m-%dT%H:%M:%fZ'))"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 };
 
 /* ---- the queue (under w->lock) ---- */
@@ -297,14 +302,44 @@ static void writer_checkpoint(struct writer *w, int idle)
         w->wal_pages = 0; /* else readers hold old frames: try again after the next batch */
 }
 
+/* While writes fail (disk full, I/O errors, a lock held past the busy timeout), the writer
+ * tries this small transaction when idle, so /healthz recovers once writing works again even
+ * if nothing else is written meanwhile. 1 when it committed. */
+static int writer_probe(struct sql_conn *c)
+{
+    if (sql_run(c, W_BEGIN) != SQLITE_OK)
+        return 0;
+    if (sql_run(c, W_PROBE) == SQLITE_OK && sql_run(c, W_COMMIT) == SQLITE_OK)
+        return 1;
+    if (!sqlite3_get_autocommit(c->db))
+        sql_run(c, W_ROLLBACK);
+    return 0;
+}
+
+#define WRITER_PROBE_INTERVAL_NS 1000000000ULL
+
 static void writer_main(void *p)
 {
     struct writer *w = p;
     for (;;) {
         size_t n = 0;
         uv_mutex_lock(&w->lock);
-        while (!w->pending.head && !w->stopping)
-            uv_cond_wait(&w->wake, &w->lock);
+        while (!w->pending.head && !w->stopping) {
+            if (!w->counters.failing) {
+                uv_cond_wait(&w->wake, &w->lock);
+                continue;
+            }
+            if (uv_cond_timedwait(&w->wake, &w->lock, WRITER_PROBE_INTERVAL_NS) == 0 ||
+                w->pending.head || w->stopping)
+                continue;
+            uv_mutex_unlock(&w->lock);
+            int ok = writer_probe(&w->conn);
+            uv_mutex_lock(&w->lock);
+            if (ok) {
+                w->counters.failing = 0;
+                log_info("store.write_recovered", "%s", "how=probe");
+            }
+        }
         struct write_job *batch = queue_take(&w->pending, WRITE_BATCH_MAX, &n);
         uv_mutex_unlock(&w->lock);
         if (!batch)
@@ -312,6 +347,9 @@ static void writer_main(void *p)
         int committed = batch_write(&w->conn, batch, n);
         uv_mutex_lock(&w->lock);
         count_results(&w->counters, batch, committed);
+        if (committed && w->counters.failing)
+            log_info("store.write_recovered", "%s", "how=commit");
+        w->counters.failing = committed ? 0 : w->counters.failing + 1;
         queue_push_list(&w->done, batch, n);
         int idle = !w->pending.head;
         uv_mutex_unlock(&w->lock);

@@ -3,7 +3,8 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
+const path = require('node:path');
 const net = require('node:net');
 const h = require('../lib/harness');
 
@@ -170,19 +171,37 @@ test('--help and bad configuration', () => {
   assert.equal(flag.status, 2);
 });
 
-test('SIGTERM finishes in-flight work and exits 0 with a clean log line', async () => {
+test('SIGTERM with deliveries in flight: every acknowledged event is stored, exit 0', async () => {
   const other = await h.startSev();
-  const id = crypto.randomUUID();
-  const pending = h.postWebhook(other, { body: h.followBody('shutdown', 'zed'), id });
-  const r = await pending;
-  assert.equal(r.status, 204);
-  const { code } = await other.stop('SIGTERM');
+  const received = async () => Number((await (await fetch(`${other.url}/metrics`)).text())
+    .match(/sev_events_received_total\{transport="webhook"\} (\d+)/)[1]);
+  // Another process holds the write lock, so every delivery below is in flight (submitted,
+  // not yet durable) when SIGTERM arrives; the lock goes right after.
+  const holder = spawn('sqlite3', [path.join(other.dir, 'sev.db')], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let out = '';
+  holder.stdout.on('data', (d) => { out += d; });
+  holder.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO settings(key, value) VALUES ('hold', '1');\nSELECT 'locked';\n");
+  await h.waitFor('the write lock held', () => out.includes('locked'));
+  const N = 40;
+  const ids = Array.from({ length: N }, () => crypto.randomUUID());
+  const answers = ids.map((id, i) => h.postWebhook(other, { body: h.followBody('shutdown', `v${i}`), id })
+    .then((r) => r.status, () => 'closed'));
+  await h.waitFor('every delivery submitted', async () => (await received()) === N);
+  other.proc.child.kill('SIGTERM');
+  holder.stdin.end('ROLLBACK;\n.quit\n');
+  const statuses = await Promise.all(answers);
+  const { code } = await other.proc.exited; // (a second SIGTERM would stop it at once)
+  other.proc.checkSanitizers();
   assert.equal(code, 0);
   assert.match(other.proc.output, /msg=sev.stopped/);
-  // restart on the same database: the event is there
+  const acked = ids.filter((id, i) => statuses[i] === 204);
+  assert.ok(acked.length > 0, `acknowledged after SIGTERM: ${statuses}`);
+  for (const s of statuses) assert.ok([204, 503, 'closed'].includes(s), `${s}`);
+  // restart on the same database: every acknowledged event is there
   const again = await h.startSev({ dir: other.dir });
-  const j = await (await fetch(`${again.url}/api/streamers/shutdown/events`)).json();
-  assert.equal(j.events[0].id, id);
+  const j = await (await fetch(`${again.url}/api/streamers/shutdown/events?limit=100`)).json();
+  const stored = new Set(j.events.map((e) => e.id));
+  for (const id of acked) assert.ok(stored.has(id), `acknowledged ${id} is stored`);
   await again.stop();
 });
 

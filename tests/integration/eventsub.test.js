@@ -204,14 +204,29 @@ test('a cost limit is reported, not retried forever', async () => {
       return c.body.types.some((t) => /cost/.test(t.reason || '')) ? c.body : null;
     }, 10000);
     assert.ok(caps.types.some((t) => t.receiving), 'what fits is still received');
+    // Settled: every type is received or unavailable with a reason, none waits for a retry
+    // ("connecting to Twitch" is what a subscription being made or retried shows). A retry
+    // timer only acts on subscriptions waiting for one, so from here none can be made.
+    const settled = await h.waitFor('every subscription settled (none waiting for a retry)', async () => {
+      const c = await tw.api(other, null, 'GET', '/api/streamers/costlystar/capabilities');
+      return c.body.types.every((t) => t.receiving || (t.reason && !/connecting/i.test(t.reason))) ? c.body : null;
+    }, 15000, 100);
     const failures = () => (other.proc.output.match(/eventsub\.subscribe_failed/g) || []).length;
     const n = failures();
-    // another round trip through sev and the simulator: no new attempt was made meanwhile
-    await tw.api(other, jar, 'GET', '/api/me');
-    await small.post('/sim/trigger', { type: 'channel.chat.notification', broadcaster: 'costlystar', notice_type: 'sub' });
-    assert.equal(failures(), n);
     // one attempt per no-authorization subscription that does not fit (8 made, 3 fit), no retries
     assert.ok(n <= 5, `${n} failed attempts`);
+    // An event delivered end to end after the settling: the session lives, and still no new
+    // attempt, and still settled.
+    const sent = await small.post('/sim/trigger', { type: 'channel.chat.notification', broadcaster: 'costlystar', notice_type: 'sub' });
+    if (sent.delivered >= 1) {
+      await h.waitFor('the event stored', async () => {
+        const r = await fetch(`${other.url}/api/streamers/costlystar/events?limit=100`);
+        return r.status === 200 && (await r.json()).events.some((e) => sent.message_ids.includes(e.id));
+      }, 10000);
+    }
+    assert.equal(failures(), n);
+    const again = await tw.api(other, null, 'GET', '/api/streamers/costlystar/capabilities');
+    assert.deepEqual(again.body, settled, 'nothing moved back to retrying');
   } finally {
     await h.stopAll(other, small);
   }
