@@ -12,6 +12,7 @@
 #define REPLAY_BATCH 500
 #define WRITE_BATCH 64
 #define CLIENT_MAX_INPUT 4096 /* browsers send only control frames */
+#define SWEEP_MS 500          /* the hub-wide timer: pings, dead peers, stalled writes */
 
 const int64_t hub_latency_bounds_us[HUB_LATENCY_BUCKETS] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
@@ -31,12 +32,17 @@ struct frame {
 
 struct channel;
 
+/* Ownership: refs counts the connection (until ws_on_close), a place on the hub's dirty list,
+ * each write in flight and each pending store call. The last client_unref frees. */
 struct client {
     struct hub *hub;
     struct http_conn *conn; /* borrowed; NULL once closed */
     struct channel *ch;
     struct client *prev, *next;      /* channel's subscribers */
-    struct client *dirty_next;       /* hub's flush list */
+    struct client *all_prev, *all_next; /* hub's connected clients, for the sweep */
+    struct client *dirty_next;       /* hub's flush list (holds a ref) */
+    int64_t last_rx_us;              /* monotonic: the peer last sent a byte */
+    int64_t stall_us;                /* a write is waiting on the peer since then, or 0 */
     struct frame **q;                /* owned ring of frame refs */
     uint32_t qhead, qlen, qcap;
     size_t qbytes;
@@ -58,6 +64,7 @@ struct replay {
 
 struct channel {
     struct streamer_info info;
+    struct channel *lru_prev, *lru_next; /* hub's idle list while nclients == 0 */
     struct client *clients;
     size_t nclients;
     struct frame *recent[HUB_RECENT]; /* owned refs, recent[0] newest */
@@ -71,7 +78,15 @@ struct hub {
     struct hub_options opts;
     struct map channels; /* login → struct channel * (owned) */
     struct client *dirty;
+    struct client *all;               /* connected clients */
+    struct channel *idle_head, *idle_tail; /* channels without clients, most recent first */
+    size_t nidle;
+    int64_t next_ping_us;
+    const char *opening_login; /* during http_upgrade_websocket: the streamer of ws_on_open */
     uv_check_t flusher;
+    uv_timer_t sweeper;
+    int open_handles;
+    int freeing;
     struct hub_stats stats;
 };
 
@@ -136,6 +151,49 @@ int hub_login_valid(const char *s)
     return 1;
 }
 
+static void channel_free(struct channel *ch);
+
+static void idle_unlink(struct hub *hub, struct channel *ch)
+{
+    if (ch->lru_prev)
+        ch->lru_prev->lru_next = ch->lru_next;
+    else
+        hub->idle_head = ch->lru_next;
+    if (ch->lru_next)
+        ch->lru_next->lru_prev = ch->lru_prev;
+    else
+        hub->idle_tail = ch->lru_prev;
+    ch->lru_prev = ch->lru_next = NULL;
+    hub->nidle--;
+}
+
+/* An idle channel (no clients) was used: it goes to the front of the idle list, and the least
+ * recently used idle channels beyond the cap are freed (the store answers for them). */
+static void channel_touch(struct hub *hub, struct channel *ch)
+{
+    if (ch->nclients)
+        return;
+    if (hub->idle_head == ch)
+        return;
+    if (ch->lru_prev || hub->idle_tail == ch)
+        idle_unlink(hub, ch);
+    ch->lru_next = hub->idle_head;
+    if (hub->idle_head)
+        hub->idle_head->lru_prev = ch;
+    else
+        hub->idle_tail = ch;
+    hub->idle_head = ch;
+    hub->nidle++;
+    while (hub->nidle > hub->opts.max_idle_channels && hub->idle_tail != ch && !hub->freeing) {
+        struct channel *old = hub->idle_tail;
+        idle_unlink(hub, old);
+        map_remove(&hub->channels, old->info.login);
+        channel_free(old);
+        hub->stats.channels--;
+        hub->stats.channels_evicted++;
+    }
+}
+
 static struct channel *channel_get(struct hub *hub, const char *login, int create)
 {
     struct channel *ch = map_get(&hub->channels, login);
@@ -150,6 +208,7 @@ static struct channel *channel_get(struct hub *hub, const char *login, int creat
         return NULL;
     }
     hub->stats.channels++;
+    channel_touch(hub, ch);
     return ch;
 }
 
@@ -204,6 +263,13 @@ static void client_unref(struct client *c)
     free(c);
 }
 
+/* A client the server never opened: nothing refers to it. */
+static void client_free_unopened(struct client *c)
+{
+    c->refs = 1;
+    client_unref(c);
+}
+
 static void client_detach(struct client *c)
 {
     struct channel *ch = c->ch;
@@ -215,17 +281,75 @@ static void client_detach(struct client *c)
         ch->clients = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    c->prev = c->next = NULL;
     ch->nclients--;
     c->ch = NULL;
+    channel_touch(c->hub, ch);
 }
 
+static void client_attach(struct client *c, struct channel *ch)
+{
+    struct hub *hub = c->hub;
+    if (ch->nclients == 0 && (ch->lru_prev || hub->idle_head == ch))
+        idle_unlink(hub, ch);
+    c->ch = ch;
+    c->prev = NULL;
+    c->next = ch->clients;
+    if (ch->clients)
+        ch->clients->prev = c;
+    ch->clients = c;
+    ch->nclients++;
+    c->all_prev = NULL;
+    c->all_next = hub->all;
+    if (hub->all)
+        hub->all->all_prev = c;
+    hub->all = c;
+}
+
+static void client_unlink_all(struct client *c)
+{
+    struct hub *hub = c->hub;
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else if (hub->all == c)
+        hub->all = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
+    c->all_prev = c->all_next = NULL;
+}
+
+/* The list holds a reference: a client closed (and unreferenced by its connection) in the
+ * same loop turn stays valid until on_flush has looked at it. */
 static void client_mark_dirty(struct client *c)
 {
     if (c->dirty || !c->conn)
         return;
     c->dirty = 1;
+    c->refs++;
     c->dirty_next = c->hub->dirty;
     c->hub->dirty = c;
+}
+
+static void on_copy_written(void *arg, int status)
+{
+    (void)status;
+    free(arg);
+}
+
+/* Sends a small control frame (close, pong) when nothing else is waiting to be written: a
+ * copy owned by the write. The connection may close inside (on_close runs): callers hold a
+ * reference. */
+static void client_send_control(struct client *c, const struct buf *b)
+{
+    if (!c->conn || !b->len || http_conn_write_queue_size(c->conn) != 0)
+        return;
+    char *copy = malloc(b->len);
+    if (!copy)
+        return;
+    memcpy(copy, b->data, b->len);
+    uv_buf_t ub = uv_buf_init(copy, (unsigned)b->len);
+    if (http_conn_writev(c->conn, &ub, 1, on_copy_written, copy) != 0)
+        free(copy); /* written at once, or failed: the callback will not run */
 }
 
 /* Closes the socket; the connection's on_close callback finishes the job. */
@@ -234,29 +358,37 @@ static void client_close(struct client *c, uint16_t code, const char *why)
     if (!c->conn || c->closing)
         return;
     c->closing = 1;
+    c->refs++; /* a failed write of the close frame closes the connection under us */
     if (code) {
         struct buf b;
         buf_init(&b, 0);
-        if (ws_encode_close(&b, code, why, NULL) == 0) {
-            uv_buf_t ub = uv_buf_init(b.data, (unsigned)b.len);
-            /* best effort: only if the kernel takes it now, since we close right after */
-            if (http_conn_write_queue_size(c->conn) == 0)
-                http_conn_writev(c->conn, &ub, 1, NULL, NULL);
-        }
+        /* best effort: only if the kernel takes it now, since we close right after */
+        if (ws_encode_close(&b, code, why, NULL) == 0)
+            client_send_control(c, &b);
         buf_release(&b);
     }
-    http_conn_close(c->conn);
+    http_conn_close(c->conn); /* NULL (already closed by a failed write): nothing to do */
+    client_unref(c);
 }
 
+static void client_flush(struct client *c);
+
+/* Queues f. A burst only grows the queue; past max_queue_bytes the client gets one chance to
+ * drain into the kernel now, and is culled if it cannot (it has not been reading). */
 static int client_push(struct client *c, struct frame *f)
 {
-    size_t max_frames = c->hub->opts.max_queue_frames;
-    if (c->qlen >= max_frames || c->qbytes + f->len > c->hub->opts.max_queue_bytes)
-        return -1;
+    if (c->qbytes + f->len > c->hub->opts.max_queue_bytes) {
+        c->refs++;
+        client_flush(c);
+        int gone = !c->conn;
+        client_unref(c);
+        if (gone || c->qbytes + f->len > c->hub->opts.max_queue_bytes)
+            return -1;
+    }
     if (c->qlen == c->qcap) {
+        if (c->qcap >= UINT32_MAX / 2)
+            return -1;
         uint32_t cap = c->qcap ? c->qcap * 2 : 8;
-        if (cap > max_frames)
-            cap = (uint32_t)max_frames;
         struct frame **q = malloc(sizeof *q * cap);
         if (!q)
             return -1;
@@ -283,12 +415,11 @@ static void observe_latency(struct hub *hub, const struct frame *f, int64_t now)
     hub->stats.latency_sum_us += us;
 }
 
-static void client_flush(struct client *c);
-
 static void on_client_written(void *arg, int status)
 {
     struct client *c = arg;
     int64_t now = clock_mono_us();
+    c->stall_us = 0;
     for (uint32_t i = 0; i < c->ninflight; i++) {
         observe_latency(c->hub, c->inflight[i], now);
         frame_unref(c->inflight[i]);
@@ -340,6 +471,7 @@ static void client_flush(struct client *c)
         }
         memcpy(c->inflight, sent, sizeof *sent * n);
         c->ninflight = n;
+        c->stall_us = clock_mono_us();
         c->refs++; /* held until on_client_written */
         return;
     }
@@ -354,9 +486,8 @@ static void on_flush(uv_check_t *h)
         struct client *c = list;
         list = c->dirty_next;
         c->dirty = 0;
-        c->refs++;
         client_flush(c);
-        client_unref(c);
+        client_unref(c); /* the list's reference */
     }
 }
 
@@ -373,18 +504,25 @@ void hub_publish(struct hub *hub, const struct event *ev)
     hub->stats.frames_published++;
     channel_note_streamer(ch, ev);
     channel_remember(ch, f);
+    channel_touch(hub, ch);
+    /* closing a client unlinks only that client, so next stays valid */
     for (struct client *c = ch->clients, *next; c; c = next) {
         next = c->next;
+        c->refs++;
         if (client_push(c, f) < 0) {
-            hub->stats.clients_culled++;
-            char peer[64];
-            http_conn_peer(c->conn, peer, sizeof peer);
-            log_warn("ws.client_culled", "streamer=%s peer=%s queued=%u reason=\"not reading\"",
-                     ch->info.login, peer, c->qlen);
-            client_close(c, 0, NULL);
-            continue;
+            if (c->conn) {
+                hub->stats.clients_culled++;
+                char peer[64];
+                http_conn_peer(c->conn, peer, sizeof peer);
+                log_warn("ws.client_culled",
+                         "streamer=%s peer=%s queued=%u bytes=%zu reason=\"not reading\"",
+                         ch->info.login, peer, c->qlen, c->qbytes);
+                client_close(c, 0, NULL);
+            }
+        } else {
+            client_mark_dirty(c);
         }
-        client_mark_dirty(c);
+        client_unref(c);
     }
     frame_unref(f);
 }
@@ -409,12 +547,8 @@ static int on_client_message(void *arg, enum ws_opcode op, const uint8_t *data, 
         client_close(c, WS_CLOSE_POLICY, "clients send nothing but pings");
         return 1;
     }
-    if (b.len && c->conn) {
-        /* control replies are rare and small: copy into a write of their own */
-        uv_buf_t ub = uv_buf_init(b.data, (unsigned)b.len);
-        if (http_conn_write_queue_size(c->conn) == 0)
-            http_conn_writev(c->conn, &ub, 1, NULL, NULL);
-    }
+    /* control replies are rare and small: a copy in a write of their own */
+    client_send_control(c, &b);
     buf_release(&b);
     if (stop)
         client_close(c, 0, NULL);
@@ -424,6 +558,7 @@ static int on_client_message(void *arg, enum ws_opcode op, const uint8_t *data, 
 static int ws_on_read(void *arg, const uint8_t *data, size_t len)
 {
     struct client *c = arg;
+    c->last_rx_us = clock_mono_us();
     if (!c->parser) {
         c->parser = malloc(sizeof *c->parser);
         if (!c->parser)
@@ -443,16 +578,33 @@ static void ws_on_close(void *arg)
 {
     struct client *c = arg;
     c->hub->stats.clients--;
+    client_unlink_all(c);
     client_detach(c);
     c->conn = NULL;
     client_unref(c);
 }
 
-static const struct http_ws_ops client_ops = {ws_on_read, ws_on_close};
+static void replay_next(struct client *c);
+
+/* The 101 is out: the client joins its channel before any frame it sent is parsed. */
+static int ws_on_open(void *arg, struct http_conn *conn)
+{
+    struct client *c = arg;
+    struct channel *ch = channel_get(c->hub, c->hub->opening_login, 1);
+    if (!ch)
+        return -1;
+    c->conn = conn;
+    c->last_rx_us = clock_mono_us();
+    c->hub->stats.clients++;
+    client_attach(c, ch);
+    if (c->replay)
+        replay_next(c); /* may close the client: the server then feeds it nothing */
+    return 0;
+}
+
+static const struct http_ws_ops client_ops = {ws_on_open, ws_on_read, ws_on_close};
 
 /* ---- replay ---- */
-
-static void replay_next(struct client *c);
 
 static void finish_replay(struct client *c)
 {
@@ -474,6 +626,7 @@ static void finish_replay(struct client *c)
 static void on_replay_written(void *arg, int status)
 {
     struct client *c = arg;
+    c->stall_us = 0;
     free(c->replay->buf);
     c->replay->buf = NULL;
     if (status == 0 && c->conn && c->replay->since)
@@ -501,9 +654,11 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
     buf_init(&out, 0);
     struct buf json;
     buf_init(&json, 0);
-    size_t n = status == 0 && events ? events->count : 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct event *ev = events->items[i];
+    size_t got = status == 0 && events ? events->count : 0;
+    size_t n = 0;
+    /* at most replay_max_bytes (but at least one event) buffered: the rest is read again */
+    for (; n < got && (n == 0 || out.len < c->hub->opts.replay_max_bytes); n++) {
+        const struct event *ev = events->items[n];
         buf_reset(&json);
         buf_puts(&json, FRAME_PREFIX);
         event_encode_json(ev, &json);
@@ -512,10 +667,11 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
         if (ev->seq > c->replay->seq)
             c->replay->seq = ev->seq;
     }
-    /* a full batch means there may be more: continue from its last id */
+    /* a full batch means there may be more: continue from the last id sent */
+    int more = got == REPLAY_BATCH || n < got;
     free(c->replay->since);
-    c->replay->since = n == REPLAY_BATCH ? strdup(events->items[n - 1]->id) : NULL;
-    if (n == REPLAY_BATCH && !c->replay->since) {
+    c->replay->since = more ? strdup(events->items[n - 1]->id) : NULL;
+    if (more && !c->replay->since) {
         buf_release(&json);
         buf_release(&out);
         event_list_free(events);
@@ -535,8 +691,10 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
     c->replay->buf = buf_detach(&out, &n);
     uv_buf_t ub = uv_buf_init(c->replay->buf, (unsigned)n);
     int r = http_conn_writev(c->conn, &ub, 1, on_replay_written, c);
-    if (r == 0)
+    if (r == 0) {
+        c->stall_us = clock_mono_us();
         return; /* on_replay_written continues, holding our ref */
+    }
     if (r == 1) {
         on_replay_written(c, 0);
         return;
@@ -570,36 +728,26 @@ void hub_handle_ws(struct hub *hub, struct http_request *req)
         return;
     }
     struct client *c = calloc(1, sizeof *c);
-    struct channel *ch = c ? channel_get(hub, login, 1) : NULL;
-    if (!ch) {
-        free(c);
+    if (c && has_since == 1) {
+        c->replay = calloc(1, sizeof *c->replay);
+        if (c->replay)
+            c->replay->since = strdup(since);
+    }
+    if (!c || (has_since == 1 && (!c->replay || !c->replay->since))) {
+        if (c)
+            client_free_unopened(c);
         http_respond_error(req, 503, "out of memory");
         return;
     }
     c->hub = hub;
-    c->refs = 1;
-    c->conn = http_upgrade_websocket(req, &client_ops, c);
-    if (!c->conn) {
-        free(c);
-        return;
-    }
-    hub->stats.clients++;
-    c->ch = ch;
-    c->next = ch->clients;
-    if (ch->clients)
-        ch->clients->prev = c;
-    ch->clients = c;
-    ch->nclients++;
-    if (has_since == 1) {
-        c->replay = calloc(1, sizeof *c->replay);
-        if (c->replay)
-            c->replay->since = strdup(since);
-        if (!c->replay || !c->replay->since) {
-            client_close(c, WS_CLOSE_INTERNAL, "out of memory");
-            return;
-        }
-        replay_next(c);
-    }
+    c->refs = 1; /* the connection's */
+    /* the channel is made in ws_on_open, once the upgrade is known to be valid */
+    hub->opening_login = login;
+    int r = http_upgrade_websocket(req, &client_ops, c);
+    hub->opening_login = NULL;
+    if (r < 0)
+        client_free_unopened(c); /* refused before ws_on_open took it: still ours */
+    /* else c belongs to its connection and may already be gone */
 }
 
 /* ---- recent events API ---- */
@@ -718,6 +866,7 @@ static int recent_from_memory(struct hub *hub, struct http_request *req, const c
     struct channel *ch = map_get(&hub->channels, login);
     if (!ch || !ch->complete || !ch->info.id[0])
         return 0;
+    channel_touch(hub, ch);
     struct buf list;
     buf_init(&list, 0);
     for (int i = 0; i < ch->nrecent && i < limit; i++) {
@@ -782,6 +931,47 @@ const struct streamer_info *hub_streamer(struct hub *hub, const char *login)
 
 /* ---- lifecycle ---- */
 
+static const uint8_t PING_FRAME[2] = {0x89, 0x00}; /* static: a write may borrow it */
+
+/* Every SWEEP_MS: a client whose write the peer has not taken for send_timeout is culled; one
+ * not heard from for ping_interval + ping_timeout is a dead peer; every ping_interval, all get
+ * a ping (a 2-byte write of a static frame, skipped when a write is waiting anyway). One timer
+ * for the hub, so an idle client costs no timer of its own. */
+static void on_sweep(uv_timer_t *t)
+{
+    struct hub *hub = t->data;
+    int64_t now = clock_mono_us();
+    int ping = now >= hub->next_ping_us;
+    if (ping)
+        hub->next_ping_us = now + hub->opts.ping_interval_ms * 1000;
+    int64_t dead_after = (hub->opts.ping_interval_ms + hub->opts.ping_timeout_ms) * 1000;
+    int64_t stall_after = hub->opts.send_timeout_ms * 1000;
+    for (struct client *c = hub->all, *next; c; c = next) {
+        next = c->all_next;
+        if (!c->conn || c->closing)
+            continue;
+        char peer[64]; /* closing c unlinks c alone, so next stays valid */
+        if (c->stall_us && now - c->stall_us > stall_after) {
+            hub->stats.clients_culled++;
+            http_conn_peer(c->conn, peer, sizeof peer);
+            log_warn("ws.client_culled", "streamer=%s peer=%s reason=\"send timeout\"",
+                     c->ch ? c->ch->info.login : "", peer);
+            client_close(c, WS_CLOSE_POLICY, "not reading");
+        } else if (now - c->last_rx_us > dead_after) {
+            hub->stats.clients_timed_out++;
+            http_conn_peer(c->conn, peer, sizeof peer);
+            log_info("ws.client_timed_out", "streamer=%s peer=%s reason=\"no answer to pings\"",
+                     c->ch ? c->ch->info.login : "", peer);
+            client_close(c, WS_CLOSE_GOING_AWAY, "no answer to pings");
+        } else if (ping && http_conn_write_queue_size(c->conn) == 0) {
+            uv_buf_t ub = uv_buf_init((char *)PING_FRAME, sizeof PING_FRAME);
+            c->refs++;
+            http_conn_writev(c->conn, &ub, 1, NULL, NULL);
+            client_unref(c);
+        }
+    }
+}
+
 int hub_new(uv_loop_t *loop, struct store *store, const struct hub_options *opts,
             struct hub **out, struct err *err)
 {
@@ -791,22 +981,45 @@ int hub_new(uv_loop_t *loop, struct store *store, const struct hub_options *opts
     hub->loop = loop;
     hub->store = store;
     hub->opts = *opts;
-    if (!hub->opts.max_queue_frames)
-        hub->opts.max_queue_frames = 1024;
     if (!hub->opts.max_queue_bytes)
         hub->opts.max_queue_bytes = 4u << 20;
+    if (hub->opts.ping_interval_ms <= 0)
+        hub->opts.ping_interval_ms = 30000;
+    if (hub->opts.ping_timeout_ms <= 0)
+        hub->opts.ping_timeout_ms = 30000;
+    if (hub->opts.send_timeout_ms <= 0)
+        hub->opts.send_timeout_ms = 30000;
+    if (!hub->opts.max_idle_channels)
+        hub->opts.max_idle_channels = 1000;
+    if (!hub->opts.replay_max_bytes)
+        hub->opts.replay_max_bytes = 256u << 10;
     map_init(&hub->channels);
+    hub->next_ping_us = clock_mono_us() + hub->opts.ping_interval_ms * 1000;
     uv_check_init(loop, &hub->flusher);
     hub->flusher.data = hub;
     uv_check_start(&hub->flusher, on_flush);
     uv_unref((uv_handle_t *)&hub->flusher);
+    uv_timer_init(loop, &hub->sweeper);
+    hub->sweeper.data = hub;
+    uv_timer_start(&hub->sweeper, on_sweep, SWEEP_MS, SWEEP_MS);
+    uv_unref((uv_handle_t *)&hub->sweeper);
+    hub->open_handles = 2;
     *out = hub;
     return 0;
 }
 
-static void on_flusher_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     struct hub *hub = h->data;
+    if (--hub->open_handles)
+        return;
+    /* the dirty list's references: their connections are gone */
+    while (hub->dirty) {
+        struct client *c = hub->dirty;
+        hub->dirty = c->dirty_next;
+        c->dirty = 0;
+        client_unref(c);
+    }
     const char *key;
     void *value;
     for (size_t i = 0; map_next(&hub->channels, &i, &key, &value);)
@@ -819,16 +1032,13 @@ void hub_free(struct hub *hub)
 {
     if (!hub)
         return;
-    const char *key;
-    void *value;
-    for (size_t i = 0; map_next(&hub->channels, &i, &key, &value);) {
-        struct channel *ch = value;
-        for (struct client *c = ch->clients, *next; c; c = next) {
-            next = c->next; /* closing detaches c from the list */
-            client_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
-        }
+    hub->freeing = 1; /* no eviction while clients leave their channels */
+    for (struct client *c = hub->all, *next; c; c = next) {
+        next = c->all_next; /* closing unlinks c alone */
+        client_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
     }
-    uv_close((uv_handle_t *)&hub->flusher, on_flusher_closed);
+    uv_close((uv_handle_t *)&hub->flusher, on_handle_closed);
+    uv_close((uv_handle_t *)&hub->sweeper, on_handle_closed);
 }
 
 void hub_stats(const struct hub *hub, struct hub_stats *out)
