@@ -41,16 +41,16 @@ struct client {
     struct client *prev, *next;      /* channel's subscribers */
     struct client *all_prev, *all_next; /* hub's connected clients, for the sweep */
     struct client *dirty_next;       /* hub's flush list (holds a ref) */
-    int64_t last_rx_us;              /* monotonic: the peer last sent a byte */
-    int64_t stall_us;                /* a write is waiting on the peer since then, or 0 */
     struct frame **q;                /* owned ring of frame refs */
     uint32_t qhead, qlen, qcap;
+    uint32_t ninflight;
     size_t qbytes;
     struct frame **inflight;         /* owned refs written but not yet confirmed */
-    uint32_t ninflight;
     struct ws_parser *parser;        /* owned, made on first input */
     struct replay *replay;           /* owned while replaying (since=), else NULL */
-    unsigned refs;                   /* connection + pending store calls */
+    uint32_t last_rx_ms;             /* hub_ms(): the peer last sent a byte */
+    uint32_t stall_ms;               /* hub_ms() since a write waits on the peer, or 0 */
+    unsigned refs;                   /* see above */
     uint8_t dirty, closing;
 };
 
@@ -82,6 +82,7 @@ struct hub {
     struct channel *idle_head, *idle_tail; /* channels without clients, most recent first */
     size_t nidle;
     int64_t next_ping_us;
+    int64_t epoch_us; /* hub_ms() counts from here */
     const char *opening_login; /* during http_upgrade_websocket: the streamer of ws_on_open */
     uv_check_t flusher;
     uv_timer_t sweeper;
@@ -89,6 +90,14 @@ struct hub {
     int freeing;
     struct hub_stats stats;
 };
+
+/* Milliseconds since the hub started, never 0 (0 means "not set"); 32 bits keep idle clients
+ * small, and differences stay right across a wrap (49 days). */
+static uint32_t hub_ms(const struct hub *hub)
+{
+    uint32_t ms = (uint32_t)((clock_mono_us() - hub->epoch_us) / 1000);
+    return ms ? ms : 1;
+}
 
 /* ---- frames ---- */
 
@@ -419,7 +428,7 @@ static void on_client_written(void *arg, int status)
 {
     struct client *c = arg;
     int64_t now = clock_mono_us();
-    c->stall_us = 0;
+    c->stall_ms = 0;
     for (uint32_t i = 0; i < c->ninflight; i++) {
         observe_latency(c->hub, c->inflight[i], now);
         frame_unref(c->inflight[i]);
@@ -471,7 +480,7 @@ static void client_flush(struct client *c)
         }
         memcpy(c->inflight, sent, sizeof *sent * n);
         c->ninflight = n;
-        c->stall_us = clock_mono_us();
+        c->stall_ms = hub_ms(c->hub);
         c->refs++; /* held until on_client_written */
         return;
     }
@@ -558,7 +567,7 @@ static int on_client_message(void *arg, enum ws_opcode op, const uint8_t *data, 
 static int ws_on_read(void *arg, const uint8_t *data, size_t len)
 {
     struct client *c = arg;
-    c->last_rx_us = clock_mono_us();
+    c->last_rx_ms = hub_ms(c->hub);
     if (!c->parser) {
         c->parser = malloc(sizeof *c->parser);
         if (!c->parser)
@@ -594,7 +603,7 @@ static int ws_on_open(void *arg, struct http_conn *conn)
     if (!ch)
         return -1;
     c->conn = conn;
-    c->last_rx_us = clock_mono_us();
+    c->last_rx_ms = hub_ms(c->hub);
     c->hub->stats.clients++;
     client_attach(c, ch);
     if (c->replay)
@@ -626,7 +635,7 @@ static void finish_replay(struct client *c)
 static void on_replay_written(void *arg, int status)
 {
     struct client *c = arg;
-    c->stall_us = 0;
+    c->stall_ms = 0;
     free(c->replay->buf);
     c->replay->buf = NULL;
     if (status == 0 && c->conn && c->replay->since)
@@ -692,7 +701,7 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
     uv_buf_t ub = uv_buf_init(c->replay->buf, (unsigned)n);
     int r = http_conn_writev(c->conn, &ub, 1, on_replay_written, c);
     if (r == 0) {
-        c->stall_us = clock_mono_us();
+        c->stall_ms = hub_ms(c->hub);
         return; /* on_replay_written continues, holding our ref */
     }
     if (r == 1) {
@@ -944,20 +953,21 @@ static void on_sweep(uv_timer_t *t)
     int ping = now >= hub->next_ping_us;
     if (ping)
         hub->next_ping_us = now + hub->opts.ping_interval_ms * 1000;
-    int64_t dead_after = (hub->opts.ping_interval_ms + hub->opts.ping_timeout_ms) * 1000;
-    int64_t stall_after = hub->opts.send_timeout_ms * 1000;
+    uint32_t now_ms = hub_ms(hub);
+    uint32_t dead_after = (uint32_t)(hub->opts.ping_interval_ms + hub->opts.ping_timeout_ms);
+    uint32_t stall_after = (uint32_t)hub->opts.send_timeout_ms;
     for (struct client *c = hub->all, *next; c; c = next) {
         next = c->all_next;
         if (!c->conn || c->closing)
             continue;
         char peer[64]; /* closing c unlinks c alone, so next stays valid */
-        if (c->stall_us && now - c->stall_us > stall_after) {
+        if (c->stall_ms && (uint32_t)(now_ms - c->stall_ms) > stall_after) {
             hub->stats.clients_culled++;
             http_conn_peer(c->conn, peer, sizeof peer);
             log_warn("ws.client_culled", "streamer=%s peer=%s reason=\"send timeout\"",
                      c->ch ? c->ch->info.login : "", peer);
             client_close(c, WS_CLOSE_POLICY, "not reading");
-        } else if (now - c->last_rx_us > dead_after) {
+        } else if ((uint32_t)(now_ms - c->last_rx_ms) > dead_after) {
             hub->stats.clients_timed_out++;
             http_conn_peer(c->conn, peer, sizeof peer);
             log_info("ws.client_timed_out", "streamer=%s peer=%s reason=\"no answer to pings\"",
@@ -994,6 +1004,7 @@ int hub_new(uv_loop_t *loop, struct store *store, const struct hub_options *opts
     if (!hub->opts.replay_max_bytes)
         hub->opts.replay_max_bytes = 256u << 10;
     map_init(&hub->channels);
+    hub->epoch_us = clock_mono_us();
     hub->next_ping_us = clock_mono_us() + hub->opts.ping_interval_ms * 1000;
     uv_check_init(loop, &hub->flusher);
     hub->flusher.data = hub;
