@@ -39,7 +39,6 @@ struct client {
     struct http_conn *conn; /* borrowed; NULL once closed */
     struct channel *ch;
     struct client *prev, *next;      /* channel's subscribers */
-    struct client *all_prev, *all_next; /* hub's connected clients, for the sweep */
     struct client *dirty_next;       /* hub's flush list (holds a ref) */
     struct frame **q;                /* owned ring of frame refs */
     uint32_t qhead, qlen, qcap;
@@ -64,7 +63,9 @@ struct replay {
 
 struct channel {
     struct streamer_info info;
-    struct channel *lru_prev, *lru_next; /* hub's idle list while nclients == 0 */
+    /* while nclients == 0: the hub's idle list (LRU order); else its active list, which the
+     * sweep walks to reach every client */
+    struct channel *lru_prev, *lru_next;
     struct client *clients;
     size_t nclients;
     struct frame *recent[HUB_RECENT]; /* owned refs, recent[0] newest */
@@ -78,7 +79,7 @@ struct hub {
     struct hub_options opts;
     struct map channels; /* login → struct channel * (owned) */
     struct client *dirty;
-    struct client *all;               /* connected clients */
+    struct channel *active;           /* channels with clients */
     struct channel *idle_head, *idle_tail; /* channels without clients, most recent first */
     size_t nidle;
     int64_t next_ping_us;
@@ -176,16 +177,11 @@ static void idle_unlink(struct hub *hub, struct channel *ch)
     hub->nidle--;
 }
 
-/* An idle channel (no clients) was used: it goes to the front of the idle list, and the least
- * recently used idle channels beyond the cap are freed (the store answers for them). */
-static void channel_touch(struct hub *hub, struct channel *ch)
+/* Puts an idle channel first in the idle list, then frees the least recently used idle
+ * channels beyond the cap (never ch; the store answers for the freed ones). */
+static void idle_push_front(struct hub *hub, struct channel *ch)
 {
-    if (ch->nclients)
-        return;
-    if (hub->idle_head == ch)
-        return;
-    if (ch->lru_prev || hub->idle_tail == ch)
-        idle_unlink(hub, ch);
+    ch->lru_prev = NULL;
     ch->lru_next = hub->idle_head;
     if (hub->idle_head)
         hub->idle_head->lru_prev = ch;
@@ -203,6 +199,15 @@ static void channel_touch(struct hub *hub, struct channel *ch)
     }
 }
 
+/* An idle channel was used: it becomes the most recently used. */
+static void channel_touch(struct hub *hub, struct channel *ch)
+{
+    if (ch->nclients || hub->idle_head == ch)
+        return;
+    idle_unlink(hub, ch);
+    idle_push_front(hub, ch);
+}
+
 static struct channel *channel_get(struct hub *hub, const char *login, int create)
 {
     struct channel *ch = map_get(&hub->channels, login);
@@ -217,7 +222,7 @@ static struct channel *channel_get(struct hub *hub, const char *login, int creat
         return NULL;
     }
     hub->stats.channels++;
-    channel_touch(hub, ch);
+    idle_push_front(hub, ch);
     return ch;
 }
 
@@ -291,16 +296,29 @@ static void client_detach(struct client *c)
     if (c->next)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
-    ch->nclients--;
     c->ch = NULL;
-    channel_touch(c->hub, ch);
+    if (--ch->nclients)
+        return;
+    struct hub *hub = c->hub; /* the channel leaves the active list for the idle one */
+    if (ch->lru_prev)
+        ch->lru_prev->lru_next = ch->lru_next;
+    else
+        hub->active = ch->lru_next;
+    if (ch->lru_next)
+        ch->lru_next->lru_prev = ch->lru_prev;
+    idle_push_front(hub, ch);
 }
 
 static void client_attach(struct client *c, struct channel *ch)
 {
     struct hub *hub = c->hub;
-    if (ch->nclients == 0 && (ch->lru_prev || hub->idle_head == ch))
+    if (ch->nclients == 0) { /* from the idle list to the active one */
         idle_unlink(hub, ch);
+        ch->lru_next = hub->active;
+        if (hub->active)
+            hub->active->lru_prev = ch;
+        hub->active = ch;
+    }
     c->ch = ch;
     c->prev = NULL;
     c->next = ch->clients;
@@ -308,23 +326,6 @@ static void client_attach(struct client *c, struct channel *ch)
         ch->clients->prev = c;
     ch->clients = c;
     ch->nclients++;
-    c->all_prev = NULL;
-    c->all_next = hub->all;
-    if (hub->all)
-        hub->all->all_prev = c;
-    hub->all = c;
-}
-
-static void client_unlink_all(struct client *c)
-{
-    struct hub *hub = c->hub;
-    if (c->all_prev)
-        c->all_prev->all_next = c->all_next;
-    else if (hub->all == c)
-        hub->all = c->all_next;
-    if (c->all_next)
-        c->all_next->all_prev = c->all_prev;
-    c->all_prev = c->all_next = NULL;
 }
 
 /* The list holds a reference: a client closed (and unreferenced by its connection) in the
@@ -587,7 +588,6 @@ static void ws_on_close(void *arg)
 {
     struct client *c = arg;
     c->hub->stats.clients--;
-    client_unlink_all(c);
     client_detach(c);
     c->conn = NULL;
     client_unref(c);
@@ -946,6 +946,30 @@ static const uint8_t PING_FRAME[2] = {0x89, 0x00}; /* static: a write may borrow
  * not heard from for ping_interval + ping_timeout is a dead peer; every ping_interval, all get
  * a ping (a 2-byte write of a static frame, skipped when a write is waiting anyway). One timer
  * for the hub, so an idle client costs no timer of its own. */
+static void sweep_client(struct hub *hub, struct client *c, uint32_t now_ms, int ping)
+{
+    char peer[64];
+    if (c->stall_ms && (uint32_t)(now_ms - c->stall_ms) > (uint32_t)hub->opts.send_timeout_ms) {
+        hub->stats.clients_culled++;
+        http_conn_peer(c->conn, peer, sizeof peer);
+        log_warn("ws.client_culled", "streamer=%s peer=%s reason=\"send timeout\"",
+                 c->ch ? c->ch->info.login : "", peer);
+        client_close(c, WS_CLOSE_POLICY, "not reading");
+    } else if ((uint32_t)(now_ms - c->last_rx_ms) >
+               (uint32_t)(hub->opts.ping_interval_ms + hub->opts.ping_timeout_ms)) {
+        hub->stats.clients_timed_out++;
+        http_conn_peer(c->conn, peer, sizeof peer);
+        log_info("ws.client_timed_out", "streamer=%s peer=%s reason=\"no answer to pings\"",
+                 c->ch ? c->ch->info.login : "", peer);
+        client_close(c, WS_CLOSE_GOING_AWAY, "no answer to pings");
+    } else if (ping && http_conn_write_queue_size(c->conn) == 0) {
+        uv_buf_t ub = uv_buf_init((char *)PING_FRAME, sizeof PING_FRAME);
+        c->refs++; /* a failed write closes the client */
+        http_conn_writev(c->conn, &ub, 1, NULL, NULL);
+        client_unref(c);
+    }
+}
+
 static void on_sweep(uv_timer_t *t)
 {
     struct hub *hub = t->data;
@@ -954,30 +978,14 @@ static void on_sweep(uv_timer_t *t)
     if (ping)
         hub->next_ping_us = now + hub->opts.ping_interval_ms * 1000;
     uint32_t now_ms = hub_ms(hub);
-    uint32_t dead_after = (uint32_t)(hub->opts.ping_interval_ms + hub->opts.ping_timeout_ms);
-    uint32_t stall_after = (uint32_t)hub->opts.send_timeout_ms;
-    for (struct client *c = hub->all, *next; c; c = next) {
-        next = c->all_next;
-        if (!c->conn || c->closing)
-            continue;
-        char peer[64]; /* closing c unlinks c alone, so next stays valid */
-        if (c->stall_ms && (uint32_t)(now_ms - c->stall_ms) > stall_after) {
-            hub->stats.clients_culled++;
-            http_conn_peer(c->conn, peer, sizeof peer);
-            log_warn("ws.client_culled", "streamer=%s peer=%s reason=\"send timeout\"",
-                     c->ch ? c->ch->info.login : "", peer);
-            client_close(c, WS_CLOSE_POLICY, "not reading");
-        } else if ((uint32_t)(now_ms - c->last_rx_ms) > dead_after) {
-            hub->stats.clients_timed_out++;
-            http_conn_peer(c->conn, peer, sizeof peer);
-            log_info("ws.client_timed_out", "streamer=%s peer=%s reason=\"no answer to pings\"",
-                     c->ch ? c->ch->info.login : "", peer);
-            client_close(c, WS_CLOSE_GOING_AWAY, "no answer to pings");
-        } else if (ping && http_conn_write_queue_size(c->conn) == 0) {
-            uv_buf_t ub = uv_buf_init((char *)PING_FRAME, sizeof PING_FRAME);
-            c->refs++;
-            http_conn_writev(c->conn, &ub, 1, NULL, NULL);
-            client_unref(c);
+    /* closing a client unlinks it alone, and moves only its own channel (once empty) to the
+     * idle list: the next client and the next active channel stay valid */
+    for (struct channel *ch = hub->active, *next_ch; ch; ch = next_ch) {
+        next_ch = ch->lru_next;
+        for (struct client *c = ch->clients, *next; c; c = next) {
+            next = c->next;
+            if (c->conn && !c->closing)
+                sweep_client(hub, c, now_ms, ping);
         }
     }
 }
@@ -1044,9 +1052,12 @@ void hub_free(struct hub *hub)
     if (!hub)
         return;
     hub->freeing = 1; /* no eviction while clients leave their channels */
-    for (struct client *c = hub->all, *next; c; c = next) {
-        next = c->all_next; /* closing unlinks c alone */
-        client_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+    for (struct channel *ch = hub->active, *next_ch; ch; ch = next_ch) {
+        next_ch = ch->lru_next; /* ch moves to the idle list once its last client is gone */
+        for (struct client *c = ch->clients, *next; c; c = next) {
+            next = c->next; /* closing unlinks c alone */
+            client_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+        }
     }
     uv_close((uv_handle_t *)&hub->flusher, on_handle_closed);
     uv_close((uv_handle_t *)&hub->sweeper, on_handle_closed);
