@@ -319,10 +319,10 @@ static int set_int_range(struct config *c, const char *v, struct err *e, const c
     return 0;
 }
 
-#define INT_SETTER(name, f, lo, hi, unit)                                                      \
-    static int name(struct config *c, const char *v, struct err *e, const char *n)             \
-    {                                                                                          \
-        return set_int_range(c, v, e, n, offsetof(struct config, f), lo, hi, unit);           \
+#define INT_SETTER(name, f, lo, hi, unit)                                                          \
+    static int name(struct config *c, const char *v, struct err *e, const char *n)                 \
+    {                                                                                              \
+        return set_int_range(c, v, e, n, offsetof(struct config, f), lo, hi, unit);                \
     }
 INT_SETTER(set_ws_ping_interval, ws_ping_interval_s, 1, 3600, "seconds")
 INT_SETTER(set_ws_ping_timeout, ws_ping_timeout_s, 1, 3600, "seconds")

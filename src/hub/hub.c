@@ -79,11 +79,11 @@ struct hub {
     struct hub_options opts;
     struct map channels; /* login → struct channel * (owned) */
     struct client *dirty;
-    struct channel *active;           /* channels with clients */
+    struct channel *active;                /* channels with clients */
     struct channel *idle_head, *idle_tail; /* channels without clients, most recent first */
     size_t nidle;
     int64_t next_ping_us;
-    int64_t epoch_us; /* hub_ms() counts from here */
+    int64_t epoch_us;          /* hub_ms() counts from here */
     const char *opening_login; /* during http_upgrade_websocket: the streamer of ws_on_open */
     uv_check_t flusher;
     uv_timer_t sweeper;

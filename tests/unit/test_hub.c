@@ -27,7 +27,7 @@ struct fixture {
 struct tclient {
     uv_tcp_t tcp;
     struct fixture *fx;
-    int pong;   /* answer pings */
+    int pong; /* answer pings */
     int pings;
     int closed; /* the handle is closed (heap clients free themselves then) */
     int heap;
@@ -279,7 +279,6 @@ static void test_slow_client_culled(void)
     CHECK_INT(st.clients, 1);
     fx_free(&fx, &good, &stuck);
 }
-
 
 static int no_more_clients(void *arg)
 {
