@@ -346,12 +346,12 @@ static void on_copy_written(void *arg, int status)
     free(arg);
 }
 
-/* Sends a small control frame (close, pong) when nothing else is waiting to be written: a
- * copy owned by the write. The connection may close inside (on_close runs): callers hold a
- * reference. */
+/* Sends a small control frame (close, pong), after whatever is queued (frames are whole, so
+ * it interleaves cleanly): a copy owned by the write, freed when it completes or is cancelled
+ * by a close. The connection may close inside (on_close runs): callers hold a reference. */
 static void client_send_control(struct client *c, const struct buf *b)
 {
-    if (!c->conn || !b->len || http_conn_write_queue_size(c->conn) != 0)
+    if (!c->conn || !b->len)
         return;
     char *copy = malloc(b->len);
     if (!copy)
@@ -372,7 +372,7 @@ static void client_close(struct client *c, uint16_t code, const char *why)
     if (code) {
         struct buf b;
         buf_init(&b, 0);
-        /* best effort: only if the kernel takes it now, since we close right after */
+        /* best effort: what the kernel does not take now is cancelled by the close */
         if (ws_encode_close(&b, code, why, NULL) == 0)
             client_send_control(c, &b);
         buf_release(&b);
@@ -944,8 +944,8 @@ static const uint8_t PING_FRAME[2] = {0x89, 0x00}; /* static: a write may borrow
 
 /* Every SWEEP_MS: a client whose write the peer has not taken for send_timeout is culled; one
  * not heard from for ping_interval + ping_timeout is a dead peer; every ping_interval, all get
- * a ping (a 2-byte write of a static frame, skipped when a write is waiting anyway). One timer
- * for the hub, so an idle client costs no timer of its own. */
+ * a ping (a 2-byte write of a static frame). One timer for the hub, so an idle client costs no
+ * timer of its own. */
 static void sweep_client(struct hub *hub, struct client *c, uint32_t now_ms, int ping)
 {
     char peer[64];
@@ -962,7 +962,9 @@ static void sweep_client(struct hub *hub, struct client *c, uint32_t now_ms, int
         log_info("ws.client_timed_out", "streamer=%s peer=%s reason=\"no answer to pings\"",
                  c->ch ? c->ch->info.login : "", peer);
         client_close(c, WS_CLOSE_GOING_AWAY, "no answer to pings");
-    } else if (ping && http_conn_write_queue_size(c->conn) == 0) {
+    } else if (ping) {
+        /* even behind queued writes (whole frames, so it interleaves cleanly): a busy reader
+         * must be asked too, or its silence would look like death */
         uv_buf_t ub = uv_buf_init((char *)PING_FRAME, sizeof PING_FRAME);
         c->refs++; /* a failed write closes the client */
         http_conn_writev(c->conn, &ub, 1, NULL, NULL);
