@@ -1,4 +1,5 @@
-# SEV — plain Makefile. `make`, `make run`, `make test`, `make bench`, `make fuzz`, `make format`.
+# SEV — plain Makefile. `make`, `make run`, `make test`, `make bench`, `make fuzz`, `make soak`,
+# `make format`.
 # SAN=1 builds into build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer.
 
 PKGS     := libuv jansson sqlite3 libcurl openssl zlib
@@ -25,7 +26,7 @@ DEP      := $(OBJ:.o=.d) $(B)/obj/src/main.d
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 
-.PHONY: all deps run test test-unit test-integration test-e2e test-asan bench fuzz format clean sim
+.PHONY: all deps run test test-unit test-integration test-e2e test-asan bench fuzz soak format clean sim
 
 all: $(B)/sev $(B)/twitch-sim $(UNIT_BIN) $(B)/faultfs.so
 
@@ -77,6 +78,14 @@ bench: deps all
 
 fuzz: 
 	@$(MAKE) --no-print-directory -C tests/fuzz
+
+# The hub's soak (tests/integration/hub-soak.test.js) for SOAK_SECS against the ASan build:
+# fails on any sanitizer report. `make test` runs it for 10 s.
+SOAK_SECS ?= 300
+soak: deps
+	@$(MAKE) --no-print-directory SAN=1 all
+	SOAK_SECS=$(SOAK_SECS) SEV_BIN=build-asan/sev node --test --test-reporter=spec \
+		tests/integration/hub-soak.test.js
 
 format:
 	clang-format -i $$(find src tests/unit tests/fuzz bench -name '*.[ch]')

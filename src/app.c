@@ -292,7 +292,14 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
         return err_set(err, "out of memory");
     if (bus_open(loop, cfg->bus, on_bus_event, app, &app->bus, err) < 0)
         return -1;
-    struct hub_options hopts = {0};
+    struct hub_options hopts = {
+        .max_queue_bytes = (size_t)cfg->ws_queue_kib << 10,
+        .ping_interval_ms = (int64_t)cfg->ws_ping_interval_s * 1000,
+        .ping_timeout_ms = (int64_t)cfg->ws_ping_timeout_s * 1000,
+        .send_timeout_ms = (int64_t)cfg->ws_send_timeout_s * 1000,
+        .max_idle_channels = (size_t)cfg->hub_idle_channels,
+        .replay_max_bytes = (size_t)cfg->ws_replay_kib << 10,
+    };
     if (hub_new(loop, app->store, &hopts, &app->hub, err) < 0)
         return -1;
     app->ingest = ingest_new(app->store, app->bus);

@@ -334,6 +334,29 @@ static int set_eventsub_secret_file(struct config *c, const char *v, struct err 
     explicit_bzero(secret, sizeof secret);
     return r;
 }
+/* Integer settings within [lo, hi], by field offset. */
+static int set_int_range(struct config *c, const char *v, struct err *e, const char *n,
+                         size_t field, long lo, long hi, const char *unit)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi)
+        return err_set(e, "%s: '%s' must be a number of %s from %ld to %ld", n, v, unit, lo, hi);
+    *(int *)((char *)c + field) = (int)x;
+    return 0;
+}
+
+#define INT_SETTER(name, f, lo, hi, unit)                                                          \
+    static int name(struct config *c, const char *v, struct err *e, const char *n)                 \
+    {                                                                                              \
+        return set_int_range(c, v, e, n, offsetof(struct config, f), lo, hi, unit);                \
+    }
+INT_SETTER(set_ws_ping_interval, ws_ping_interval_s, 1, 3600, "seconds")
+INT_SETTER(set_ws_ping_timeout, ws_ping_timeout_s, 1, 3600, "seconds")
+INT_SETTER(set_ws_send_timeout, ws_send_timeout_s, 1, 3600, "seconds")
+INT_SETTER(set_ws_queue_kib, ws_queue_kib, 64, 1048576, "KiB")
+INT_SETTER(set_ws_replay_kib, ws_replay_kib, 16, 65536, "KiB")
+INT_SETTER(set_hub_idle_channels, hub_idle_channels, 1, 10000000, "channels")
 
 #define STR_FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 
@@ -404,6 +427,22 @@ static const struct option_row rows[] = {
     {"SEV_INGEST_RETRY_MAX", "--ingest-retry-max", "10000",
      "EventSub WebSocket events kept for retry while the store fails (0 to 1000000)",
      set_ingest_retry, 0, 0},
+    {"SEV_WS_PING_INTERVAL", "--ws-ping-interval", "30",
+     "seconds between the server's pings to each WebSocket client", set_ws_ping_interval, 0, 0},
+    {"SEV_WS_PING_TIMEOUT", "--ws-ping-timeout", "30",
+     "a WebSocket client silent for the ping interval plus this many seconds is closed",
+     set_ws_ping_timeout, 0, 0},
+    {"SEV_WS_SEND_TIMEOUT", "--ws-send-timeout", "30",
+     "a WebSocket client that takes none of a write for this many seconds is closed",
+     set_ws_send_timeout, 0, 0},
+    {"SEV_WS_QUEUE_KIB", "--ws-queue-kib", "4096",
+     "KiB of unsent events per WebSocket client before it is closed", set_ws_queue_kib, 0, 0},
+    {"SEV_WS_REPLAY_KIB", "--ws-replay-kib", "256",
+     "KiB of a since= replay buffered per WebSocket client at once", set_ws_replay_kib, 0, 0},
+    {"SEV_HUB_IDLE_CHANNELS", "--hub-idle-channels", "1000",
+     "streamers without viewers whose newest events stay in memory (least recently used "
+     "dropped first)",
+     set_hub_idle_channels, 0, 0},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 

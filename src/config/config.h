@@ -49,6 +49,13 @@ struct config {
     int stats_queries_max;
     /* EventSub WebSocket events kept for retry while the store fails (ingest) */
     int ingest_retry_max;
+    /* WebSocket clients (hub) */
+    int ws_ping_interval_s; /* server pings every client this often (30) */
+    int ws_ping_timeout_s;  /* silent this long past a ping interval: dead peer, closed (30) */
+    int ws_send_timeout_s;  /* a write the client has not taken for this long: closed (30) */
+    int ws_queue_kib;       /* unsent bytes per client before it is closed (4096) */
+    int ws_replay_kib;      /* since= replay bytes buffered per client at once (256) */
+    int hub_idle_channels;  /* streamers without viewers kept in memory (1000) */
 };
 
 /* Parses env (NULL-terminated "K=V" array) then argv. Returns 0, 1 when --help was asked

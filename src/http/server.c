@@ -797,7 +797,7 @@ static void conn_close(struct http_conn *c)
         c->req->conn = NULL; /* the handler still holds it; it is freed when answered */
         c->req = NULL;
     }
-    if (was == CONN_UPGRADED && c->ws_ops->on_close)
+    if (was == CONN_UPGRADED && c->ws_ops && c->ws_ops->on_close)
         c->ws_ops->on_close(c->ws_arg);
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
@@ -1006,8 +1006,7 @@ static int header_has_token(const char *value, const char *token)
     return 0;
 }
 
-struct http_conn *http_upgrade_websocket(struct http_request *req, const struct http_ws_ops *ops,
-                                         void *arg)
+int http_upgrade_websocket(struct http_request *req, const struct http_ws_ops *ops, void *arg)
 {
     struct http_conn *c = req->conn;
     const char *upgrade = http_header(req, "Upgrade");
@@ -1016,23 +1015,23 @@ struct http_conn *http_upgrade_websocket(struct http_request *req, const struct 
     const char *version = http_header(req, "Sec-WebSocket-Version");
     if (!c || req->verb != HTTP_VERB_GET) {
         http_respond_error(req, 400, "WebSocket upgrade needs GET");
-        return NULL;
+        return -1;
     }
     if (!upgrade || !header_has_token(upgrade, "websocket") || !connection ||
         !header_has_token(connection, "upgrade")) {
         http_add_header(req, "Upgrade", "websocket");
         http_respond_error(req, 426, "this endpoint speaks WebSocket only");
-        return NULL;
+        return -1;
     }
     if (!version || strcmp(version, "13") != 0) {
         http_add_header(req, "Sec-WebSocket-Version", "13");
         http_respond_error(req, 426, "unsupported WebSocket version (13 is)");
-        return NULL;
+        return -1;
     }
     char accept[29];
     if (!key || strlen(key) != 24 || ws_accept_key(key, strlen(key), accept) < 0) {
         http_respond_error(req, 400, "bad Sec-WebSocket-Key");
-        return NULL;
+        return -1;
     }
     finish_request(req, 101);
     char head[256];
@@ -1043,8 +1042,7 @@ struct http_conn *http_upgrade_websocket(struct http_request *req, const struct 
     c->req = NULL;
     request_free(req);
     c->state = CONN_UPGRADED;
-    c->ws_ops = ops;
-    c->ws_arg = arg;
+    c->ws_ops = NULL; /* until on_open: conn_close does not call on_close before it */
     uv_buf_t b = uv_buf_init(head, (unsigned)n);
     int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (w != n) { /* a fresh socket takes 129 bytes at once; if not, copy and queue */
@@ -1052,25 +1050,32 @@ struct http_conn *http_upgrade_websocket(struct http_request *req, const struct 
         char *copy = malloc((size_t)n - off);
         if (!copy) {
             conn_close(c);
-            return NULL;
+            return -1;
         }
         memcpy(copy, head + off, (size_t)n - off);
-        conn_write_owned(c, copy, (size_t)n - off, 0);
+        if (conn_write_owned(c, copy, (size_t)n - off, 0) < 0)
+            return -1;
+    }
+    /* the owner knows the connection before any byte of the peer is delivered */
+    c->ws_ops = ops;
+    c->ws_arg = arg;
+    if (ops->on_open(arg, c) < 0) {
+        c->ws_ops = NULL;
+        conn_close(c);
+        return -1;
     }
     /* bytes the client sent right behind the handshake belong to the WebSocket */
-    if (c->pending) {
+    if (c->pending && c->state == CONN_UPGRADED) {
         struct buf *pending = pending_take(c);
         int r = ops->on_read(arg, (const uint8_t *)pending->data, pending->len);
         buf_release(pending);
         free(pending);
-        if (r < 0) {
+        if (r < 0)
             conn_close(c);
-            return NULL;
-        }
     }
     if (c->state == CONN_UPGRADED)
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    return c;
+    return 0;
 }
 
 int http_conn_writev(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs, http_write_fn cb,
@@ -1146,7 +1151,8 @@ size_t http_conn_write_queue_size(const struct http_conn *c)
 
 void http_conn_close(struct http_conn *c)
 {
-    conn_close(c);
+    if (c)
+        conn_close(c);
 }
 
 void http_conn_peer(const struct http_conn *c, char *out, size_t size)

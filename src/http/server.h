@@ -134,26 +134,37 @@ int http_request_gone(const struct http_request *req); /* the client closed */
 
 /* --- WebSocket upgrade --- */
 struct http_ws_ops {
+    /* the 101 is sent and conn is the WebSocket's: register the client here, before any byte
+     * from the peer is delivered. Return -1 to refuse (the socket closes, on_close is not
+     * called, arg stays the caller's). */
+    int (*on_open)(void *arg, struct http_conn *conn);
     /* bytes read from the socket; return -1 to close. data is only valid during the call. */
     int (*on_read)(void *arg, const uint8_t *data, size_t len);
-    /* the socket closed (by either side); the connection is gone after this returns */
+    /* the socket closed (by either side); the connection is gone after this returns. Called
+     * once for every successful on_open, possibly from inside http_conn_writev/http_conn_close
+     * or from inside http_upgrade_websocket (frames that came with the handshake). */
     void (*on_close)(void *arg);
 };
 
-/* Checks the request is a valid RFC 6455 upgrade (else answers 400/426 itself and returns
- * -1), sends 101 and hands the socket to ops/arg. Returns the connection for http_conn_*. */
-struct http_conn *http_upgrade_websocket(struct http_request *req, const struct http_ws_ops *ops,
-                                         void *arg);
+/* Checks the request is a valid RFC 6455 upgrade (else answers 400/426 itself), sends 101 and
+ * hands the socket to ops/arg: on_open, then any bytes that came right behind the handshake,
+ * then reading. Returns 0 once on_open succeeded: from then on arg belongs to ops (on_close
+ * will come, maybe before this returns). Returns -1 when on_open was never called or refused:
+ * on_close will not be called and arg is still the caller's. */
+int http_upgrade_websocket(struct http_request *req, const struct http_ws_ops *ops, void *arg);
 
 /* Writes on an upgraded connection, corked: one writev(2) for all bufs. Tries a synchronous
  * write first. Returns 1 when everything was written at once (cb is not called), 0 when the
- * rest was queued (bufs stay borrowed until cb(arg, status) runs later on the loop), or -1
- * when the connection is closing (cb is not called). */
+ * rest was queued (bufs stay borrowed until cb(arg, status) runs later on the loop, even when the
+ * connection closes first: then status < 0), or -1 when the connection is closing or the write
+ * failed (cb is not called; a failure closes the connection, so on_close may already have run
+ * when this returns). */
 typedef void (*http_write_fn)(void *arg, int status);
 int http_conn_writev(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs, http_write_fn cb,
                      void *arg);
 /* Bytes the kernel has not taken yet on this connection (libuv's write queue). */
 size_t http_conn_write_queue_size(const struct http_conn *c);
+/* Closes (on_close runs before this returns). Does nothing if c is NULL or already closing. */
 void http_conn_close(struct http_conn *c);
 /* Peer address as text, for logs. */
 void http_conn_peer(const struct http_conn *c, char *out, size_t size);

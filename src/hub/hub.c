@@ -12,6 +12,7 @@
 #define REPLAY_BATCH 500
 #define WRITE_BATCH 64
 #define CLIENT_MAX_INPUT 4096 /* browsers send only control frames */
+#define SWEEP_MS 500          /* the hub-wide timer: pings, dead peers, stalled writes */
 
 const int64_t hub_latency_bounds_us[HUB_LATENCY_BUCKETS] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
@@ -31,20 +32,24 @@ struct frame {
 
 struct channel;
 
+/* Ownership: refs counts the connection (until ws_on_close), a place on the hub's dirty list,
+ * each write in flight and each pending store call. The last client_unref frees. */
 struct client {
     struct hub *hub;
     struct http_conn *conn; /* borrowed; NULL once closed */
     struct channel *ch;
     struct client *prev, *next;      /* channel's subscribers */
-    struct client *dirty_next;       /* hub's flush list */
+    struct client *dirty_next;       /* hub's flush list (holds a ref) */
     struct frame **q;                /* owned ring of frame refs */
     uint32_t qhead, qlen, qcap;
+    uint32_t ninflight;
     size_t qbytes;
     struct frame **inflight;         /* owned refs written but not yet confirmed */
-    uint32_t ninflight;
     struct ws_parser *parser;        /* owned, made on first input */
     struct replay *replay;           /* owned while replaying (since=), else NULL */
-    unsigned refs;                   /* connection + pending store calls */
+    uint32_t last_rx_ms;             /* hub_ms(): the peer last sent a byte */
+    uint32_t stall_ms;               /* hub_ms() since a write waits on the peer, or 0 */
+    unsigned refs;                   /* see above */
     uint8_t dirty, closing;
 };
 
@@ -58,6 +63,9 @@ struct replay {
 
 struct channel {
     struct streamer_info info;
+    /* while nclients == 0: the hub's idle list (LRU order); else its active list, which the
+     * sweep walks to reach every client */
+    struct channel *lru_prev, *lru_next;
     struct client *clients;
     size_t nclients;
     struct frame *recent[HUB_RECENT]; /* owned refs, recent[0] newest */
@@ -71,9 +79,26 @@ struct hub {
     struct hub_options opts;
     struct map channels; /* login → struct channel * (owned) */
     struct client *dirty;
+    struct channel *active;                /* channels with clients */
+    struct channel *idle_head, *idle_tail; /* channels without clients, most recent first */
+    size_t nidle;
+    int64_t next_ping_us;
+    int64_t epoch_us;          /* hub_ms() counts from here */
+    const char *opening_login; /* during http_upgrade_websocket: the streamer of ws_on_open */
     uv_check_t flusher;
+    uv_timer_t sweeper;
+    int open_handles;
+    int freeing;
     struct hub_stats stats;
 };
+
+/* Milliseconds since the hub started, never 0 (0 means "not set"); 32 bits keep idle clients
+ * small, and differences stay right across a wrap (49 days). */
+static uint32_t hub_ms(const struct hub *hub)
+{
+    uint32_t ms = (uint32_t)((clock_mono_us() - hub->epoch_us) / 1000);
+    return ms ? ms : 1;
+}
 
 /* ---- frames ---- */
 
@@ -136,6 +161,53 @@ int hub_login_valid(const char *s)
     return 1;
 }
 
+static void channel_free(struct channel *ch);
+
+static void idle_unlink(struct hub *hub, struct channel *ch)
+{
+    if (ch->lru_prev)
+        ch->lru_prev->lru_next = ch->lru_next;
+    else
+        hub->idle_head = ch->lru_next;
+    if (ch->lru_next)
+        ch->lru_next->lru_prev = ch->lru_prev;
+    else
+        hub->idle_tail = ch->lru_prev;
+    ch->lru_prev = ch->lru_next = NULL;
+    hub->nidle--;
+}
+
+/* Puts an idle channel first in the idle list, then frees the least recently used idle
+ * channels beyond the cap (never ch; the store answers for the freed ones). */
+static void idle_push_front(struct hub *hub, struct channel *ch)
+{
+    ch->lru_prev = NULL;
+    ch->lru_next = hub->idle_head;
+    if (hub->idle_head)
+        hub->idle_head->lru_prev = ch;
+    else
+        hub->idle_tail = ch;
+    hub->idle_head = ch;
+    hub->nidle++;
+    while (hub->nidle > hub->opts.max_idle_channels && hub->idle_tail != ch && !hub->freeing) {
+        struct channel *old = hub->idle_tail;
+        idle_unlink(hub, old);
+        map_remove(&hub->channels, old->info.login);
+        channel_free(old);
+        hub->stats.channels--;
+        hub->stats.channels_evicted++;
+    }
+}
+
+/* An idle channel was used: it becomes the most recently used. */
+static void channel_touch(struct hub *hub, struct channel *ch)
+{
+    if (ch->nclients || hub->idle_head == ch)
+        return;
+    idle_unlink(hub, ch);
+    idle_push_front(hub, ch);
+}
+
 static struct channel *channel_get(struct hub *hub, const char *login, int create)
 {
     struct channel *ch = map_get(&hub->channels, login);
@@ -150,6 +222,7 @@ static struct channel *channel_get(struct hub *hub, const char *login, int creat
         return NULL;
     }
     hub->stats.channels++;
+    idle_push_front(hub, ch);
     return ch;
 }
 
@@ -204,6 +277,13 @@ static void client_unref(struct client *c)
     free(c);
 }
 
+/* A client the server never opened: nothing refers to it. */
+static void client_free_unopened(struct client *c)
+{
+    c->refs = 1;
+    client_unref(c);
+}
+
 static void client_detach(struct client *c)
 {
     struct channel *ch = c->ch;
@@ -215,17 +295,71 @@ static void client_detach(struct client *c)
         ch->clients = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    ch->nclients--;
+    c->prev = c->next = NULL;
     c->ch = NULL;
+    if (--ch->nclients)
+        return;
+    struct hub *hub = c->hub; /* the channel leaves the active list for the idle one */
+    if (ch->lru_prev)
+        ch->lru_prev->lru_next = ch->lru_next;
+    else
+        hub->active = ch->lru_next;
+    if (ch->lru_next)
+        ch->lru_next->lru_prev = ch->lru_prev;
+    idle_push_front(hub, ch);
 }
 
+static void client_attach(struct client *c, struct channel *ch)
+{
+    struct hub *hub = c->hub;
+    if (ch->nclients == 0) { /* from the idle list to the active one */
+        idle_unlink(hub, ch);
+        ch->lru_next = hub->active;
+        if (hub->active)
+            hub->active->lru_prev = ch;
+        hub->active = ch;
+    }
+    c->ch = ch;
+    c->prev = NULL;
+    c->next = ch->clients;
+    if (ch->clients)
+        ch->clients->prev = c;
+    ch->clients = c;
+    ch->nclients++;
+}
+
+/* The list holds a reference: a client closed (and unreferenced by its connection) in the
+ * same loop turn stays valid until on_flush has looked at it. */
 static void client_mark_dirty(struct client *c)
 {
     if (c->dirty || !c->conn)
         return;
     c->dirty = 1;
+    c->refs++;
     c->dirty_next = c->hub->dirty;
     c->hub->dirty = c;
+}
+
+static void on_copy_written(void *arg, int status)
+{
+    (void)status;
+    free(arg);
+}
+
+/* Sends a small control frame (close, pong), after whatever is queued (frames are whole, so
+ * it interleaves cleanly): a copy owned by the write, freed when it completes or is cancelled
+ * by a close. The connection may close inside (on_close runs): callers hold a reference. */
+static void client_send_control(struct client *c, const struct buf *b)
+{
+    if (!c->conn || !b->len)
+        return;
+    char *copy = malloc(b->len);
+    if (!copy)
+        return;
+    memcpy(copy, b->data, b->len);
+    uv_buf_t ub = uv_buf_init(copy, (unsigned)b->len);
+    if (http_conn_writev(c->conn, &ub, 1, on_copy_written, copy) != 0)
+        free(copy); /* written at once, or failed: the callback will not run */
 }
 
 /* Closes the socket; the connection's on_close callback finishes the job. */
@@ -234,29 +368,37 @@ static void client_close(struct client *c, uint16_t code, const char *why)
     if (!c->conn || c->closing)
         return;
     c->closing = 1;
+    c->refs++; /* a failed write of the close frame closes the connection under us */
     if (code) {
         struct buf b;
         buf_init(&b, 0);
-        if (ws_encode_close(&b, code, why, NULL) == 0) {
-            uv_buf_t ub = uv_buf_init(b.data, (unsigned)b.len);
-            /* best effort: only if the kernel takes it now, since we close right after */
-            if (http_conn_write_queue_size(c->conn) == 0)
-                http_conn_writev(c->conn, &ub, 1, NULL, NULL);
-        }
+        /* best effort: what the kernel does not take now is cancelled by the close */
+        if (ws_encode_close(&b, code, why, NULL) == 0)
+            client_send_control(c, &b);
         buf_release(&b);
     }
-    http_conn_close(c->conn);
+    http_conn_close(c->conn); /* NULL (already closed by a failed write): nothing to do */
+    client_unref(c);
 }
 
+static void client_flush(struct client *c);
+
+/* Queues f. A burst only grows the queue; past max_queue_bytes the client gets one chance to
+ * drain into the kernel now, and is culled if it cannot (it has not been reading). */
 static int client_push(struct client *c, struct frame *f)
 {
-    size_t max_frames = c->hub->opts.max_queue_frames;
-    if (c->qlen >= max_frames || c->qbytes + f->len > c->hub->opts.max_queue_bytes)
-        return -1;
+    if (c->qbytes + f->len > c->hub->opts.max_queue_bytes) {
+        c->refs++;
+        client_flush(c);
+        int gone = !c->conn;
+        client_unref(c);
+        if (gone || c->qbytes + f->len > c->hub->opts.max_queue_bytes)
+            return -1;
+    }
     if (c->qlen == c->qcap) {
+        if (c->qcap >= UINT32_MAX / 2)
+            return -1;
         uint32_t cap = c->qcap ? c->qcap * 2 : 8;
-        if (cap > max_frames)
-            cap = (uint32_t)max_frames;
         struct frame **q = malloc(sizeof *q * cap);
         if (!q)
             return -1;
@@ -283,12 +425,11 @@ static void observe_latency(struct hub *hub, const struct frame *f, int64_t now)
     hub->stats.latency_sum_us += us;
 }
 
-static void client_flush(struct client *c);
-
 static void on_client_written(void *arg, int status)
 {
     struct client *c = arg;
     int64_t now = clock_mono_us();
+    c->stall_ms = 0;
     for (uint32_t i = 0; i < c->ninflight; i++) {
         observe_latency(c->hub, c->inflight[i], now);
         frame_unref(c->inflight[i]);
@@ -340,6 +481,7 @@ static void client_flush(struct client *c)
         }
         memcpy(c->inflight, sent, sizeof *sent * n);
         c->ninflight = n;
+        c->stall_ms = hub_ms(c->hub);
         c->refs++; /* held until on_client_written */
         return;
     }
@@ -354,9 +496,8 @@ static void on_flush(uv_check_t *h)
         struct client *c = list;
         list = c->dirty_next;
         c->dirty = 0;
-        c->refs++;
         client_flush(c);
-        client_unref(c);
+        client_unref(c); /* the list's reference */
     }
 }
 
@@ -373,18 +514,25 @@ void hub_publish(struct hub *hub, const struct event *ev)
     hub->stats.frames_published++;
     channel_note_streamer(ch, ev);
     channel_remember(ch, f);
+    channel_touch(hub, ch);
+    /* closing a client unlinks only that client, so next stays valid */
     for (struct client *c = ch->clients, *next; c; c = next) {
         next = c->next;
+        c->refs++;
         if (client_push(c, f) < 0) {
-            hub->stats.clients_culled++;
-            char peer[64];
-            http_conn_peer(c->conn, peer, sizeof peer);
-            log_warn("ws.client_culled", "streamer=%s peer=%s queued=%u reason=\"not reading\"",
-                     ch->info.login, peer, c->qlen);
-            client_close(c, 0, NULL);
-            continue;
+            if (c->conn) {
+                hub->stats.clients_culled++;
+                char peer[64];
+                http_conn_peer(c->conn, peer, sizeof peer);
+                log_warn("ws.client_culled",
+                         "streamer=%s peer=%s queued=%u bytes=%zu reason=\"not reading\"",
+                         ch->info.login, peer, c->qlen, c->qbytes);
+                client_close(c, 0, NULL);
+            }
+        } else {
+            client_mark_dirty(c);
         }
-        client_mark_dirty(c);
+        client_unref(c);
     }
     frame_unref(f);
 }
@@ -409,12 +557,8 @@ static int on_client_message(void *arg, enum ws_opcode op, const uint8_t *data, 
         client_close(c, WS_CLOSE_POLICY, "clients send nothing but pings");
         return 1;
     }
-    if (b.len && c->conn) {
-        /* control replies are rare and small: copy into a write of their own */
-        uv_buf_t ub = uv_buf_init(b.data, (unsigned)b.len);
-        if (http_conn_write_queue_size(c->conn) == 0)
-            http_conn_writev(c->conn, &ub, 1, NULL, NULL);
-    }
+    /* control replies are rare and small: a copy in a write of their own */
+    client_send_control(c, &b);
     buf_release(&b);
     if (stop)
         client_close(c, 0, NULL);
@@ -424,6 +568,7 @@ static int on_client_message(void *arg, enum ws_opcode op, const uint8_t *data, 
 static int ws_on_read(void *arg, const uint8_t *data, size_t len)
 {
     struct client *c = arg;
+    c->last_rx_ms = hub_ms(c->hub);
     if (!c->parser) {
         c->parser = malloc(sizeof *c->parser);
         if (!c->parser)
@@ -448,11 +593,27 @@ static void ws_on_close(void *arg)
     client_unref(c);
 }
 
-static const struct http_ws_ops client_ops = {ws_on_read, ws_on_close};
+static void replay_next(struct client *c);
+
+/* The 101 is out: the client joins its channel before any frame it sent is parsed. */
+static int ws_on_open(void *arg, struct http_conn *conn)
+{
+    struct client *c = arg;
+    struct channel *ch = channel_get(c->hub, c->hub->opening_login, 1);
+    if (!ch)
+        return -1;
+    c->conn = conn;
+    c->last_rx_ms = hub_ms(c->hub);
+    c->hub->stats.clients++;
+    client_attach(c, ch);
+    if (c->replay)
+        replay_next(c); /* may close the client: the server then feeds it nothing */
+    return 0;
+}
+
+static const struct http_ws_ops client_ops = {ws_on_open, ws_on_read, ws_on_close};
 
 /* ---- replay ---- */
-
-static void replay_next(struct client *c);
 
 static void finish_replay(struct client *c)
 {
@@ -474,6 +635,7 @@ static void finish_replay(struct client *c)
 static void on_replay_written(void *arg, int status)
 {
     struct client *c = arg;
+    c->stall_ms = 0;
     free(c->replay->buf);
     c->replay->buf = NULL;
     if (status == 0 && c->conn && c->replay->since)
@@ -501,9 +663,11 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
     buf_init(&out, 0);
     struct buf json;
     buf_init(&json, 0);
-    size_t n = status == 0 && events ? events->count : 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct event *ev = events->items[i];
+    size_t got = status == 0 && events ? events->count : 0;
+    size_t n = 0;
+    /* at most replay_max_bytes (but at least one event) buffered: the rest is read again */
+    for (; n < got && (n == 0 || out.len < c->hub->opts.replay_max_bytes); n++) {
+        const struct event *ev = events->items[n];
         buf_reset(&json);
         buf_puts(&json, FRAME_PREFIX);
         event_encode_json(ev, &json);
@@ -512,10 +676,11 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
         if (ev->seq > c->replay->seq)
             c->replay->seq = ev->seq;
     }
-    /* a full batch means there may be more: continue from its last id */
+    /* a full batch means there may be more: continue from the last id sent */
+    int more = got == REPLAY_BATCH || n < got;
     free(c->replay->since);
-    c->replay->since = n == REPLAY_BATCH ? strdup(events->items[n - 1]->id) : NULL;
-    if (n == REPLAY_BATCH && !c->replay->since) {
+    c->replay->since = more ? strdup(events->items[n - 1]->id) : NULL;
+    if (more && !c->replay->since) {
         buf_release(&json);
         buf_release(&out);
         event_list_free(events);
@@ -535,8 +700,10 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
     c->replay->buf = buf_detach(&out, &n);
     uv_buf_t ub = uv_buf_init(c->replay->buf, (unsigned)n);
     int r = http_conn_writev(c->conn, &ub, 1, on_replay_written, c);
-    if (r == 0)
+    if (r == 0) {
+        c->stall_ms = hub_ms(c->hub);
         return; /* on_replay_written continues, holding our ref */
+    }
     if (r == 1) {
         on_replay_written(c, 0);
         return;
@@ -570,36 +737,26 @@ void hub_handle_ws(struct hub *hub, struct http_request *req)
         return;
     }
     struct client *c = calloc(1, sizeof *c);
-    struct channel *ch = c ? channel_get(hub, login, 1) : NULL;
-    if (!ch) {
-        free(c);
+    if (c && has_since == 1) {
+        c->replay = calloc(1, sizeof *c->replay);
+        if (c->replay)
+            c->replay->since = strdup(since);
+    }
+    if (!c || (has_since == 1 && (!c->replay || !c->replay->since))) {
+        if (c)
+            client_free_unopened(c);
         http_respond_error(req, 503, "out of memory");
         return;
     }
     c->hub = hub;
-    c->refs = 1;
-    c->conn = http_upgrade_websocket(req, &client_ops, c);
-    if (!c->conn) {
-        free(c);
-        return;
-    }
-    hub->stats.clients++;
-    c->ch = ch;
-    c->next = ch->clients;
-    if (ch->clients)
-        ch->clients->prev = c;
-    ch->clients = c;
-    ch->nclients++;
-    if (has_since == 1) {
-        c->replay = calloc(1, sizeof *c->replay);
-        if (c->replay)
-            c->replay->since = strdup(since);
-        if (!c->replay || !c->replay->since) {
-            client_close(c, WS_CLOSE_INTERNAL, "out of memory");
-            return;
-        }
-        replay_next(c);
-    }
+    c->refs = 1; /* the connection's */
+    /* the channel is made in ws_on_open, once the upgrade is known to be valid */
+    hub->opening_login = login;
+    int r = http_upgrade_websocket(req, &client_ops, c);
+    hub->opening_login = NULL;
+    if (r < 0)
+        client_free_unopened(c); /* refused before ws_on_open took it: still ours */
+    /* else c belongs to its connection and may already be gone */
 }
 
 /* ---- recent events API ---- */
@@ -718,6 +875,7 @@ static int recent_from_memory(struct hub *hub, struct http_request *req, const c
     struct channel *ch = map_get(&hub->channels, login);
     if (!ch || !ch->complete || !ch->info.id[0])
         return 0;
+    channel_touch(hub, ch);
     struct buf list;
     buf_init(&list, 0);
     for (int i = 0; i < ch->nrecent && i < limit; i++) {
@@ -782,6 +940,58 @@ const struct streamer_info *hub_streamer(struct hub *hub, const char *login)
 
 /* ---- lifecycle ---- */
 
+static const uint8_t PING_FRAME[2] = {0x89, 0x00}; /* static: a write may borrow it */
+
+/* Every SWEEP_MS: a client whose write the peer has not taken for send_timeout is culled; one
+ * not heard from for ping_interval + ping_timeout is a dead peer; every ping_interval, all get
+ * a ping (a 2-byte write of a static frame). One timer for the hub, so an idle client costs no
+ * timer of its own. */
+static void sweep_client(struct hub *hub, struct client *c, uint32_t now_ms, int ping)
+{
+    char peer[64];
+    if (c->stall_ms && (uint32_t)(now_ms - c->stall_ms) > (uint32_t)hub->opts.send_timeout_ms) {
+        hub->stats.clients_culled++;
+        http_conn_peer(c->conn, peer, sizeof peer);
+        log_warn("ws.client_culled", "streamer=%s peer=%s reason=\"send timeout\"",
+                 c->ch ? c->ch->info.login : "", peer);
+        client_close(c, WS_CLOSE_POLICY, "not reading");
+    } else if ((uint32_t)(now_ms - c->last_rx_ms) >
+               (uint32_t)(hub->opts.ping_interval_ms + hub->opts.ping_timeout_ms)) {
+        hub->stats.clients_timed_out++;
+        http_conn_peer(c->conn, peer, sizeof peer);
+        log_info("ws.client_timed_out", "streamer=%s peer=%s reason=\"no answer to pings\"",
+                 c->ch ? c->ch->info.login : "", peer);
+        client_close(c, WS_CLOSE_GOING_AWAY, "no answer to pings");
+    } else if (ping) {
+        /* even behind queued writes (whole frames, so it interleaves cleanly): a busy reader
+         * must be asked too, or its silence would look like death */
+        uv_buf_t ub = uv_buf_init((char *)PING_FRAME, sizeof PING_FRAME);
+        c->refs++; /* a failed write closes the client */
+        http_conn_writev(c->conn, &ub, 1, NULL, NULL);
+        client_unref(c);
+    }
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    struct hub *hub = t->data;
+    int64_t now = clock_mono_us();
+    int ping = now >= hub->next_ping_us;
+    if (ping)
+        hub->next_ping_us = now + hub->opts.ping_interval_ms * 1000;
+    uint32_t now_ms = hub_ms(hub);
+    /* closing a client unlinks it alone, and moves only its own channel (once empty) to the
+     * idle list: the next client and the next active channel stay valid */
+    for (struct channel *ch = hub->active, *next_ch; ch; ch = next_ch) {
+        next_ch = ch->lru_next;
+        for (struct client *c = ch->clients, *next; c; c = next) {
+            next = c->next;
+            if (c->conn && !c->closing)
+                sweep_client(hub, c, now_ms, ping);
+        }
+    }
+}
+
 int hub_new(uv_loop_t *loop, struct store *store, const struct hub_options *opts,
             struct hub **out, struct err *err)
 {
@@ -791,22 +1001,46 @@ int hub_new(uv_loop_t *loop, struct store *store, const struct hub_options *opts
     hub->loop = loop;
     hub->store = store;
     hub->opts = *opts;
-    if (!hub->opts.max_queue_frames)
-        hub->opts.max_queue_frames = 1024;
     if (!hub->opts.max_queue_bytes)
         hub->opts.max_queue_bytes = 4u << 20;
+    if (hub->opts.ping_interval_ms <= 0)
+        hub->opts.ping_interval_ms = 30000;
+    if (hub->opts.ping_timeout_ms <= 0)
+        hub->opts.ping_timeout_ms = 30000;
+    if (hub->opts.send_timeout_ms <= 0)
+        hub->opts.send_timeout_ms = 30000;
+    if (!hub->opts.max_idle_channels)
+        hub->opts.max_idle_channels = 1000;
+    if (!hub->opts.replay_max_bytes)
+        hub->opts.replay_max_bytes = 256u << 10;
     map_init(&hub->channels);
+    hub->epoch_us = clock_mono_us();
+    hub->next_ping_us = clock_mono_us() + hub->opts.ping_interval_ms * 1000;
     uv_check_init(loop, &hub->flusher);
     hub->flusher.data = hub;
     uv_check_start(&hub->flusher, on_flush);
     uv_unref((uv_handle_t *)&hub->flusher);
+    uv_timer_init(loop, &hub->sweeper);
+    hub->sweeper.data = hub;
+    uv_timer_start(&hub->sweeper, on_sweep, SWEEP_MS, SWEEP_MS);
+    uv_unref((uv_handle_t *)&hub->sweeper);
+    hub->open_handles = 2;
     *out = hub;
     return 0;
 }
 
-static void on_flusher_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     struct hub *hub = h->data;
+    if (--hub->open_handles)
+        return;
+    /* the dirty list's references: their connections are gone */
+    while (hub->dirty) {
+        struct client *c = hub->dirty;
+        hub->dirty = c->dirty_next;
+        c->dirty = 0;
+        client_unref(c);
+    }
     const char *key;
     void *value;
     for (size_t i = 0; map_next(&hub->channels, &i, &key, &value);)
@@ -819,16 +1053,16 @@ void hub_free(struct hub *hub)
 {
     if (!hub)
         return;
-    const char *key;
-    void *value;
-    for (size_t i = 0; map_next(&hub->channels, &i, &key, &value);) {
-        struct channel *ch = value;
+    hub->freeing = 1; /* no eviction while clients leave their channels */
+    for (struct channel *ch = hub->active, *next_ch; ch; ch = next_ch) {
+        next_ch = ch->lru_next; /* ch moves to the idle list once its last client is gone */
         for (struct client *c = ch->clients, *next; c; c = next) {
-            next = c->next; /* closing detaches c from the list */
+            next = c->next; /* closing unlinks c alone */
             client_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
         }
     }
-    uv_close((uv_handle_t *)&hub->flusher, on_flusher_closed);
+    uv_close((uv_handle_t *)&hub->flusher, on_handle_closed);
+    uv_close((uv_handle_t *)&hub->sweeper, on_handle_closed);
 }
 
 void hub_stats(const struct hub *hub, struct hub_stats *out)

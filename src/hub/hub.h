@@ -5,7 +5,11 @@
  *                              ▼
  *          client queue (bounded ring of frame refs) ──corked writev per loop turn──▶ socket
  *
- * A client whose queue overflows (it stopped reading) is closed; nobody else waits for it.
+ * A client that stops reading is closed (its write not taken for send_timeout, or more than
+ * max_queue_bytes unsent); nobody else waits for it. The hub pings every client every
+ * ping_interval and closes one not heard from for ping_interval + ping_timeout (dead peers
+ * behind NATs and load balancers). Channels without subscribers are kept for the events API
+ * up to max_idle_channels (least recently used freed first).
  * `GET /ws?streamer=LOGIN&since=ID` first replays stored events newer than ID (from the store),
  * holding live frames meanwhile, then sends the held frames it did not replay: no gap, no
  * duplicate. Each channel keeps its newest HUB_RECENT events as frames, so the events API of
@@ -30,8 +34,15 @@
 struct hub;
 
 struct hub_options {
-    size_t max_queue_frames; /* per client; overflow closes the client. 0: 1024 */
-    size_t max_queue_bytes;  /* per client. 0: 4 MiB */
+    /* per client: unsent bytes (frames are shared, so this over-counts memory) past which a
+     * client that has not drained is closed. A burst is not a reason: the queue grows with it,
+     * and a client that is reading drains it. 0: 4 MiB */
+    size_t max_queue_bytes;
+    int64_t ping_interval_ms; /* server pings every client this often. 0: 30 s */
+    int64_t ping_timeout_ms;  /* nothing heard for ping_interval + this → closed. 0: 30 s */
+    int64_t send_timeout_ms;  /* a write not taken by the peer for this long → closed. 0: 30 s */
+    size_t max_idle_channels; /* channels without subscribers kept in memory (LRU). 0: 1000 */
+    size_t replay_max_bytes;  /* since= replay bytes buffered per client at once. 0: 256 KiB */
 };
 
 /* Fan-out latency histogram buckets (µs, upper bounds), for /metrics. */
@@ -44,6 +55,8 @@ struct hub_stats {
     uint64_t frames_published;
     uint64_t messages_sent;    /* frames written to clients */
     uint64_t clients_culled;   /* closed for not reading */
+    uint64_t clients_timed_out; /* closed as dead peers (no answer to pings) */
+    uint64_t channels_evicted;  /* idle channels freed to stay under max_idle_channels */
     uint64_t replayed;         /* events sent by since= replays */
     uint64_t latency_count[HUB_LATENCY_BUCKETS + 1]; /* publish → written to the socket */
     int64_t latency_sum_us;

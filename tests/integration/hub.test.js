@@ -34,15 +34,44 @@ test('an event reaches every subscriber of its streamer and nobody else', async 
   for (const c of [a1, a2, other]) c.close();
 });
 
+async function metric(name) {
+  const m = await (await fetch(sev.url + '/metrics')).text();
+  const line = m.split('\n').find((l) => l.startsWith(name + ' '));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
+
 test('since= replays what was missed, then goes live, with no gap and no duplicate', async () => {
-  const ids = [];
-  for (let i = 0; i < 5; i++) ids.push(await follow('replay', `viewer${i}`));
-  // the client saw ids[1] last; it reconnects while new events keep arriving
-  const c = await h.openWs(sev, 'replay', ids[1]);
+  // Events published while the replay is still running must come after it, once each. The
+  // replay is made long (about 10 MB) and its reader paused, and the test checks on the
+  // server's counters that the live events were published before the replay had been sent.
+  const first = await follow('replay', 'viewer-start');
+  const note = 'r'.repeat(32 * 1024);
+  const stored = [];
+  for (let w = 0; w < 6; w++) {
+    const wave = [];
+    for (let i = 0; i < 50; i++) {
+      const id = crypto.randomUUID();
+      wave.push(h.postWebhook(sev, { body: h.followBody('replay', `viewer${w}-${i}`, { note }), id })
+        .then((r) => { assert.equal(r.status, 204); return id; }));
+    }
+    stored.push(...(await Promise.all(wave)));
+  }
+  const replayedBefore = await metric('sev_replayed_events_total');
+  const c = await h.openWs(sev, 'replay', first);
+  c.ws._socket.pause(); // the replay stalls on a full socket
+  const publishedBefore = await metric('sev_frames_published_total');
   const live = [];
-  for (let i = 5; i < 10; i++) live.push(await follow('replay', `viewer${i}`));
-  const got = await c.waitForCount(8);
-  assert.deepEqual(got.map((e) => e.id), [...ids.slice(2), ...live]);
+  for (let i = 0; i < 5; i++) live.push(await follow('replay', `live${i}`));
+  await h.waitFor('the live events to be published', async () =>
+    (await metric('sev_frames_published_total')) >= publishedBefore + 5);
+  const replayedSoFar = (await metric('sev_replayed_events_total')) - replayedBefore;
+  assert.ok(replayedSoFar < stored.length, `the replay was still running (${replayedSoFar} of ${stored.length} sent)`);
+  c.ws._socket.resume();
+  const got = await c.waitForCount(stored.length + live.length, 30000);
+  const ids = got.map((e) => e.id);
+  assert.equal(new Set(ids).size, ids.length, 'no duplicate');
+  assert.deepEqual(new Set(ids.slice(0, stored.length)), new Set(stored), 'the replay, whole, first');
+  assert.deepEqual(ids.slice(stored.length), live, 'then the live events, in order, no gap');
   c.close();
 });
 

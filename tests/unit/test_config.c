@@ -168,6 +168,34 @@ static void test_http_limits(void)
     }
 }
 
+static void test_ws_limits(void)
+{
+    struct config cfg;
+    struct err err;
+    char *argv[] = {"sev", "--ws-send-timeout", "5", NULL};
+    char *none[] = {NULL};
+    CHECK(parse(&cfg, none, 1, argv, &err) == 0);
+    CHECK_INT(cfg.ws_ping_interval_s, 30);
+    CHECK_INT(cfg.ws_ping_timeout_s, 30);
+    CHECK_INT(cfg.ws_queue_kib, 4096);
+    CHECK_INT(cfg.ws_replay_kib, 256);
+    CHECK_INT(cfg.hub_idle_channels, 1000);
+    CHECK(parse(&cfg, none, 3, argv, &err) == 0);
+    CHECK_INT(cfg.ws_send_timeout_s, 5);
+    char *set[] = {"SEV_WS_PING_INTERVAL=1", "SEV_HUB_IDLE_CHANNELS=7", NULL};
+    CHECK(parse(&cfg, set, 1, argv, &err) == 0);
+    CHECK_INT(cfg.ws_ping_interval_s, 1);
+    CHECK_INT(cfg.hub_idle_channels, 7);
+    static const char *bad[] = {"SEV_WS_PING_INTERVAL=0", "SEV_WS_PING_TIMEOUT=x",
+                                "SEV_WS_SEND_TIMEOUT=3601", "SEV_WS_QUEUE_KIB=1",
+                                "SEV_WS_REPLAY_KIB=-5", "SEV_HUB_IDLE_CHANNELS=0"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *one[] = {(char *)bad[i], NULL};
+        CHECK(parse(&cfg, one, 1, argv, &err) == -1);
+        CHECK(strncmp(err.msg, bad[i], strcspn(bad[i], "=")) == 0);
+    }
+}
+
 static const struct unit_test tests[] = {
     {"defaults match the contract", test_defaults},
     {"environment and flags, the flag wins", test_env_and_flags},
@@ -175,6 +203,7 @@ static const struct unit_test tests[] = {
     {"unknown and incomplete flags, --help", test_flags_errors_and_help},
     {"secrets come from the environment or a file, never a flag", test_secrets_never_flags},
     {"HTTP limits: defaults, per-address default by listen address, bad values", test_http_limits},
+    {"WebSocket limits: defaults, env and flags, bad values", test_ws_limits},
     {0},
 };
 UNIT_MAIN(tests)

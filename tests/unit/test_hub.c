@@ -1,9 +1,14 @@
 /* The hub on a real loop: an in-process HTTP server with /ws, raw TCP clients made with
  * libuv, events published straight into the hub. Checks fan-out to the right streamer, the
  * shared frame bytes, one corked write for a burst, and that a client which stops reading is
- * culled while another keeps receiving everything. */
+ * culled while another keeps receiving everything; under stress (run under ASan by the
+ * unit-asan suite): a burst larger than the old frame cap in one loop turn, viewers
+ * connecting, closing and resetting while events are published, 100,000 distinct streamers
+ * (idle channels evicted, memory bounded), dead peers closed by the ping sweep. */
 #include "unit.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include "base/clock.h"
@@ -21,6 +26,11 @@ struct fixture {
 
 struct tclient {
     uv_tcp_t tcp;
+    struct fixture *fx;
+    int pong; /* answer pings */
+    int pings;
+    int closed; /* the handle is closed (heap clients free themselves then) */
+    int heap;
     uv_connect_t conn;
     int upgraded;
     int reading;
@@ -32,6 +42,7 @@ struct tclient {
 };
 
 static struct fixture *fx_global; /* the route handler's way back to the hub */
+static struct hub_options fx_opts = {.max_queue_bytes = 1 << 20};
 
 static void handle_ws(struct http_request *req)
 {
@@ -41,9 +52,9 @@ static void handle_ws(struct http_request *req)
 static void fx_init(struct fixture *fx)
 {
     fx_global = fx;
+    signal(SIGPIPE, SIG_IGN); /* sev ignores it (main.c); writes to reset peers fail with EPIPE */
     CHECK(uv_loop_init(&fx->loop) == 0);
-    struct hub_options ho = {.max_queue_frames = 64, .max_queue_bytes = 1 << 20};
-    CHECK(hub_new(&fx->loop, NULL, &ho, &fx->hub, NULL) == 0);
+    CHECK(hub_new(&fx->loop, NULL, &fx_opts, &fx->hub, NULL) == 0);
     fx->routes[0] = (struct http_route){HTTP_VERB_GET, "/ws", handle_ws, NULL, 0};
     fx->routes[1] = (struct http_route){0};
     struct http_server_options so = {.host = "127.0.0.1", .port = 0, .routes = fx->routes,
@@ -57,6 +68,17 @@ static int on_msg(void *arg, enum ws_opcode op, const uint8_t *data, size_t len,
     if (op == WS_OP_TEXT) {
         c->messages++;
         snprintf(c->last, sizeof c->last, "%.*s", (int)len, (const char *)data);
+    } else if (op == WS_OP_PING) {
+        c->pings++;
+        if (c->pong) {
+            static const uint8_t mask[4] = {1, 2, 3, 4};
+            struct buf b;
+            buf_init(&b, 0);
+            ws_encode_frame(&b, WS_OP_PONG, data, len, mask);
+            uv_buf_t ub = uv_buf_init(b.data, (unsigned)b.len);
+            uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
+            buf_release(&b);
+        }
     }
     return 0;
 }
@@ -71,7 +93,11 @@ static void on_alloc(uv_handle_t *h, size_t s, uv_buf_t *b)
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct tclient *c = s->data;
-    if (n <= 0)
+    if (n < 0) {
+        uv_read_stop(s);
+        return;
+    }
+    if (n == 0)
         return;
     c->reads++;
     size_t off = 0;
@@ -84,12 +110,14 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         c->upgraded = 1;
         off = (size_t)n - (c->head.len - (size_t)(end + 4 - c->head.data));
     }
-    CHECK(ws_parser_feed(&c->parser, (const uint8_t *)b->base + off, (size_t)n - off) == 0);
+    CHECK(ws_parser_feed(&c->parser, (const uint8_t *)b->base + off, (size_t)n - off) >= 0);
 }
 
 static void on_connect(uv_connect_t *req, int status)
 {
     struct tclient *c = req->data;
+    if (status == UV_ECANCELED)
+        return;
     CHECK(status == 0);
     static const char hs[] = "GET /ws?streamer=alpha HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -103,6 +131,7 @@ static void on_connect(uv_connect_t *req, int status)
 static void client_open(struct fixture *fx, struct tclient *c, int reading)
 {
     memset(c, 0, sizeof *c);
+    c->fx = fx;
     c->reading = reading;
     buf_init(&c->head, 0);
     ws_parser_init(&c->parser, WS_CLIENT, 1 << 20, on_msg, c);
@@ -251,9 +280,214 @@ static void test_slow_client_culled(void)
     fx_free(&fx, &good, &stuck);
 }
 
+static int no_more_clients(void *arg)
+{
+    struct fixture *fx = arg;
+    struct hub_stats st;
+    hub_stats(fx->hub, &st);
+    return st.clients == 0;
+}
+
+/* The writer commits up to 2,000 events at once and the queue used to cap at 1,024 frames:
+ * such a burst culled healthy readers (and freed them while on the flush list). */
+static void test_burst_larger_than_a_queue(void)
+{
+    struct fixture fx;
+    fx_init(&fx);
+    struct tclient a, b;
+    client_open(&fx, &a, 1);
+    client_open(&fx, &b, 1);
+    run_until(&fx, clients_connected, &fx, 3000);
+    for (int i = 1; i <= 2500; i++) {
+        struct event *ev = make_event("alpha", i, 10);
+        hub_publish(fx.hub, ev);
+        event_free(ev);
+    }
+    struct want wa = {&a, 2500}, wb = {&b, 2500};
+    run_until(&fx, got_messages, &wa, 10000);
+    run_until(&fx, got_messages, &wb, 10000);
+    struct hub_stats st;
+    hub_stats(fx.hub, &st);
+    CHECK_INT(st.clients_culled, 0);
+    CHECK_INT(st.clients, 2);
+    CHECK(strstr(a.last, "\"id\":\"ev-2500\"") != NULL);
+    fx_free(&fx, &a, &b);
+}
+
+static void on_heap_closed(uv_handle_t *h)
+{
+    struct tclient *c = h->data;
+    client_release(c);
+    free(c);
+}
+
+/* Viewers connect, close, reset (RST) or send a data frame and reset, while their streamer's
+ * events are published in bursts. ASan (unit-asan) reports any use after free. */
+static void test_churn_while_publishing(void)
+{
+    struct fixture fx;
+    fx_init(&fx);
+    enum { N = 24 };
+    struct tclient *cs[N] = {0};
+    unsigned seed = 12345;
+    int64_t seq = 0;
+    int64_t end = clock_mono_us() + 3 * 1000000;
+    while (clock_mono_us() < end) {
+        for (int i = 0; i < N; i++) {
+            seed = seed * 1103515245 + 12345;
+            unsigned r = (seed >> 16) % 8;
+            struct tclient *c = cs[i];
+            if (!c) {
+                c = malloc(sizeof *c);
+                client_open(&fx, c, 1);
+                c->heap = 1;
+                cs[i] = c;
+            } else if (c->upgraded && r == 0) {
+                uv_close((uv_handle_t *)&c->tcp, on_heap_closed);
+                cs[i] = NULL;
+            } else if (c->upgraded && r == 1) {
+                uv_tcp_close_reset(&c->tcp, on_heap_closed);
+                cs[i] = NULL;
+            } else if (c->upgraded && r == 2) {
+                /* an invalid frame, then a reset: the close frame cannot be written */
+                static const uint8_t text[] = {0x81, 0x82, 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2};
+                uv_buf_t ub = uv_buf_init((char *)text, sizeof text);
+                uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
+                uv_tcp_close_reset(&c->tcp, on_heap_closed);
+                cs[i] = NULL;
+            }
+        }
+        int burst = (int)((seed >> 8) % 300);
+        for (int k = 0; k < burst; k++) {
+            struct event *ev = make_event("alpha", ++seq, 40);
+            hub_publish(fx.hub, ev);
+            event_free(ev);
+        }
+        uv_run(&fx.loop, UV_RUN_NOWAIT);
+    }
+    for (int i = 0; i < N; i++)
+        if (cs[i])
+            uv_tcp_close_reset(&cs[i]->tcp, on_heap_closed);
+    run_until(&fx, no_more_clients, &fx, 5000);
+    struct hub_stats st;
+    hub_stats(fx.hub, &st);
+    CHECK(st.frames_published == (uint64_t)seq);
+    CHECK(st.messages_sent > 0);
+    hub_free(fx.hub);
+    http_server_free(fx.srv);
+    uv_run(&fx.loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&fx.loop) == 0);
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* 100,000 distinct streamers: idle channels beyond the cap are freed, least recently used
+ * first; a channel with a viewer never is. */
+static void test_many_streamers_bounded(void)
+{
+    struct hub_options saved = fx_opts;
+    fx_opts.max_idle_channels = 100;
+    struct fixture fx;
+    fx_init(&fx);
+    struct tclient a;
+    client_open(&fx, &a, 1);
+    struct hub_stats st;
+    do {
+        uv_run(&fx.loop, UV_RUN_NOWAIT);
+        hub_stats(fx.hub, &st);
+    } while (st.clients < 1);
+    long before = rss_kib();
+    char login[32];
+    for (int i = 0; i < 100000; i++) {
+        snprintf(login, sizeof login, "s%d", i);
+        struct event *ev = make_event(login, i + 1, 200);
+        hub_publish(fx.hub, ev);
+        event_free(ev);
+        if (i % 1000 == 0)
+            uv_run(&fx.loop, UV_RUN_NOWAIT);
+    }
+    long after = rss_kib();
+    hub_stats(fx.hub, &st);
+    CHECK(st.channels <= 101); /* 100 idle + alpha */
+    CHECK(st.channels_evicted >= 99900);
+#ifndef UNDER_ASAN /* ASan's quarantine keeps freed memory */
+    fprintf(stderr, "# rss before %ld KiB, after %ld KiB\n", before, after);
+    CHECK(after - before < 32 * 1024);
+#else
+    (void)before;
+    (void)after;
+#endif
+    /* alpha, subscribed all along, still delivers */
+    struct event *ev = make_event("alpha", 100001, 10);
+    hub_publish(fx.hub, ev);
+    event_free(ev);
+    struct want w = {&a, 1};
+    run_until(&fx, got_messages, &w, 3000);
+    CHECK(hub_streamer(fx.hub, "s99999") != NULL);
+    CHECK(hub_streamer(fx.hub, "s0") == NULL);
+    fx_free(&fx, &a, NULL);
+    fx_opts = saved;
+}
+
+static int timed_out(void *arg)
+{
+    struct fixture *fx = arg;
+    struct hub_stats st;
+    hub_stats(fx->hub, &st);
+    return st.clients_timed_out >= 1;
+}
+
+/* The sweep pings every client; one that never answers is closed as a dead peer, one that
+ * answers stays. */
+static void test_dead_peer_closed(void)
+{
+    struct hub_options saved = fx_opts;
+    fx_opts.ping_interval_ms = 300;
+    fx_opts.ping_timeout_ms = 300;
+    struct fixture fx;
+    fx_init(&fx);
+    struct tclient live, dead;
+    client_open(&fx, &live, 1);
+    live.pong = 1;
+    client_open(&fx, &dead, 0);
+    run_until(&fx, clients_connected, &fx, 3000);
+    run_until(&fx, timed_out, &fx, 5000);
+    struct hub_stats st;
+    hub_stats(fx.hub, &st);
+    CHECK_INT(st.clients, 1);
+    CHECK_INT(st.clients_timed_out, 1);
+    CHECK(live.pings >= 1);
+    fx_free(&fx, &live, &dead);
+    fx_opts = saved;
+}
+
 static const struct unit_test tests[] = {
     {"fan-out to one streamer's clients, a burst corked", test_fanout_and_burst},
     {"a client that stops reading is culled, the other gets everything", test_slow_client_culled},
+    {"a burst larger than a queue in one turn culls no reader", test_burst_larger_than_a_queue},
+    {"viewers connect, close and reset while events are published", test_churn_while_publishing},
+    {"100,000 distinct streamers: idle channels evicted, memory bounded",
+     test_many_streamers_bounded},
+    {"a peer that answers no ping is closed, one that answers stays", test_dead_peer_closed},
     {0},
 };
 UNIT_MAIN(tests)
