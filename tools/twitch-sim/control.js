@@ -47,6 +47,7 @@ class Control {
       ['POST', /^\/eventsub\/revoke$/, (c) => this.revokeSubscription(c)],
       ['GET', /^\/eventsub\/sessions$/, () => ({ data: this.sim.ws.live().map((s) => this.sim.ws.summary(s)) })],
       ['GET', /^\/subscriptions$/, () => this.subscriptions()],
+      ['GET', /^\/conduits$/, () => this.conduits()],
       ['GET', /^\/deliveries$/, (c) => this.deliveries(c)],
       ['GET', /^\/tokens$/, (c) => this.tokens(c)],
       ['POST', /^\/faults$/, (c) => this.addFault(c)],
@@ -241,6 +242,13 @@ class Control {
     const data = [...this.state.subscriptions.values()].map((s) => ({
       ...this.sim.eventsub.json(s), client_id: s.clientId, user_id: s.userId,
     }));
+    return { total: data.length, data };
+  }
+
+  // Every conduit of every client with its shards.
+  conduits() {
+    const all = [...this.sim.conduits.conduits.values()];
+    const data = all.map((c) => ({ ...this.sim.conduits.json(c), client_id: c.clientId, shards: c.shards.map((s) => this.sim.conduits.shardJson(s)) }));
     return { total: data.length, data };
   }
 

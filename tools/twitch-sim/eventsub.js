@@ -40,6 +40,8 @@ class EventSub {
     let transport;
     if (sub.transport.method === 'webhook') {
       transport = { method: 'webhook', callback: sub.transport.callback };
+    } else if (sub.transport.method === 'conduit') {
+      transport = { method: 'conduit', conduit_id: sub.transport.conduit_id };
     } else {
       transport = { method: 'websocket', session_id: sub.transport.session_id };
       if (shape === 'api') {
@@ -54,10 +56,10 @@ class EventSub {
   }
 
   // --- ownership, costs ---------------------------------------------------------------------
-  // Webhook subscriptions belong to the client; WebSocket ones to (client, user).
+  // Webhook and conduit subscriptions belong to the client; WebSocket ones to (client, user).
   ownedBy(sub, token) {
     if (sub.clientId !== token.clientId) return false;
-    return token.kind === 'app' ? sub.transport.method === 'webhook' : sub.transport.method === 'websocket' && sub.userId === token.userId;
+    return token.kind === 'app' ? sub.transport.method !== 'websocket' : sub.transport.method === 'websocket' && sub.userId === token.userId;
   }
 
   // The token's subscriptions as Get EventSub Subscriptions lists them (oldest first). Disabled
@@ -99,7 +101,8 @@ class EventSub {
     if (!this.authorized(spec, condition, token)) throw new Reject(403, 'subscription missing proper authorization');
 
     const mine = this.visible(token).filter((s) => ACTIVE.has(s.status));
-    const sameTarget = (s) => (transport.method === 'webhook' ? s.transport.callback === transport.callback : s.transport.session_id === transport.session_id);
+    const target = { webhook: 'callback', websocket: 'session_id', conduit: 'conduit_id' }[transport.method];
+    const sameTarget = (s) => s.transport.method === transport.method && s.transport[target] === transport[target];
     const twins = mine.filter((s) => s.type === body.type && s.version === body.version && sameCondition(s.condition, condition));
     if (twins.some(sameTarget)) throw new Reject(409, 'subscription already exists');
     if (twins.length >= this.sim.config.maxSameCondition) {
@@ -118,7 +121,7 @@ class EventSub {
     };
     this.state.subscriptions.set(sub.id, sub);
     if (session) this.sim.ws.attach(session, sub);
-    else setImmediate(() => this.sim.webhook.verify(sub));
+    else if (transport.method === 'webhook') setImmediate(() => this.sim.webhook.verify(sub));
     this.sim.log.info('subscription created', { id: sub.id, type: sub.type, transport: transport.method, status: sub.status });
     const after = this.costs(token);
     return { data: [this.json(sub)], total: after.count, total_cost: after.total, max_total_cost: after.max };
@@ -150,7 +153,13 @@ class EventSub {
       if (typeof t.session_id !== 'string' || t.session_id === '') throw new Reject(400, 'The parameter "transport.session_id" is required');
       return { method: 'websocket', session_id: t.session_id };
     }
-    if (t.method === 'conduit') throw new Reject(400, 'conduit transport is not supported by twitch-sim');
+    if (t.method === 'conduit') {
+      if (token.kind !== 'app') throw new Reject(401, 'conduit transport requires an app access token');
+      if (typeof t.conduit_id !== 'string' || t.conduit_id === '') throw new Reject(400, 'The parameter "transport.conduit_id" is required');
+      const conduit = this.sim.conduits.conduits.get(t.conduit_id);
+      if (!conduit || conduit.clientId !== token.clientId) throw new Reject(400, 'transport.conduit_id does not name a conduit of this client');
+      return { method: 'conduit', conduit_id: t.conduit_id };
+    }
     throw new Reject(400, 'transport.method must be webhook, websocket or conduit');
   }
 
@@ -238,8 +247,10 @@ class EventSub {
       if (sub.type !== type || sub.status !== 'enabled' || !conditionMatches(sub.condition, event)) continue;
       const messageId = rand.uuid();
       ids.push(messageId);
-      const transport = sub.transport.method === 'webhook' ? this.sim.webhook : this.sim.ws;
-      for (let i = 0; i < (duplicate ? 2 : 1); i++) transport.notify(sub, messageId, event);
+      for (let i = 0; i < (duplicate ? 2 : 1); i++) {
+        if (sub.transport.method === 'conduit') this.sim.conduits.deliver(sub, 'notification', messageId, event);
+        else (sub.transport.method === 'webhook' ? this.sim.webhook : this.sim.ws).notify(sub, messageId, event);
+      }
     }
     return ids;
   }
@@ -252,6 +263,8 @@ class EventSub {
     if (sub.transport.method === 'websocket') {
       if (wasEnabled) this.sim.ws.revocation(sub);
       this.sim.ws.detach(sub);
+    } else if (sub.transport.method === 'conduit') {
+      if (wasEnabled) this.sim.conduits.deliver(sub, 'revocation', rand.uuid());
     } else if (wasEnabled) {
       this.sim.webhook.revocation(sub);
     }

@@ -63,6 +63,12 @@ class Helix {
       'POST /eventsub/subscriptions': (c) => this.createSubscription(c),
       'GET /eventsub/subscriptions': (c) => this.listSubscriptions(c),
       'DELETE /eventsub/subscriptions': (c) => this.deleteSubscription(c),
+      'GET /eventsub/conduits': (c) => this.sim.conduits.list(c.token),
+      'POST /eventsub/conduits': async (c) => this.sim.conduits.create(await readJson(c.req), c.token),
+      'PATCH /eventsub/conduits': async (c) => this.sim.conduits.update(await readJson(c.req), c.token),
+      'DELETE /eventsub/conduits': (c) => this.sim.conduits.remove(c.params.get('id'), c.token) ?? null,
+      'GET /eventsub/conduits/shards': (c) => this.sim.conduits.shards(c.params, c.token),
+      'PATCH /eventsub/conduits/shards': async (c) => new Reply(202, this.sim.conduits.updateShards(await readJson(c.req), c.token)),
     };
   }
 

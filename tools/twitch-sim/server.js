@@ -7,6 +7,7 @@ const { State } = require('./state');
 const { OAuth } = require('./oauth');
 const { Helix } = require('./helix');
 const { EventSub } = require('./eventsub');
+const { Conduits } = require('./conduits');
 const { WsServer } = require('./ws-server');
 const { Webhook } = require('./webhook');
 const { Control } = require('./control');
@@ -29,6 +30,7 @@ function createSimulator(config, log) {
   sim.oauth = new OAuth(sim);
   sim.helix = new Helix(sim);
   sim.eventsub = new EventSub(sim);
+  sim.conduits = new Conduits(sim);
   sim.ws = new WsServer(sim);
   sim.webhook = new Webhook(sim);
   sim.control = new Control(sim);

@@ -58,10 +58,12 @@ class WsServer {
 
   open(sock, keepalive, host, id, predecessor = null) {
     const session = {
-      id, sock, keepalive, host, connectedAt: this.sim.state.timestamp(), owner: null, subs: new Set(),
+      id, sock, keepalive, host, connectedAt: this.sim.state.timestamp(), owner: null, subs: new Set(), shard: null,
       everSubscribed: false, state: 'connected', queue: [], awaitingPong: false, timers: {},
     };
     if (predecessor) {
+      session.shard = predecessor.shard ?? null;
+      if (session.shard) this.sim.conduits.sessionMoved(session.shard, id);
       session.owner = predecessor.owner;
       session.subs = predecessor.subs;
       session.everSubscribed = predecessor.everSubscribed;
@@ -121,6 +123,7 @@ class WsServer {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     if (session.reconnectId) this.reconnects.delete(session.reconnectId);
     this.sim.eventsub.disable(session.subs, status);
+    if (session.shard) this.sim.conduits.sessionEnded(session.shard, status);
     this.sim.log.info('websocket session closed', { session_id: session.id, status, subscriptions: session.subs.size });
     session.subs.clear();
   }
@@ -183,6 +186,7 @@ class WsServer {
     if (!session || (session.state !== 'connected' && session.state !== 'reconnecting')) {
       throw new Reject(400, 'websocket transport session does not exist or has already disconnected');
     }
+    if (session.shard) throw new Reject(400, 'websocket transport session is a conduit shard');
     if (session.owner !== null && session.owner !== owner) {
       throw new Reject(400, 'websocket transport session belongs to another user');
     }
@@ -194,6 +198,25 @@ class WsServer {
       throw new Reject(429, 'websocket transport session subscriptions limit exceeded');
     }
     return session;
+  }
+
+  // The session a conduit shard may use (ref: {conduitId, shardId}): live, without
+  // subscriptions of its own, not another shard's.
+  sessionForShard(id, ref) {
+    const session = this.sessions.get(id);
+    if (!session || (session.state !== 'connected' && session.state !== 'reconnecting')) {
+      throw new Reject(400, 'The websocket session does not exist or has already disconnected');
+    }
+    if (session.subs.size > 0) throw new Reject(400, 'The websocket session already has subscriptions');
+    const s = session.shard;
+    if (s && (s.conduitId !== ref.conduitId || s.shardId !== ref.shardId)) throw new Reject(400, 'The websocket session is already in use by another shard');
+    return session;
+  }
+
+  attachShard(session, ref) {
+    session.shard = ref;
+    session.everSubscribed = true;
+    clearTimeout(session.timers.unused);
   }
 
   attach(session, sub) {
@@ -264,6 +287,7 @@ class WsServer {
     return {
       id: session.id, status: session.state, connected_at: session.connectedAt, keepalive_timeout_seconds: session.keepalive,
       client_id: clientId, user_id: userId, subscriptions: session.subs.size,
+      conduit_id: session.shard?.conduitId ?? null, shard_id: session.shard?.shardId ?? null,
     };
   }
 
