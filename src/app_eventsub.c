@@ -15,6 +15,17 @@
 
 #define SETTING_STOPPED_AT "eventsub_stopped_at"
 #define SETTING_SECRET_HASH "eventsub_webhook_secret_sha256"
+#define SETTING_CONDUIT_ID "eventsub_conduit_id"
+
+/* Conduit mode: the conduit was made; the next run looks for it. One small settings write per
+ * conduit made (once per deployment unless Twitch deleted it). */
+static void remember_conduit(void *arg, const char *conduit_id)
+{
+    struct app *app = arg;
+    struct err err = {{0}};
+    if (app->store && store_setting_set(app->store, SETTING_CONDUIT_ID, conduit_id, &err) < 0)
+        log_warn("eventsub.conduit_not_remembered", "error=\"%s\"", err.msg);
+}
 
 static void secret_hash(const char *secret, char out[65])
 {
@@ -75,18 +86,31 @@ int app_eventsub_start(struct app *app, const struct esm_twitch_ops *ops, struct
         return 0; /* no Twitch: capabilities say why */
     char callback[300];
     snprintf(callback, sizeof callback, "%s/eventsub/webhook", app->cfg.public_url);
+    char *conduit = NULL;
+    if (app->cfg.transport == TRANSPORT_CONDUIT && app->store)
+        store_setting_get(app->store, SETTING_CONDUIT_ID, &conduit, NULL);
     struct esm_options o = {
-        .transport = app->cfg.transport == TRANSPORT_WEBHOOK ? ESM_WEBHOOK : ESM_WEBSOCKET,
+        .transport = app->cfg.transport == TRANSPORT_WEBHOOK   ? ESM_WEBHOOK
+                     : app->cfg.transport == TRANSPORT_CONDUIT ? ESM_CONDUIT
+                                                               : ESM_WEBSOCKET,
         .ws_url = app->cfg.eventsub_ws_url,
         .callback_url = callback,
         .webhook_secret = app->eventsub_secret,
         .secret_changed = secret_changed(app),
         .stopped_at_us = take_stopped_at(app),
+        .conduit_id = conduit,
+        .conduit_made = remember_conduit,
+        .conduit_arg = app,
     };
-    if (esm_new(app->loop, &o, ops, app->ingest, &app->esm, err) < 0)
+    int rc = esm_new(app->loop, &o, ops, app->ingest, &app->esm, err);
+    free(conduit);
+    if (rc < 0)
         return -1;
     log_info("eventsub.manager_started", "transport=%s callback=%s",
-             o.transport == ESM_WEBHOOK ? "webhook" : "websocket", callback);
+             o.transport == ESM_WEBHOOK   ? "webhook"
+             : o.transport == ESM_CONDUIT ? "conduit"
+                                          : "websocket",
+             callback);
     return 0;
 }
 

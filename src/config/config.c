@@ -188,8 +188,10 @@ static int set_transport(struct config *c, const char *v, struct err *e, const c
         c->transport = TRANSPORT_WEBSOCKET;
     else if (strcmp(v, "webhook") == 0)
         c->transport = TRANSPORT_WEBHOOK;
+    else if (strcmp(v, "conduit") == 0)
+        c->transport = TRANSPORT_CONDUIT;
     else
-        return err_set(e, "%s: '%s' must be websocket or webhook", n, v);
+        return err_set(e, "%s: '%s' must be webhook, conduit or websocket", n, v);
     return 0;
 }
 
@@ -380,7 +382,8 @@ static const struct option_row rows[] = {
     {"TWITCH_EVENTSUB_SECRET_FILE", "--twitch-eventsub-secret-file", NULL,
      "a file whose first line is TWITCH_EVENTSUB_SECRET", set_eventsub_secret_file, 0, 0},
     {"TWITCH_EVENTSUB_TRANSPORT", "--twitch-eventsub-transport", NULL,
-     "websocket or webhook (default: webhook when SEV_PUBLIC_URL is https://, else websocket)",
+     "webhook, conduit or websocket (default: webhook when SEV_PUBLIC_URL is https://, else "
+     "conduit when TWITCH_CLIENT_ID and TWITCH_CLIENT_SECRET are set, else websocket)",
      set_transport, 0, 0},
     {"TWITCH_AUTH_URL", "--twitch-auth-url", "https://id.twitch.tv/oauth2", "OAuth base URL",
      set_auth_url, 0, 0},
@@ -561,7 +564,9 @@ int config_parse(struct config *cfg, int argc, char **argv, char **envp, FILE *o
             return -1;
     }
     if (!transport_given)
-        cfg->transport = cfg->public_https ? TRANSPORT_WEBHOOK : TRANSPORT_WEBSOCKET;
+        cfg->transport = cfg->public_https                            ? TRANSPORT_WEBHOOK
+                         : cfg->client_id[0] && cfg->client_secret[0] ? TRANSPORT_CONDUIT
+                                                                      : TRANSPORT_WEBSOCKET;
     /* Listening on loopback, every peer is on this machine (a local TLS proxy, a load test):
      * one address for everybody, so no per-address limit unless asked for. */
     if (cfg->max_connections_per_address < 0)

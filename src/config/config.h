@@ -13,13 +13,13 @@
 #include "base/err.h"
 #include "base/log.h"
 
-enum eventsub_transport { TRANSPORT_WEBSOCKET, TRANSPORT_WEBHOOK };
+enum eventsub_transport { TRANSPORT_WEBSOCKET, TRANSPORT_WEBHOOK, TRANSPORT_CONDUIT };
 
 struct config {
     char listen_host[64];
     int listen_port;
-    char public_url[256];   /* no trailing slash */
-    char public_host[256];  /* host name part of public_url, for embed parent= */
+    char public_url[256];  /* no trailing slash */
+    char public_host[256]; /* host name part of public_url, for embed parent= */
     int public_https;
     char database[512];
     char bus[256];

@@ -111,6 +111,17 @@ struct session {
     int closing;
 };
 
+/* Conduit mode: SEV's own EventSub WebSocket session behind shard 0 of its conduit. */
+struct shard {
+    struct esm *m;
+    struct wsession *ws; /* NULL while waiting to (re)open */
+    int pointed;         /* shard 0 points at this session (Update Conduit Shards answered) */
+    uv_timer_t retry;    /* reopen the session, or find the conduit again */
+    int retry_ms;
+    int64_t lost_at_us; /* the session was lost then (0: not lost); the gap starts here */
+    char why[96];
+};
+
 struct esm {
     uv_loop_t *loop;
     struct esm_options opts;
@@ -125,9 +136,12 @@ struct esm {
     struct map early_verified; /* subscription ids whose challenge came before the 202 */
     char *ws_url, *callback_url, *secret;
     struct esm_stats stats;
-    int handles;  /* open timers */
-    int inflight; /* Helix calls whose callback has not run */
-    int freeing;  /* esm_free ran: destroyed when both counts reach 0 */
+    int handles;         /* open timers */
+    int inflight;        /* Helix calls whose callback has not run */
+    int freeing;         /* esm_free ran: destroyed when both counts reach 0 */
+    char conduit_id[64]; /* conduit mode: "" until found or made */
+    char remembered[64]; /* conduit mode: the one the last run made ("" none, or gone) */
+    struct shard *shard; /* conduit mode */
 };
 
 /* A Helix callback's context: which sub of which streamer, and at which generation. */
@@ -195,6 +209,11 @@ static int backoff_next(struct esm *m, int *cur)
     uint32_t r = 0;
     rand_bytes(&r, sizeof r);
     return base / 2 + (int)(r % (uint32_t)(base / 2 + 1)); /* jitter: [base/2, base] */
+}
+
+static const char *via_name(enum esm_transport via)
+{
+    return via == ESM_WEBHOOK ? "webhook" : via == ESM_CONDUIT ? "conduit" : "websocket";
 }
 
 static int has_scope(const char *scopes, const char *scope)
@@ -423,7 +442,7 @@ static int decide_row(struct streamer *s, int row, enum esm_transport *via, cons
     switch (t->need) {
     case EVENT_NEED_NOTHING:
         *via = m->opts.transport;
-        *host = m->opts.transport == ESM_WEBHOOK ? "" : pick_carrier(s);
+        *host = m->opts.transport != ESM_WEBSOCKET ? "" : pick_carrier(s);
         if (!*host) {
             *why = "nobody watches this streamer";
             return 0;
@@ -447,7 +466,7 @@ static int decide_row(struct streamer *s, int row, enum esm_transport *via, cons
             return 0;
         }
         *via = m->opts.transport;
-        *host = m->opts.transport == ESM_WEBHOOK ? "" : s->id;
+        *host = m->opts.transport != ESM_WEBSOCKET ? "" : s->id;
         return 1;
     case EVENT_NEED_NEVER:
         *why = "not subscribed per streamer";
@@ -521,7 +540,7 @@ static void plan(struct streamer *s)
             continue; /* the timer will do it */
         sub->state = SUB_IDLE;
         sub->reason[0] = 0;
-        if (via == ESM_WEBHOOK) {
+        if (via != ESM_WEBSOCKET) {
             create_sub(s, row);
         } else {
             session_want(m, host); /* creates when (or if already) welcomed */
@@ -645,6 +664,10 @@ static int listed_is_ours(struct streamer *s, int row, json_t *item)
     if (sub->via == ESM_WEBHOOK) {
         const char *cb = json_string_value(json_object_get(tr, "callback"));
         if (strcmp(method, "webhook") != 0 || !cb || strcmp(cb, m->callback_url) != 0)
+            return 0;
+    } else if (sub->via == ESM_CONDUIT) {
+        const char *cid = json_string_value(json_object_get(tr, "conduit_id"));
+        if (strcmp(method, "conduit") != 0 || !cid || strcmp(cid, m->conduit_id) != 0)
             return 0;
     } else {
         struct session *se = map_get(&m->sessions, sub->host);
@@ -783,7 +806,7 @@ static void on_created(void *arg, int status, json_t *body, const char *error)
         m->stats.created++;
         take_over(s, sub, id, st);
         log_info("eventsub.subscribed", "streamer=%s type=%s via=%s status=%s", s->login, type,
-                 sub->via == ESM_WEBHOOK ? "webhook" : "websocket",
+                 via_name(sub->via),
                  sub->state == SUB_ENABLED ? "enabled"
                  : st                      ? st
                                            : "?");
@@ -827,6 +850,8 @@ static void create_sub(struct streamer *s, int row)
     json_t *transport = sub->via == ESM_WEBHOOK
                             ? json_pack("{ssssss}", "method", "webhook", "callback",
                                         m->callback_url, "secret", m->secret)
+                        : sub->via == ESM_CONDUIT
+                            ? json_pack("{ssss}", "method", "conduit", "conduit_id", m->conduit_id)
                             : NULL;
     if (sub->via == ESM_WEBSOCKET) {
         struct session *se = map_get(&m->sessions, sub->host);
@@ -1215,6 +1240,250 @@ void esm_user_gone(struct esm *m, const char *user_id)
         session_close(se);
 }
 
+/* ---- conduit mode: the conduit and SEV's own session behind its shard ---- */
+
+static void conduit_find(struct esm *m);
+static void shard_open(struct shard *sh);
+
+/* Retries whichever step is due: finding the conduit, or opening the session. */
+static void on_shard_retry(uv_timer_t *t)
+{
+    struct shard *sh = t->data;
+    if (!sh->m->conduit_id[0])
+        conduit_find(sh->m);
+    else
+        shard_open(sh);
+}
+
+static void shard_retry_later(struct shard *sh)
+{
+    struct esm *m = sh->m;
+    if (m->freeing || uv_is_active((uv_handle_t *)&sh->retry))
+        return;
+    uv_timer_start(&sh->retry, on_shard_retry, (uint64_t)backoff_next(m, &sh->retry_ms), 0);
+}
+
+/* The conduit's subscriptions missed what Twitch sent while no session was behind the shard:
+ * each streamer gets its gap marker (subscriptions are unchanged, so it is written now). */
+static void conduit_gap(struct esm *m, int64_t since_us, const char *why)
+{
+    const char *key;
+    void *v;
+    for (size_t i = 0; map_next(&m->streamers, &i, &key, &v);) {
+        struct streamer *s = v;
+        int any = 0;
+        for (size_t row = 0; row < NWANTED; row++)
+            any |= s->subs[row].via == ESM_CONDUIT && s->subs[row].state == SUB_ENABLED;
+        if (!any)
+            continue;
+        mark_down(s, since_us, why);
+        maybe_close_gap(s);
+    }
+}
+
+/* The conduit is gone (deleted, or idle for 72 h): its subscriptions went with it; nothing is
+ * made until a conduit is found or made again. */
+static void conduit_lost(struct esm *m)
+{
+    log_warn("eventsub.conduit_gone", "conduit=%s", m->conduit_id);
+    m->conduit_id[0] = 0;
+    m->adopting = 1;
+    const char *key;
+    void *v;
+    for (size_t i = 0; map_next(&m->streamers, &i, &key, &v);) {
+        struct streamer *s = v;
+        for (size_t row = 0; row < NWANTED; row++) {
+            struct sub *sub = &s->subs[row];
+            if (sub->via != ESM_CONDUIT || sub->state == SUB_UNAVAILABLE)
+                continue;
+            if (sub->state == SUB_ENABLED)
+                mark_down(s, clock_wall_us(), "EventSub conduit lost");
+            sub->state = SUB_IDLE;
+            sub->id[0] = 0;
+            sub->gen++;
+        }
+    }
+}
+
+static void on_shard_pointed(void *arg, int status, json_t *body, const char *error)
+{
+    struct esm *m = arg;
+    if (call_returned(m))
+        return;
+    struct shard *sh = m->shard;
+    json_t *item = json_array_get(json_object_get(body, "data"), 0);
+    const char *st = json_string_value(json_object_get(item, "status"));
+    json_t *failed = json_array_get(json_object_get(body, "errors"), 0);
+    if (status == 202 && st && strcmp(st, "enabled") == 0) {
+        sh->pointed = 1;
+        sh->retry_ms = 0;
+        log_info("eventsub.shard_ready", "conduit=%s shard=0 session=%s", m->conduit_id,
+                 sh->ws ? wsession_id(sh->ws) : "");
+        if (sh->lost_at_us) {
+            int64_t since = sh->lost_at_us;
+            sh->lost_at_us = 0;
+            conduit_gap(m, since, sh->why);
+        }
+        return;
+    }
+    const char *msg = json_string_value(json_object_get(failed ? failed : body, "message"));
+    log_warn("eventsub.shard_update_failed", "conduit=%s status=%d error=\"%s\"", m->conduit_id,
+             status,
+             msg     ? msg
+             : error ? error
+                     : "");
+    if (!sh->lost_at_us) {
+        sh->lost_at_us = clock_wall_us();
+        snprintf(sh->why, sizeof sh->why, "EventSub conduit shard could not be re-pointed");
+    }
+    if (sh->ws)
+        wsession_close(sh->ws);
+    sh->ws = NULL;
+    if (status == 404)
+        conduit_lost(m);
+    shard_retry_later(sh);
+}
+
+static void on_shard_welcome(void *arg, const char *session_id, int carried)
+{
+    struct shard *sh = arg;
+    struct esm *m = sh->m;
+    log_info("eventsub.shard_session_ready", "session=%s carried=%d", session_id, carried);
+    if (carried)
+        return; /* a session_reconnect hand-over: the shard moved with the session */
+    sh->pointed = 0;
+    json_t *body = json_pack("{ss s[{ss s{ssss}}]}", "conduit_id", m->conduit_id, "shards", "id",
+                             "0", "transport", "method", "websocket", "session_id", session_id);
+    int rc =
+        body ? helix(m, NULL, "PATCH", "/eventsub/conduits/shards", body, on_shard_pointed, m) : -1;
+    json_decref(body);
+    if (rc < 0) {
+        wsession_close(sh->ws);
+        sh->ws = NULL;
+        shard_retry_later(sh);
+    }
+}
+
+static void on_shard_revocation(void *arg, const char *subscription_id, const char *type,
+                                const char *status)
+{
+    struct shard *sh = arg;
+    esm_on_revocation(sh->m, subscription_id, type, status);
+}
+
+static void on_shard_lost(void *arg, int close_code, const char *why, int64_t last_alive_us)
+{
+    struct shard *sh = arg;
+    struct esm *m = sh->m;
+    sh->ws = NULL; /* it frees itself */
+    sh->pointed = 0;
+    m->stats.sessions_lost++;
+    if (!sh->lost_at_us) {
+        sh->lost_at_us = last_alive_us ? last_alive_us : clock_wall_us();
+        snprintf(sh->why, sizeof sh->why, "EventSub connection lost: %s",
+                 close_code ? wsession_close_meaning(close_code) : why);
+    }
+    log_warn("eventsub.shard_session_lost", "conduit=%s code=%d meaning=\"%s\"", m->conduit_id,
+             close_code, why ? why : "");
+    /* soon (the first retry within a second): the conduit's notifications have nowhere to go
+     * until the shard is re-pointed */
+    shard_retry_later(sh);
+}
+
+static const struct wsession_ops shard_ops = {on_shard_welcome, on_shard_revocation, on_shard_lost};
+
+static void shard_open(struct shard *sh)
+{
+    struct esm *m = sh->m;
+    struct err err = {{0}};
+    if (sh->ws || m->freeing || !m->conduit_id[0])
+        return;
+    if (wsession_open(m->loop, m->ws_url, m->ingest, &shard_ops, sh, &sh->ws, &err) < 0) {
+        log_warn("eventsub.session_open_failed", "user=(conduit) error=\"%s\"", err.msg);
+        sh->ws = NULL;
+        shard_retry_later(sh);
+        return;
+    }
+    m->stats.sessions_opened++;
+}
+
+static void list_page(struct esm *m, const char *after);
+
+/* The conduit is known: open the session behind its shard, then adopt the conduit's existing
+ * subscriptions (list_page) and make the rest. */
+static void conduit_ready(struct esm *m)
+{
+    log_info("eventsub.conduit_ready", "conduit=%s", m->conduit_id);
+    shard_open(m->shard);
+    m->adopting = 1;
+    json_decref(m->existing);
+    m->existing = json_array();
+    list_page(m, NULL);
+}
+
+static void on_conduit_created(void *arg, int status, json_t *body, const char *error)
+{
+    struct esm *m = arg;
+    if (call_returned(m))
+        return;
+    json_t *item = json_array_get(json_object_get(body, "data"), 0);
+    const char *id = json_string_value(json_object_get(item, "id"));
+    if (status != 200 || !id || strlen(id) >= sizeof m->conduit_id) {
+        const char *msg = json_string_value(json_object_get(body, "message"));
+        log_warn("eventsub.conduit_create_failed", "status=%d error=\"%s\"", status,
+                 msg     ? msg
+                 : error ? error
+                         : "");
+        shard_retry_later(m->shard);
+        return;
+    }
+    snprintf(m->conduit_id, sizeof m->conduit_id, "%s", id);
+    log_info("eventsub.conduit_created", "conduit=%s", id);
+    if (m->opts.conduit_made)
+        m->opts.conduit_made(m->opts.conduit_arg, id);
+    conduit_ready(m);
+}
+
+/* Get Conduits: the conduit the last run made, if Twitch still has it; else a new one (one
+ * shard). Conduits this deployment did not make are left alone. */
+static void on_conduits_listed(void *arg, int status, json_t *body, const char *error)
+{
+    struct esm *m = arg;
+    if (call_returned(m))
+        return;
+    if (status != 200) {
+        log_warn("eventsub.conduit_list_failed", "status=%d error=\"%s\"", status,
+                 error ? error : "");
+        shard_retry_later(m->shard);
+        return;
+    }
+    const char *want = m->remembered[0] ? m->remembered : NULL;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(body, "data"), i, item)
+    {
+        const char *id = json_string_value(json_object_get(item, "id"));
+        if (!want || !id || strcmp(id, want) != 0 || strlen(id) >= sizeof m->conduit_id)
+            continue;
+        snprintf(m->conduit_id, sizeof m->conduit_id, "%s", id);
+        m->stats.adopted++;
+        conduit_ready(m);
+        return;
+    }
+    m->remembered[0] = 0; /* gone: never looked for again */
+    json_t *req = json_pack("{si}", "shard_count", 1);
+    int rc = req ? helix(m, NULL, "POST", "/eventsub/conduits", req, on_conduit_created, m) : -1;
+    json_decref(req);
+    if (rc < 0)
+        shard_retry_later(m->shard);
+}
+
+static void conduit_find(struct esm *m)
+{
+    if (helix(m, NULL, "GET", "/eventsub/conduits", NULL, on_conduits_listed, m) < 0)
+        shard_retry_later(m->shard);
+}
+
 /* ---- start-up: adopt what exists (webhook mode) ---- */
 
 static void adopt_and_plan(struct esm *m)
@@ -1242,12 +1511,12 @@ static void adopt_and_plan(struct esm *m)
                 if (sub->id[0] || strcmp(catalog[row].t->type, type ? type : "") != 0 ||
                     strcmp(catalog[row].t->version, version ? version : "") != 0)
                     continue;
-                if (!decide(s, row, &via, &host, &why) || via != ESM_WEBHOOK)
+                if (!decide(s, row, &via, &host, &why) || via != m->opts.transport)
                     continue;
                 json_t *want = condition_for(s, row, host);
                 if (condition_matches(cond, want)) {
                     snprintf(sub->id, sizeof sub->id, "%s", id);
-                    sub->via = ESM_WEBHOOK;
+                    sub->via = m->opts.transport;
                     sub->host[0] = 0;
                     sub->state = strcmp(status, "enabled") == 0 ? SUB_ENABLED : SUB_PENDING;
                     adopted = 1;
@@ -1290,6 +1559,12 @@ static void on_listed(void *arg, int status, json_t *body, const char *error)
     {
         json_t *tr = json_object_get(item, "transport");
         const char *cb = json_string_value(json_object_get(tr, "callback"));
+        const char *cid = json_string_value(json_object_get(tr, "conduit_id"));
+        if (m->opts.transport == ESM_CONDUIT) {
+            if (cid && strcmp(cid, m->conduit_id) == 0)
+                json_array_append(m->existing, item);
+            continue; /* another deployment's conduit, or a webhook: not ours to touch */
+        }
         if (!cb || strcmp(cb, m->callback_url) != 0)
             continue; /* another app's or another deployment's: not ours to touch */
         if (m->opts.secret_changed) {
@@ -1320,6 +1595,11 @@ void esm_start(struct esm *m)
     if (m->started)
         return;
     m->started = 1;
+    if (m->opts.transport == ESM_CONDUIT) {
+        m->adopting = 1; /* nothing is made before the conduit is known */
+        conduit_find(m);
+        return;
+    }
     if (m->opts.transport == ESM_WEBHOOK) {
         m->adopting = 1;
         m->existing = json_array();
@@ -1462,9 +1742,12 @@ int esm_capabilities_json(struct esm *m, const char *login, struct buf *out)
         if (s) {
             for (size_t k = row; k < NWANTED && catalog[k].t == w->t; k++) {
                 const struct sub *sub = &s->subs[k];
-                if (sub->state == SUB_ENABLED) {
+                if (sub->state == SUB_ENABLED && sub->via == ESM_CONDUIT &&
+                    !(m->shard && m->shard->pointed)) {
+                    reason = "connecting to Twitch (the conduit's shard has no session yet)";
+                } else if (sub->state == SUB_ENABLED) {
                     receiving = 1;
-                    via = sub->via == ESM_WEBHOOK ? "webhook" : "websocket";
+                    via = via_name(sub->via);
                 } else if (sub->state == SUB_UNAVAILABLE) {
                     reason = sub->reason;
                 } else if (sub->state == SUB_PENDING) {
@@ -1520,6 +1803,8 @@ int esm_new(uv_loop_t *loop, const struct esm_options *opts, const struct esm_tw
     m->callback_url = strdup(opts->callback_url ? opts->callback_url : "");
     m->secret = strdup(opts->webhook_secret ? opts->webhook_secret : "");
     m->opts.ws_url = m->opts.callback_url = m->opts.webhook_secret = NULL;
+    snprintf(m->remembered, sizeof m->remembered, "%s", opts->conduit_id ? opts->conduit_id : "");
+    m->opts.conduit_id = NULL;
     map_init(&m->streamers);
     map_init(&m->sessions);
     map_init(&m->favorites);
@@ -1530,6 +1815,17 @@ int esm_new(uv_loop_t *loop, const struct esm_options *opts, const struct esm_tw
         free(m->secret);
         free(m);
         return err_set(err, "out of memory");
+    }
+    if (m->opts.transport == ESM_CONDUIT) {
+        m->shard = calloc(1, sizeof *m->shard);
+        if (!m->shard) {
+            esm_destroy(m);
+            return err_set(err, "out of memory");
+        }
+        m->shard->m = m;
+        uv_timer_init(loop, &m->shard->retry);
+        m->shard->retry.data = m->shard;
+        m->handles++;
     }
     *out = m;
     return 0;
@@ -1546,6 +1842,14 @@ void esm_free(struct esm *m)
         free(v);
     for (size_t i = 0; map_next(&m->sessions, &i, &key, &v);)
         session_close(v);
+    if (m->shard) { /* the conduit and its subscriptions stay for the next run */
+        if (m->shard->ws)
+            wsession_close(m->shard->ws);
+        m->shard->ws = NULL;
+        uv_timer_stop(&m->shard->retry);
+        uv_close((uv_handle_t *)&m->shard->retry, handle_closed);
+        m->shard = NULL;
+    }
     for (size_t i = 0; map_next(&m->streamers, &i, &key, &v);) {
         struct streamer *s = v;
         s->closing = 1;
@@ -1563,7 +1867,7 @@ void esm_stats(const struct esm *m, struct esm_stats *out)
 {
     *out = m->stats;
     out->streamers = (uint32_t)m->streamers.count;
-    out->sessions = (uint32_t)m->sessions.count;
+    out->sessions = (uint32_t)m->sessions.count + (m->shard && m->shard->ws ? 1 : 0);
     out->enabled = 0;
     const char *key;
     void *v;

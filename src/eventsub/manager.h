@@ -5,7 +5,8 @@
  * leaves. Per type it picks what Twitch allows (twitch-platform.md sections 2.6 and 5):
  *
  *   stream.online/offline, channel.update,   webhook + app token when the transport is
- *   channel.raid (to and from)               "webhook"; else the carrier's WebSocket
+ *   channel.raid (to and from), shared chat  "webhook"; conduit + app token when it is
+ *                                            "conduit"; else the carrier's WebSocket
  *   channel.chat.notification/.message       the carrier's WebSocket, condition user_id = the
  *                                            carrier (a viewer with user:read:chat), cost 0
  *   follows, subs, cheers, redemptions,      only when the broadcaster is a SEV user who
@@ -22,6 +23,12 @@
  * backoff and they are created again; once all of a streamer's are back, a "sev.gap" marker
  * from the last sign of life to now is ingested like an event, so viewers see what may be
  * missing (EventSub cannot replay). A restart adds the same marker from the clean-stop time.
+ *
+ * Conduit mode: SEV finds the conduit it made in an earlier run (Get Conduits, the id kept in
+ * the settings) or makes one (Create Conduits, one shard), opens an EventSub WebSocket session
+ * of its own and points shard 0 at it (Update Conduit Shards). The app-token subscriptions
+ * name the conduit and outlive the session: when it is lost, a new one is opened at once and
+ * the shard re-pointed; the "sev.gap" marker then spans the time without a session.
  *
  * Loop thread only. Helix calls go through esm_twitch_ops (the twitch client in production,
  * a fake in unit tests).
@@ -47,15 +54,18 @@ struct esm_twitch_ops {
     /* A Helix call (path relative to TWITCH_API_URL, e.g. "/eventsub/subscriptions?id=x")
      * with the app token (user_id NULL) or user_id's token, refreshed as needed. body is
      * borrowed. Returns 0 (cb will run, never before this returns) or -1 (cb will not run). */
-    int (*helix)(void *ctx, const char *user_id, const char *method, const char *path,
-                 json_t *body, esm_helix_cb cb, void *arg);
+    int (*helix)(void *ctx, const char *user_id, const char *method, const char *path, json_t *body,
+                 esm_helix_cb cb, void *arg);
     /* What user_id granted SEV (NULL scopes: not a SEV user, or no live token). Same return
      * rule as helix. */
     int (*user_scopes)(void *ctx, const char *user_id, esm_scopes_cb cb, void *arg);
     void *ctx;
 };
 
-enum esm_transport { ESM_WEBSOCKET = 0, ESM_WEBHOOK = 1 };
+enum esm_transport { ESM_WEBSOCKET = 0, ESM_WEBHOOK = 1, ESM_CONDUIT = 2 };
+
+/* Conduit mode: the conduit's id was made (or found anew): keep it for the next run. */
+typedef void (*esm_conduit_cb)(void *arg, const char *conduit_id);
 
 struct esm_options {
     enum esm_transport transport; /* for the no-auth and broadcaster types */
@@ -67,11 +77,14 @@ struct esm_options {
     int retry_base_ms;            /* first reconnect/retry delay (default 1000) */
     int retry_max_ms;             /* backoff cap (default 60000) */
     int max_attempts;             /* creation attempts before a subscription is failed (5) */
+    const char *conduit_id;       /* conduit mode: the conduit the last run made (NULL: none) */
+    esm_conduit_cb conduit_made;  /* conduit mode: called once a conduit is made (may be NULL) */
+    void *conduit_arg;
 };
 
 struct esm_stats {
-    uint64_t created, adopted, deleted, create_errors, sessions_opened, sessions_lost,
-        gaps, revocations;
+    uint64_t created, adopted, deleted, create_errors, sessions_opened, sessions_lost, gaps,
+        revocations;
     uint32_t streamers, sessions, enabled;
 };
 
