@@ -12,7 +12,8 @@ after(() => h.stopAll(...started));
 
 test('a WebSocket session whose subscriptions all failed is closed, not reopened', async () => {
   const sim = await tw.startSim();
-  const sev = await tw.startSevWithSim(sim);
+  // about the viewers' sessions: websocket mode (conduit mode keeps its own session open)
+  const sev = await tw.startSevWithSim(sim, { env: { TWITCH_EVENTSUB_TRANSPORT: 'websocket' } });
   started.push(sev, sim);
   await sim.user('emptystar');
   const jar = await tw.loginAs(sev, sim, 'emptyviewer');

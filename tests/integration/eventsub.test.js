@@ -10,6 +10,9 @@ const h = require('../lib/harness');
 const tw = require('../lib/twitch');
 
 const STREAMER = 'eventsubstar';
+// These tests are about the viewers' sessions carrying everything (conduit mode, the default
+// with an app, is tested in conduit.test.js).
+const WS_MODE = { TWITCH_EVENTSUB_TRANSPORT: 'websocket' };
 let sim;
 let sev;
 let dir;
@@ -48,7 +51,7 @@ async function eventsOf(login) {
 before(async () => {
   sim = await tw.startSim();
   streamerId = (await sim.user(STREAMER)).id;
-  sev = await tw.startSevWithSim(sim);
+  sev = await tw.startSevWithSim(sim, { env: WS_MODE });
   dir = sev.dir;
   viewer1 = await tw.loginAs(sev, sim, 'esviewerone');
   viewer2 = await tw.loginAs(sev, sim, 'esviewertwo');
@@ -144,7 +147,7 @@ test('a killed EventSub socket gives a gap marker, a new session and resubscript
 
 test('a restart of sev adopts nothing twice: one enabled subscription per type and condition', async () => {
   await sev.stop();
-  sev = await tw.startSevWithSim(sim, { dir });
+  sev = await tw.startSevWithSim(sim, { dir, env: WS_MODE });
   await waitForFullSet(streamerId, 'the set after the restart');
   const subs = await enabledFor(streamerId);
   const keys = subs.map((s) => `${s.type}:${JSON.stringify(s.condition)}`);
@@ -193,7 +196,7 @@ test('the last viewer leaving removes the subscriptions', async () => {
 
 test('a cost limit is reported, not retried forever', async () => {
   const small = await tw.startSim(['--ws-max-cost', '3']);
-  const other = await tw.startSevWithSim(small);
+  const other = await tw.startSevWithSim(small, { env: WS_MODE });
   try {
     await small.user('costlystar');
     const jar = await tw.loginAs(other, small, 'costviewer');
