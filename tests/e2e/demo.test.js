@@ -1,7 +1,8 @@
 'use strict';
 // `make run` without Twitch credentials: scripts/run.sh starts twitch-sim --demo beside sev. A
 // newcomer opens the home page, logs in, makes a live demo channel their favorite with one
-// click and sees its events arrive by themselves; SIGTERM (as Ctrl-C) stops both processes.
+// click and sees its events arrive by themselves (conduit mode: an app and an http URL);
+// SIGTERM (as Ctrl-C) stops both processes.
 // The screenshots of this run are the README's (a realistic mix of demo events).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -74,6 +75,14 @@ test('the demo: log in, one click to a favorite, events arrive within seconds; C
     // The demo's trickle: a few events arrive by themselves.
     await page.waitForFunction(() => document.querySelectorAll('#events > li.is-new').length >= 4, null, { timeout: 60000 });
     assert.ok(Date.now() - t0 < 60000);
+    // An app and an http public URL: the demo runs in conduit mode (sev's own session behind
+    // the conduit's shard carries the app-token types).
+    const sim = `http://127.0.0.1:${simPort}`;
+    const conduits = (await (await fetch(`${sim}/sim/conduits`)).json()).data;
+    assert.equal(conduits.length, 1);
+    assert.equal(conduits[0].shards[0].status, 'enabled');
+    const subs = (await (await fetch(`${sim}/sim/subscriptions`)).json()).data;
+    assert.ok(subs.some((x) => x.type === 'stream.online' && x.transport.method === 'conduit' && x.status === 'enabled'));
     assert.deepEqual(problems, []);
     assert.deepEqual(await b.cspViolations(page), []);
     await b.shot(page, 'streamer-demo-full.png', { fullPage: true });
