@@ -196,7 +196,43 @@ static void test_ws_limits(void)
     }
 }
 
+/* TWITCH_EVENTSUB_TRANSPORT: webhook under https, else conduit when an app is configured, else
+ * websocket; an explicit value wins. */
+static void test_transport_default_and_values(void)
+{
+    struct config cfg;
+    struct err err = {{0}};
+    char *argv[] = {"sev", NULL};
+    char *app[] = {"TWITCH_CLIENT_ID=cid", "TWITCH_CLIENT_SECRET=csecret", NULL};
+    CHECK(parse(&cfg, app, 1, argv, &err) == 0);
+    CHECK_INT(cfg.transport, TRANSPORT_CONDUIT);
+    char *https[] = {"TWITCH_CLIENT_ID=cid", "TWITCH_CLIENT_SECRET=csecret",
+                     "SEV_PUBLIC_URL=https://sev.example.com", NULL};
+    CHECK(parse(&cfg, https, 1, argv, &err) == 0);
+    CHECK_INT(cfg.transport, TRANSPORT_WEBHOOK);
+    char *no_app[] = {NULL};
+    CHECK(parse(&cfg, no_app, 1, argv, &err) == 0);
+    CHECK_INT(cfg.transport, TRANSPORT_WEBSOCKET);
+    static const struct {
+        const char *v;
+        int want;
+    } given[] = {{"TWITCH_EVENTSUB_TRANSPORT=conduit", TRANSPORT_CONDUIT},
+                 {"TWITCH_EVENTSUB_TRANSPORT=websocket", TRANSPORT_WEBSOCKET},
+                 {"TWITCH_EVENTSUB_TRANSPORT=webhook", TRANSPORT_WEBHOOK}};
+    for (size_t i = 0; i < sizeof given / sizeof given[0]; i++) {
+        char *env[] = {"TWITCH_CLIENT_ID=cid", "TWITCH_CLIENT_SECRET=csecret", (char *)given[i].v,
+                       NULL};
+        CHECK(parse(&cfg, env, 1, argv, &err) == 0);
+        CHECK_INT(cfg.transport, given[i].want);
+    }
+    char *bad[] = {"TWITCH_EVENTSUB_TRANSPORT=conduits", NULL};
+    CHECK(parse(&cfg, bad, 1, argv, &err) == -1);
+    CHECK(strstr(err.msg, "conduit") != NULL);
+}
+
 static const struct unit_test tests[] = {
+    {"TWITCH_EVENTSUB_TRANSPORT: default by public URL and app, explicit values",
+     test_transport_default_and_values},
     {"defaults match the contract", test_defaults},
     {"environment and flags, the flag wins", test_env_and_flags},
     {"bad values name the variable", test_bad_values_name_the_variable},

@@ -29,11 +29,27 @@ struct fake {
     json_t *listing;    /* what GET answers */
     json_t *by_type;    /* what GET ?type= answers, when set */
     const char *scopes; /* what user_scopes answers for the broadcaster */
+    json_t *conduits;   /* what Get Conduits answers (conduit mode) */
+    char made[64];      /* the conduit id esm reported as made */
     uv_idle_t idle;
 };
 
 static void answer(struct fake *f, struct call *c)
 {
+    if (strncmp(c->path, "/eventsub/conduits", 18) == 0) { /* conduit mode */
+        json_t *b = NULL;
+        int st = 200;
+        if (strcmp(c->method, "GET") == 0)
+            b = json_incref(f->conduits);
+        else if (strcmp(c->method, "POST") == 0)
+            b = json_pack("{s[{sssi}]}", "data", "id", "conduit-new", "shard_count", 1);
+        else /* PATCH shards */
+            st = 202,
+            b = json_pack("{s[{ssss}]s[]}", "data", "id", "0", "status", "enabled", "errors");
+        c->cb(c->arg, st, b, NULL);
+        json_decref(b);
+        return;
+    }
     if (strcmp(c->method, "POST") == 0) {
         int st = f->create_status ? f->create_status : 202;
         json_t *b;
@@ -149,6 +165,7 @@ static void fx_free(struct fake *f, struct esm *m)
         json_decref(f->calls[i].body);
     json_decref(f->listing);
     json_decref(f->by_type);
+    json_decref(f->conduits);
     CHECK(uv_loop_close(&f->loop) == 0);
 }
 
@@ -557,7 +574,104 @@ static void test_revocation_reasons(void)
     }
 }
 
+static void remember(void *arg, const char *id)
+{
+    struct fake *f = arg;
+    snprintf(f->made, sizeof f->made, "%s", id);
+}
+
+/* Conduit mode with a fake Twitch: remembered is the id the last run kept. */
+static struct esm *fx_conduit(struct fake *f, const char *remembered)
+{
+    memset(f, 0, sizeof *f);
+    CHECK(uv_loop_init(&f->loop) == 0);
+    uv_idle_init(&f->loop, &f->idle);
+    f->idle.data = f;
+    f->listing = json_pack("{s[]s{}}", "data", "pagination");
+    f->conduits = json_pack("{s[{sssi}]}", "data", "id", "c-other", "shard_count", 1);
+    struct esm_options o = {.transport = ESM_CONDUIT,
+                            .ws_url = "ws://127.0.0.1:1/ws", /* nothing listens */
+                            .callback_url = "http://localhost/eventsub/webhook",
+                            .webhook_secret = "0123456789abcdef",
+                            .retry_base_ms = 5,
+                            .retry_max_ms = 20,
+                            .conduit_id = remembered,
+                            .conduit_made = remember,
+                            .conduit_arg = f};
+    struct esm_twitch_ops ops = {fake_helix, fake_scopes, f};
+    struct esm *m = NULL;
+    CHECK(esm_new(&f->loop, &o, &ops, NULL, &m, NULL) == 0);
+    return m;
+}
+
+/* Every subscription POSTed names conduit id, with the app token. */
+static void check_conduit_bodies(struct fake *f, const char *id)
+{
+    for (int i = 0; i < f->ncalls; i++)
+        if (strcmp(f->calls[i].method, "POST") == 0 &&
+            strcmp(f->calls[i].path, "/eventsub/subscriptions") == 0) {
+            json_t *tr = json_object_get(f->calls[i].body, "transport");
+            CHECK_STR(json_string_value(json_object_get(tr, "method")), "conduit");
+            CHECK_STR(json_string_value(json_object_get(tr, "conduit_id")), id);
+            CHECK_STR(f->calls[i].user, "");
+        }
+}
+
+static void test_conduit_found_again(void)
+{
+    struct fake f;
+    struct esm *m = fx_conduit(&f, "c-1");
+    json_decref(f.conduits);
+    f.conduits = json_pack("{s[{sssi}{sssi}]}", "data", "id", "c-other", "shard_count", 1, "id",
+                           "c-1", "shard_count", 1);
+    /* the last run's stream.online on its conduit is adopted; another conduit's is not ours */
+    json_decref(f.listing);
+    f.listing = json_pack(
+        "{s[{sssssssss{ss}s{ssss}}{sssssssss{ss}s{ssss}}]s{}}", "data", "id", "old-1", "type",
+        "stream.online", "version", "1", "status", "enabled", "condition", "broadcaster_user_id",
+        "900", "transport", "method", "conduit", "conduit_id", "c-1", "id", "foreign-1", "type",
+        "stream.offline", "version", "1", "status", "enabled", "condition", "broadcaster_user_id",
+        "900", "transport", "method", "conduit", "conduit_id", "c-other", "pagination");
+    esm_favorite_changed(m, "100", NULL, "900", "streamer");
+    esm_start(m);
+    spin(&f);
+    CHECK_INT(count_path(&f, "GET", "/eventsub/conduits", NULL), 1);
+    CHECK_INT(count_path(&f, "POST", "/eventsub/conduits", NULL), 0); /* no second conduit */
+    CHECK_STR(f.made, "");
+    CHECK_INT(count(&f, "POST", "stream.online"), 0); /* adopted */
+    CHECK_INT(count(&f, "POST", "stream.offline"), 1);
+    CHECK_INT(count(&f, "POST", "channel.raid"), 2);
+    CHECK_INT(count(&f, "POST", "channel.chat.message"), 0); /* the viewer's session: not up */
+    CHECK_INT(count_path(&f, "DELETE", "/eventsub/subscriptions?id=foreign-1", NULL), 0);
+    CHECK_INT(count_path(&f, "DELETE", "/eventsub/conduits", NULL), 0);
+    check_conduit_bodies(&f, "c-1");
+    fx_free(&f, m);
+}
+
+static void test_conduit_made_once(void)
+{
+    struct fake f;
+    struct esm *m = fx_conduit(&f, "c-gone"); /* Twitch no longer has it */
+    esm_favorite_changed(m, "100", NULL, "900", "streamer");
+    esm_start(m);
+    spin(&f);
+    CHECK_INT(count_path(&f, "POST", "/eventsub/conduits", NULL), 1);
+    for (int i = 0; i < f.ncalls; i++)
+        if (strcmp(f.calls[i].path, "/eventsub/conduits") == 0 &&
+            strcmp(f.calls[i].method, "POST") == 0) {
+            CHECK_INT(json_integer_value(json_object_get(f.calls[i].body, "shard_count")), 1);
+            CHECK_STR(f.calls[i].user, "");
+        }
+    CHECK_STR(f.made, "conduit-new");
+    CHECK_INT(count(&f, "POST", "stream.online"), 1);
+    check_conduit_bodies(&f, "conduit-new");
+    fx_free(&f, m);
+}
+
 static const struct unit_test tests[] = {
+    {"conduit mode: the last run's conduit is found again and its subscriptions adopted",
+     test_conduit_found_again},
+    {"conduit mode: a conduit is made once when Twitch has none of ours", test_conduit_made_once},
     {"two viewers of one streamer share one subscription set; the last one out deletes it",
      test_two_viewers_share_one_set},
     {"start-up adopts matching subscriptions and deletes orphans, never foreign ones",
