@@ -33,6 +33,8 @@ test('an offline streamer: live false from Helix, concurrent askers share one ca
   assert.equal(r.status, 200, JSON.stringify(r.body));
   // the first-view backfill asks Get Streams too: count from when it has
   await h.waitFor('the first-view backfill', () => /eventsub\.backfilled streamer=statusstar type=stream\.online/.test(sev.proc.output), 10000);
+  // (and the simulator's own log line of it, which may reach this process after sev's)
+  await h.waitFor('the simulator to log the backfill', () => streamsCalls() >= 1, 5000);
   const n = streamsCalls();
   const answers = await Promise.all(Array.from({ length: 20 }, () => info()));
   for (const a of answers) {
