@@ -2,8 +2,9 @@
 // Conduit mode (issue 12 item 4) against the simulator: with an app configured and no https
 // public URL, sev makes one conduit, points its shard at an EventSub WebSocket session of its
 // own and subscribes the app-token types with transport conduit; the chat types still ride the
-// viewer's session. A killed shard session is replaced and the shard re-pointed within 10 s; a
-// restart finds the same conduit (no second one) and adopts its subscriptions.
+// viewer's session. A session_reconnect moves the shard with the session; a killed shard
+// session is replaced and the shard re-pointed within 10 s; a restart finds the same conduit
+// (no second one) and adopts its subscriptions.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const h = require('../lib/harness');
@@ -111,6 +112,23 @@ test('app-token types arrive over the conduit shard and reach a /ws viewer; chat
   }
   const [d] = (await sim.get(`/sim/deliveries?message_id=${chat}`)).data;
   assert.equal(d.transport, 'websocket');
+  ws.close();
+});
+
+test('session_reconnect on the shard session: the shard moves with it, nothing is lost, no gap', async () => {
+  const ws = await h.openWs(sev, STREAMER);
+  const before = await liveShard();
+  const r = await sim.post('/sim/eventsub/reconnect', { session_id: before.shard.transport.session_id });
+  assert.equal(r.sessions, 1);
+  const id = await trigger({ type: 'channel.update', title: 'across the hand-over', category_name: 'Art' });
+  await h.waitFor('the event across the hand-over', () => ws.events().some((e) => e.id === id), 10000);
+  const after = await h.waitFor('the shard on the new session', async () => {
+    const x = await liveShard();
+    return x && x.shard.transport.session_id !== before.shard.transport.session_id ? x : null;
+  }, 10000, 100);
+  assert.equal(after.conduit.id, before.conduit.id);
+  assert.ok(!/eventsub\.shard_session_lost/.test(sev.proc.output), 'a hand-over is not a loss');
+  assert.ok(!ws.events().some((e) => e.type === 'sev.gap'), 'a hand-over is not a gap');
   ws.close();
 });
 

@@ -271,3 +271,22 @@ test('a webhook shard is verified by a challenge, then receives signed notificat
     receiver.close();
   }
 });
+
+test('a session_reconnect hand-over moves the shard to the new session; it stays enabled', async () => {
+  await deleteAll();
+  const c = await conduit(1);
+  await onlineSub(c.id);
+  const a = await WsClient.connect(sim.wsUrl());
+  await point(c.id, '0', a.sessionId);
+  await sim.control('POST', '/eventsub/reconnect', { session_id: a.sessionId });
+  const msg = await a.next('session_reconnect');
+  const b = await WsClient.connect(msg.payload.session.reconnect_url);
+  const shard = (await sim.helix(app, 'GET', `/eventsub/conduits/shards?conduit_id=${c.id}`)).json.data[0];
+  assert.equal(shard.status, 'enabled');
+  assert.equal(shard.transport.session_id, b.sessionId);
+  a.close();
+  await sim.control('POST', '/trigger', { type: 'stream.online', broadcaster: 'constreamer' });
+  const n = await b.next('notification');
+  assert.equal(n.payload.subscription.transport.conduit_id, c.id);
+  b.close();
+});
