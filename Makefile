@@ -2,7 +2,7 @@
 # `make format`.
 # SAN=1 builds into build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer.
 
-PKGS     := libuv jansson sqlite3 libcurl openssl zlib
+PKGS     := libuv jansson sqlite3 libcurl openssl zlib libpq
 CC       ?= cc
 ifeq ($(SAN),1)
 B        := build-asan
