@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <uv.h>
 
@@ -45,6 +46,24 @@ static void nofile_fit(struct config *cfg)
     cfg->max_connections = (int)fit;
 }
 
+/* The database URI for the log: a password in it ("scheme://user:PASSWORD@…") becomes "***". */
+static void uri_for_log(const char *uri, char *out, size_t size)
+{
+    const char *auth = strstr(uri, "://");
+    const char *user = auth ? auth + 3 : NULL, *at = NULL, *colon = NULL;
+    size_t len = user ? strcspn(user, "/?") : 0; /* the authority */
+    for (size_t i = 0; i < len; i++)
+        if (user[i] == '@')
+            at = user + i; /* the last one: a password may hold '@' */
+    for (const char *p = user; at && p < at && !colon; p++)
+        if (*p == ':')
+            colon = p;
+    if (colon)
+        snprintf(out, size, "%.*s:***%s", (int)(colon - uri), uri, at);
+    else
+        snprintf(out, size, "%s", uri);
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
@@ -73,8 +92,10 @@ int main(int argc, char **argv)
         app_release(&app);
         return 2;
     }
+    char database[512];
+    uri_for_log(cfg.database, database, sizeof database);
     log_info("sev.started", "url=%s listen=%s:%d database=\"%s\" bus=%s twitch=%s",
-             cfg.public_url, cfg.listen_host, app_port(&app), cfg.database, cfg.bus,
+             cfg.public_url, cfg.listen_host, app_port(&app), database, cfg.bus,
              cfg.client_id[0] ? cfg.api_url : "off");
     fprintf(stderr, "SEV is running at %s (listening on %s:%d). Ctrl-C stops it.\n",
             cfg.public_url, cfg.listen_host, app_port(&app));
