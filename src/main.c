@@ -94,11 +94,11 @@ int main(int argc, char **argv)
     }
     char database[512];
     uri_for_log(cfg.database, database, sizeof database);
-    log_info("sev.started", "url=%s listen=%s:%d database=\"%s\" bus=%s twitch=%s",
-             cfg.public_url, cfg.listen_host, app_port(&app), database, cfg.bus,
+    log_info("sev.started", "url=%s listen=%s:%d database=\"%s\" bus=%s twitch=%s", cfg.public_url,
+             cfg.listen_host, app_port(&app), database, cfg.bus,
              cfg.client_id[0] ? cfg.api_url : "off");
-    fprintf(stderr, "SEV is running at %s (listening on %s:%d). Ctrl-C stops it.\n",
-            cfg.public_url, cfg.listen_host, app_port(&app));
+    fprintf(stderr, "SEV is running at %s (listening on %s:%d). Ctrl-C stops it.\n", cfg.public_url,
+            cfg.listen_host, app_port(&app));
     uv_run(loop, UV_RUN_DEFAULT);
     app_release(&app);
     uv_loop_close(loop);

@@ -299,6 +299,8 @@ static int pg_open(uv_loop_t *loop, const char *uri, struct store **out, struct 
     pg_conn_init(ps, &ps->writer, "writer", pg_writer_stmts, pg_writer_nstmts, pg_writer_setup,
                  PG_WRITER_INFLIGHT);
     pg_conn_init(ps, &ps->reader, "reader", pg_reader_stmts, pg_reader_nstmts, NULL, 0);
+    ps->writer.stall_ms = PG_WRITE_STALL_MS;
+    ps->reader.stall_ms = PG_READ_STALL_MS;
     if (conn_first(ps, &ps->writer, err) < 0 || conn_first(ps, &ps->reader, err) < 0) {
         ps->closed = 1;
         pg_conn_stop(&ps->writer);

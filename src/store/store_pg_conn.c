@@ -168,6 +168,8 @@ static void conn_ready(struct pg_conn *pc)
         return;
     }
     uv_timer_stop(&pc->timer);
+    if (pc->stall_ms)
+        uv_timer_start(&pc->timer, on_timer, 1000, 1000);
     pc->state = PG_READY;
     pc->was_up = 1;
     log_info("store.pg_up", "conn=%s db=%s", pc->role, pc->ps->where);
@@ -239,6 +241,12 @@ void pg_conn_start(struct pg_conn *pc)
 static void on_timer(uv_timer_t *t)
 {
     struct pg_conn *pc = t->data;
+    if (pc->state == PG_READY) { /* the watchdog */
+        struct pg_unit *u = pc->inflight.head;
+        if (u && uv_now(pc->ps->base.loop) - u->sent_ms > pc->stall_ms)
+            conn_fail(pc, "no answer in time");
+        return;
+    }
     if (pc->state == PG_CONNECTING)
         conn_fail(pc, "connecting timed out");
     else if (pc->state == PG_DOWN)
@@ -350,6 +358,7 @@ void pg_conn_send(struct pg_conn *pc, struct pg_unit *u)
         conn_fail(pc, conn_error(pc));
         return;
     }
+    u->sent_ms = uv_now(pc->ps->base.loop);
     uq_push(&pc->inflight, u);
     int f = PQflush(pc->c);
     if (f < 0)

@@ -33,6 +33,11 @@
 /* How often a lost connection is retried, and how long one attempt may take. */
 #define PG_RETRY_MS 1000
 #define PG_CONNECT_TIMEOUT_MS 5000
+/* A write transaction not answered within this is taken as a lost server (a stopped
+ * process, a partition: TCP alone may not say so for minutes): the connection is reset and
+ * its writes fail (answered 503, so Twitch retries; dedupe covers one that did commit). */
+#define PG_WRITE_STALL_MS 10000
+#define PG_READ_STALL_MS 60000
 
 struct pg_conn;
 struct pg_unit;
@@ -50,8 +55,9 @@ struct pg_unit {
     pg_send_fn send;
     pg_result_fn result; /* may be NULL */
     pg_done_fn done;
-    int nres;   /* results seen */
-    int failed; /* an error result was seen */
+    int nres;         /* results seen */
+    int failed;       /* an error result was seen */
+    uint64_t sent_ms; /* uv_now when sent */
 };
 
 struct pg_unit_queue {
@@ -87,6 +93,7 @@ struct pg_conn {
     struct pg_unit_queue finished; /* answered during store_close: called back later */
     int defer_done;                /* store_close: finished units wait for the kick */
     size_t max_inflight;           /* 0: no limit */
+    unsigned stall_ms;             /* 0: no watchdog; else the oldest unit's deadline */
     int was_up;                    /* for logging transitions once */
 };
 
