@@ -236,6 +236,18 @@ static int describe(const char *uri, char *where, size_t size, struct err *err)
 /* Notices ("relation … already exists, skipping") are not for the user. */
 static void notice_ignore(void *arg, const char *message) {}
 
+/* Whether the URI's password (if any) appears in text. */
+static int password_in(const char *uri, const char *text)
+{
+    PQconninfoOption *opts = PQconninfoParse(uri, NULL);
+    int found = !opts; /* cannot tell: assume it does */
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (!strcmp(o->keyword, "password") && o->val && *o->val && strstr(text, o->val))
+            found = 1;
+    PQconninfoFree(opts);
+    return found;
+}
+
 static PGconn *connect_blocking(struct pg_store *ps, struct err *err)
 {
     static const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname",
@@ -246,7 +258,11 @@ static PGconn *connect_blocking(struct pg_store *ps, struct err *err)
         PQsetNoticeProcessor(c, notice_ignore, NULL);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         char why[300];
-        safe_message(c ? PQerrorMessage(c) : "out of memory", why, sizeof why);
+        const char *m = c ? PQerrorMessage(c) : "out of memory";
+        if (password_in(ps->uri, m)) /* never the password; else libpq's words as they are */
+            safe_message(m, why, sizeof why);
+        else
+            snprintf(why, sizeof why, "%.*s", (int)strcspn(m, "\n"), m);
         err_set(err, "cannot connect to PostgreSQL at %s: %s", ps->where, why);
         PQfinish(c);
         return NULL;
@@ -306,7 +322,9 @@ static int pg_open(uv_loop_t *loop, const char *uri, struct store **out, struct 
         pg_conn_stop(&ps->writer);
         pg_conn_stop(&ps->reader);
         ps->kick_on = -1;
-        close_handles(ps);
+        close_handles(ps); /* the last one frees ps */
+        free(ps->uri);
+        ps->uri = NULL;
         return -1;
     }
     pg_conn_connected(&ps->writer);

@@ -387,7 +387,9 @@ void pg_conn_flush(struct pg_conn *pc)
         fail_queue(&pc->pending);
         return;
     }
-    while (pc->pending.head && pg_conn_can_send(pc))
+    /* Not limited: account writes and streamer puts are rare and must not wait behind a
+     * steady stream of event batches (the limit is for those, in pg_jobs_flush). */
+    while (pc->pending.head && pc->state == PG_READY)
         pg_conn_send(pc, uq_pop(&pc->pending));
 }
 

@@ -252,11 +252,13 @@ static struct pg_job *jobs_pop(struct pg_job_queue *q)
 void pg_jobs_flush(struct pg_store *ps)
 {
     struct pg_conn *w = &ps->writer;
-    while (ps->jobs.head && w->state != PG_READY)
-        job_fail(ps, jobs_pop(&ps->jobs));
-    while (ps->jobs.head && (pg_conn_can_send(w) || ps->closed)) {
-        if (w->state != PG_READY)
-            return pg_jobs_flush(ps);
+    while (ps->jobs.head) {
+        if (w->state != PG_READY) {
+            job_fail(ps, jobs_pop(&ps->jobs));
+            continue;
+        }
+        if (!pg_conn_can_send(w) && !ps->closed)
+            return; /* the next batch gathers while this one commits */
         size_t n = ps->jobs.count < PG_BATCH_MAX ? ps->jobs.count : PG_BATCH_MAX;
         struct batch_unit *b = calloc(1, sizeof *b);
         struct pg_job **arr = calloc(n, sizeof *arr);
