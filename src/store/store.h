@@ -1,10 +1,15 @@
 /* store: durable events, streamers, users, sessions and settings behind one interface.
  *
- * Backends (sqlite now, postgres later) implement `struct store_backend`; callers only see
- * the functions below. Every call is made on the loop thread and never blocks it: writes
- * go to a writer thread that group-commits (many events per transaction) and reads run on
- * libuv's thread pool; callbacks come back on the loop thread. If a function that takes a
- * callback returns an error, the callback is never called.
+ * Backends (sqlite, postgres) implement `struct store_backend`; callers only see the
+ * functions below. Every call is made on the loop thread and never blocks it: writes are
+ * group-committed (many events per transaction; SQLite on a writer thread, PostgreSQL on a
+ * libpq connection in pipeline mode watched by the loop) and reads run off the loop (libuv's
+ * pool, or the PostgreSQL reader connection); callbacks come back on the loop thread. If a
+ * function that takes a callback returns an error, the callback is never called.
+ *
+ * Order: every stored event has a streamer_seq (struct event), 1, 2, 3… per streamer, dense
+ * and in commit order, the same for every process sharing the database. store_recent and
+ * store_since order by it, and their reference ids are positions in it.
  */
 #ifndef SEV_STORE_H
 #define SEV_STORE_H
@@ -19,11 +24,13 @@
 struct store;
 
 enum store_append_result {
-    STORE_STORED = 0,    /* new, durable, ev->seq set */
-    STORE_DUPLICATE = 1, /* same message id (or dedupe_key) already stored; ev->seq = stored seq */
+    STORE_STORED = 0,    /* new, durable, ev->seq and ev->streamer_seq set */
+    STORE_DUPLICATE = 1, /* same message id (or dedupe_key) already stored; ev->seq and
+                            ev->streamer_seq = the stored event's */
 };
 
-/* status: STORE_STORED, STORE_DUPLICATE, or negative on failure (then nothing was stored). */
+/* status: STORE_STORED, STORE_DUPLICATE, or negative on failure (then nothing was stored; on
+ * PostgreSQL also while the database is unreachable: answer 503 so the sender retries). */
 typedef void (*store_append_fn)(void *arg, struct event *ev, int status);
 
 /* Lists handed to callbacks are heap-allocated; the callback owns them and frees them with
@@ -65,11 +72,13 @@ enum store_append_error {
 };
 #define STORE_QUEUE_MAX 200000
 
-/* Opens the database named by uri ("sqlite:PATH"), runs migrations. Blocking: call at start-up
- * only. Returns 0 and *out, or -1 with err. For sqlite the parent directory of PATH is created
- * if missing; a path that cannot be created, opened or written, or a database whose schema is
- * newer than this build knows, is an error naming the path. "postgres://…" is recognised but
- * not built yet (an error saying so). */
+/* Opens the database named by uri ("sqlite:PATH", or a libpq URI "postgres://…" /
+ * "postgresql://…"), runs migrations. Blocking: call at start-up only. Returns 0 and *out, or
+ * -1 with err. For sqlite the parent directory of PATH is created if missing; a path that
+ * cannot be created, opened or written, or a database whose schema is newer than this build
+ * knows, is an error naming the path. For PostgreSQL a URI libpq rejects, a server that
+ * cannot be reached or a newer schema is an error naming the server (never the password);
+ * migrations are safe when several nodes start at once. */
 int store_open(uv_loop_t *loop, const char *uri, struct store **out, struct err *err);
 /* Finishes pending writes (their callbacks run, inside this call), then closes. Blocking: call
  * at shutdown. Reads already submitted still call back later; the last memory is released from
@@ -85,12 +94,15 @@ int store_append(struct store *st, struct event *ev, store_append_fn cb, void *a
 int store_streamer_put(struct store *st, const struct streamer_info *s, store_done_fn cb,
                        void *arg);
 
-/* Newest first, at most limit, of one streamer (by login), older than before_id if non-NULL.
- * status 0 ok, 1 unknown before_id, negative error. */
+/* Newest first (by streamer_seq), at most limit, of one streamer (by login), before the event
+ * before_id if non-NULL. status 0 ok, 1 unknown before_id (or not this streamer's), negative
+ * error. */
 int store_recent(struct store *st, const char *login, const char *before_id, int limit,
                  store_events_fn cb, void *arg);
-/* Oldest first, every event of one streamer stored after the event with id since_id
- * (at most limit). status 0, 1 when since_id is unknown, negative on error. */
+/* Oldest first, every event of one streamer with a streamer_seq greater than the event
+ * since_id's (at most limit): a reader who has seen since_id gets exactly what follows it, on
+ * any node. status 0, 1 when since_id is unknown (or not this streamer's), negative on
+ * error. */
 int store_since(struct store *st, const char *login, const char *since_id, int limit,
                 store_events_fn cb, void *arg);
 
@@ -127,7 +139,8 @@ struct store_counters {
 };
 void store_counters_get(struct store *st, struct store_counters *out);
 
-/* Health check: 0 if the database answers. Cheap, may be called on the loop. */
+/* Health check: 0 if the database answers (PostgreSQL: both connections are up; the known
+ * state, no round trip). Cheap, may be called on the loop. */
 int store_ping(struct store *st);
 
 /* ---- accounts: users, sessions, sealed tokens, favorites ------------------------------------
