@@ -1469,6 +1469,52 @@ static void test_pg_reconnect(void)
     fx_release(&f);
 }
 
+/* A server that stops answering (its processes stopped: no socket error ever comes): the
+ * writer gives up after PG_WRITE_STALL_MS, the append fails, ping says unhealthy, and new
+ * connections (to new server processes) bring it back. */
+static void test_pg_stall(void)
+{
+    const char *dir = getenv("SEV_TEST_PG_DIR");
+    if (!dir || !*dir) {
+        printf("# skipped: SEV_TEST_PG_DIR not set\n");
+        return;
+    }
+    struct fx f;
+    fx_init(&f);
+    fx_open(&f);
+    CHECK_INT(append_wait(&f, ev_new("s-1", "alpha", "channel.follow", 1), NULL), STORE_STORED);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'"
+             " AND application_name = 'sev'",
+             f.pg_db);
+    CHECK_INT(pg_exec(NULL, sql), 2); /* the writer and the reader */
+    /* stop both server processes of this store (their pids kept to let them go after) */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "psql -At -d '%.*s/%s' -c \"SELECT pid FROM pg_stat_activity WHERE datname = '%s'"
+             " AND application_name = 'sev'\" > %s/pids && kill -STOP $(cat %s/pids)",
+             (int)(strrchr(pg_base, '/') - pg_base), pg_base, f.pg_db, f.pg_db, f.dir, f.dir);
+    CHECK(system(cmd) == 0);
+    static struct appended a;
+    int64_t t0 = clock_mono_us();
+    append(&f, &a, 0, ev_new("s-2", "alpha", "channel.follow", 1));
+    run_until(&f, &a.count, 1);
+    CHECK(a.status[0] < 0);
+    CHECK(clock_mono_us() - t0 >= (PG_WRITE_STALL_MS - 1000) * INT64_C(1000));
+    CHECK(store_ping(f.st) != 0);
+    CHECK(wait_ping(&f, 1, 15000)); /* new connections, new server processes */
+    memset(&a, 0, sizeof a);
+    append(&f, &a, 0, ev_new("s-2", "alpha", "channel.follow", 1));
+    run_until(&f, &a.count, 1);
+    CHECK_INT(a.status[0], STORE_STORED);
+    CHECK_INT(a.sseq[0], 2);
+    /* let the stopped ones go (they find their clients gone and exit) */
+    snprintf(cmd, sizeof cmd, "kill -CONT $(cat %s/pids)", f.dir);
+    CHECK(system(cmd) == 0);
+    fx_release(&f);
+}
+
 /* Tests of SQLite's own files and plans. */
 static const struct unit_test sqlite_tests[] = {
     {"a failed batch stores nothing", test_failed_batch_stores_nothing},
@@ -1487,6 +1533,8 @@ static const struct unit_test pg_tests[] = {
      test_pg_open_errors},
     {"pg: events go to this month's partition; partitions exist ahead", test_pg_partitions},
     {"pg: down: appends fail fast, ping unhealthy; back by itself", test_pg_reconnect},
+    {"pg: a server that stops answering: writes fail after the stall limit, then recover",
+     test_pg_stall},
     {0},
 };
 
