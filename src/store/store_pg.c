@@ -233,9 +233,6 @@ static int describe(const char *uri, char *where, size_t size, struct err *err)
     return 0;
 }
 
-/* Notices ("relation … already exists, skipping") are not for the user. */
-static void notice_ignore(void *arg, const char *message) {}
-
 /* Whether the URI's password (if any) appears in text. */
 static int password_in(const char *uri, const char *text)
 {
@@ -255,7 +252,7 @@ static PGconn *connect_blocking(struct pg_store *ps, struct err *err)
     const char *vals[] = {"5", "sev", ps->uri, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (c)
-        PQsetNoticeProcessor(c, notice_ignore, NULL);
+        PQsetNoticeProcessor(c, pg_notice, NULL);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         char why[300];
         const char *m = c ? PQerrorMessage(c) : "out of memory";

@@ -215,6 +215,14 @@ static void connect_step(struct pg_conn *pc, PostgresPollingStatusType st)
     }
 }
 
+/* Server notices: a WARNING (e.g. a partition that could not be made) is logged; the rest
+ * ("… already exists, skipping") is not for the user. */
+void pg_notice(void *arg, const char *message)
+{
+    if (strncmp(message, "WARNING", 7) == 0)
+        log_warn("store.pg_notice", "msg=\"%.*s\"", (int)strcspn(message, "\n"), message);
+}
+
 void pg_conn_start(struct pg_conn *pc)
 {
     if (pc->ps->closed || pc->state != PG_DOWN)
@@ -229,6 +237,8 @@ void pg_conn_start(struct pg_conn *pc)
                                        NULL};
     const char *vals[] = {"5", "10", "3", "3", "sev", pc->ps->uri, NULL};
     pc->c = PQconnectStartParams(keys, vals, 1);
+    if (pc->c)
+        PQsetNoticeProcessor(pc->c, pg_notice, NULL);
     if (!pc->c || PQstatus(pc->c) == CONNECTION_BAD || PQsetnonblocking(pc->c, 1) != 0) {
         conn_fail(pc, conn_error(pc));
         return;

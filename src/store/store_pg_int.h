@@ -126,6 +126,8 @@ void pg_conn_init(struct pg_store *ps, struct pg_conn *pc, const char *role,
                   const struct pg_stmt *stmts, size_t nstmts, const char *setup_sql,
                   size_t max_inflight);
 void pg_conn_start(struct pg_conn *pc);
+/* libpq notice processor: logs server WARNINGs, drops the rest. */
+void pg_notice(void *arg, const char *message);
 /* pc->c has just connected (CONNECTION_OK): pipeline mode, statements, READY. */
 void pg_conn_connected(struct pg_conn *pc);
 /* Queues u (sent at the next kick). */
