@@ -35,9 +35,15 @@ before(async () => {
   const db = path.join(seed.dir, 'sev.db');
   const now = Date.now() * 1000;
   sql(db, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${ROWS})
-    INSERT INTO events(id, type, streamer_id, streamer_login, created_at_us, received_at_us, summary)
+    INSERT INTO events(id, type, streamer_id, streamer_login, created_at_us, received_at_us, summary, streamer_seq)
     SELECT 'bulk-' || i, 'channel.type' || (i % 7), CASE WHEN i % 2 = 0 THEN '${h.idFor(BIG)}' ELSE 'other' || (i % 3000) END,
-           '${BIG}', ${now} - (i % 719) * 3600000000, ${now}, 'bulk' FROM n;
+           '${BIG}', ${now} - (i % 719) * 3600000000, ${now}, 'bulk', -i FROM n;
+    -- each streamer's events numbered 1, 2, 3… in the order stored, as the store does
+    UPDATE events SET streamer_seq = r.n FROM
+      (SELECT seq, row_number() OVER (PARTITION BY streamer_id ORDER BY seq) AS n FROM events) r
+      WHERE r.seq = events.seq;
+    INSERT OR REPLACE INTO streamer_counters(streamer_id, last_seq)
+      SELECT streamer_id, max(streamer_seq) FROM events GROUP BY streamer_id;
     INSERT INTO streamers(id, login, display_name, first_seen_us)
     SELECT DISTINCT streamer_id, 'o' || streamer_id, 'O', ${now} FROM events WHERE streamer_id LIKE 'other%';`);
   sim = await tw.startSim();
