@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/rand.h"
 #include "bus/bus.h"
+#include "bus/bus_order.h"
 #include "eventsub/webhook.h"
 #include "http/server.h"
 #include "http/static.h"
@@ -68,9 +69,33 @@ static void on_request_done(void *arg, const char *route, int status, int64_t du
 static void on_bus_event(void *arg, const struct event *ev)
 {
     struct app *app = arg;
-    streams_on_event(app->streams, ev);
+    if (app->streams)
+        streams_on_event(app->streams, ev);
     if (app->hub) /* events made durable by the final drain have no live audience left */
         hub_publish(app->hub, ev);
+}
+
+/* A shared bus may drop, repeat or reorder: bus_order puts each streamer back in order. */
+static void on_bus_raw(void *arg, const struct event *ev)
+{
+    struct app *app = arg;
+    if (app->order)
+        bus_order_event(app->order, ev);
+    else
+        on_bus_event(app, ev);
+}
+
+static void on_bus_resync(void *arg)
+{
+    struct app *app = arg;
+    if (app->order)
+        bus_order_resync(app->order);
+}
+
+static int streamer_active(void *arg, const char *login)
+{
+    struct app *app = arg;
+    return app->hub && hub_streamer(app->hub, login) != NULL;
 }
 
 /* The origin (scheme://host[:port]) of url into out. */
@@ -205,8 +230,14 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     }
     if (resolve_eventsub_secret(app, err) < 0)
         return -1;
-    if (bus_open(loop, cfg->bus, on_bus_event, app, &app->bus, err) < 0)
+    if (bus_open(loop, cfg->bus, on_bus_raw, app, &app->bus, err) < 0)
         return -1;
+    if (bus_shared(app->bus)) {
+        app->order = bus_order_new(loop, app->store, on_bus_event, streamer_active, app);
+        if (!app->order)
+            return err_set(err, "out of memory");
+        bus_on_resync(app->bus, on_bus_resync, app);
+    }
     struct hub_options hopts = {0};
     if (hub_new(loop, app->store, &hopts, &app->hub, err) < 0)
         return -1;
@@ -254,6 +285,9 @@ int app_port(const struct app *app)
 static void on_http_drained(void *arg)
 {
     struct app *app = arg;
+    bus_stop(app->bus); /* nothing more arrives from other nodes */
+    bus_order_free(app->order); /* its pending store reads call back and deliver nothing */
+    app->order = NULL;
     app_eventsub_stop(app); /* before the store closes: it records the stop time */
     app_accounts_stop(app); /* after the manager (it asks for tokens), before the store */
     streams_free(app->streams); /* after the Twitch client: its free answered our calls */
@@ -281,6 +315,10 @@ void app_stop(struct app *app)
 
 void app_release(struct app *app)
 {
+    if (app->order) { /* start-up failed before the loop ran */
+        bus_order_free(app->order);
+        app->order = NULL;
+    }
     if (app->store) /* start-up failed before the loop ran */
         store_close(app->store);
     webhook_free(app->webhook);

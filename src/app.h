@@ -11,6 +11,7 @@
 
 struct store;
 struct bus;
+struct bus_order;
 struct hub;
 struct ingest;
 struct webhook;
@@ -35,6 +36,7 @@ struct app {
     uv_loop_t *loop;             /* borrowed */
     struct store *store;         /* owned, each below too */
     struct bus *bus;
+    struct bus_order *order;     /* between a shared bus and the hub; NULL on the local bus */
     struct hub *hub;
     struct ingest *ingest;
     struct webhook *webhook;
