@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "base/clock.h"
@@ -11,6 +12,7 @@
 #include "base/rand.h"
 #include "bus/bus.h"
 #include "bus/bus_order.h"
+#include "cluster/leader.h"
 #include "eventsub/webhook.h"
 #include "http/server.h"
 #include "http/static.h"
@@ -90,6 +92,11 @@ static void on_bus_resync(void *arg)
     struct app *app = arg;
     if (app->order)
         bus_order_resync(app->order);
+}
+
+static void on_leader_change(void *arg, int leading)
+{
+    app_eventsub_lead(arg, leading);
 }
 
 static int streamer_active(void *arg, const char *login)
@@ -247,9 +254,12 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     if (!app->webhook || build_routes(app) < 0)
         return err_set(err, "out of memory");
     struct esm_twitch_ops twitch_ops;
+    app->several_nodes = strncmp(cfg->database, "sqlite:", 7) != 0;
     if (app_accounts_start(app, &twitch_ops, err) < 0 ||
         app_eventsub_start(app, app->twitch ? &twitch_ops : NULL, err) < 0 ||
         app_accounts_load(app, err) < 0)
+        return -1;
+    if (leader_new(loop, cfg->database, on_leader_change, app, &app->leader, err) < 0)
         return -1;
     app->streams = streams_new(app->twitch, STREAM_STATUS_TTL_S);
     if (!app->streams)
@@ -269,6 +279,13 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     struct err herr = {{0}};
     if (http_server_new(loop, &hopt, &app->http, &herr) < 0)
         return err_set(err, "SEV_LISTEN: %s", herr.msg);
+    if (cfg->node_id[0]) {
+        snprintf(app->node_id, sizeof app->node_id, "%s", cfg->node_id);
+    } else {
+        char host[64] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(app->node_id, sizeof app->node_id, "%s:%d", host, app_port(app));
+    }
     uv_signal_init(loop, &app->sigint);
     uv_signal_init(loop, &app->sigterm);
     app->sigint.data = app->sigterm.data = app;
@@ -285,6 +302,8 @@ int app_port(const struct app *app)
 static void on_http_drained(void *arg)
 {
     struct app *app = arg;
+    leader_free(app->leader); /* the lock goes with its session; another node takes over */
+    app->leader = NULL;
     bus_stop(app->bus); /* nothing more arrives from other nodes */
     bus_order_free(app->order); /* its pending store reads call back and deliver nothing */
     app->order = NULL;
@@ -315,6 +334,10 @@ void app_stop(struct app *app)
 
 void app_release(struct app *app)
 {
+    leader_free(app->leader); /* start-up failed before the loop ran */
+    app->leader = NULL;
+    free(app->esm_ops);
+    app->esm_ops = NULL;
     if (app->order) { /* start-up failed before the loop ran */
         bus_order_free(app->order);
         app->order = NULL;

@@ -23,6 +23,8 @@ struct twitch;
 struct tokenbox;
 struct accounts;
 struct streams;
+struct leader;
+struct esm_twitch_ops;
 
 #define APP_MAX_ROUTES 64
 
@@ -45,6 +47,14 @@ struct app {
     struct tokenbox *tokenbox;   /* SEV_KEY_FILE; NULL likewise */
     struct accounts *accounts;   /* users, sessions, tokens; NULL likewise */
     struct streams *streams;     /* live status per streamer (Helix when there is a client) */
+    struct leader *leader;       /* which node runs the EventSub manager (cluster/leader.h) */
+    int several_nodes;           /* SEV_DATABASE is PostgreSQL: the manager runs on the leader */
+    int accounts_ready;          /* stored tokens and favorites are loaded */
+    struct esm_twitch_ops *esm_ops; /* owned; kept to build the manager on each takeover */
+    int esm_secret_changed;      /* computed at start-up, for the first manager */
+    int64_t esm_stopped_at_us;   /* likewise */
+    unsigned esm_generation;     /* bumps when the manager is freed (stale favorite reads) */
+    char node_id[128];           /* SEV_NODE_ID, or host:port */
     struct static_files *web;
     struct http_server *http;
     uv_signal_t sigint, sigterm;

@@ -14,6 +14,7 @@
 #include "auth/accounts.h"
 #include "auth/tokenbox.h"
 #include "base/log.h"
+#include "cluster/leader.h"
 #include "twitch/twitch.h"
 
 /* ---- the manager's view of Twitch ---- */
@@ -118,7 +119,10 @@ static void app_token_changed(void *arg, const char *token, int64_t expires_at_u
 static void on_accounts_ready(void *arg)
 {
     struct app *app = arg;
-    if (app->esm)
+    app->accounts_ready = 1;
+    if (app->several_nodes) /* the leader builds and starts the manager */
+        app_eventsub_lead(app, leader_is(app->leader));
+    else if (app->esm)
         esm_start(app->esm);
 }
 

@@ -10,6 +10,7 @@
 #include "app_int.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "cluster/leader.h"
 #include "eventsub/manager.h"
 #include "store/store.h"
 
@@ -69,10 +70,9 @@ void app_eventsub_on_revocation(void *arg, const char *subscription_id, const ch
         esm_on_revocation(app->esm, subscription_id, type, reason);
 }
 
-int app_eventsub_start(struct app *app, const struct esm_twitch_ops *ops, struct err *err)
+static int manager_new(struct app *app, const struct esm_twitch_ops *ops, int secret_changed,
+                       int64_t stopped_at_us, struct err *err)
 {
-    if (!app->cfg.client_id[0] || !ops)
-        return 0; /* no Twitch: capabilities say why */
     char callback[300];
     snprintf(callback, sizeof callback, "%s/eventsub/webhook", app->cfg.public_url);
     struct esm_options o = {
@@ -80,8 +80,8 @@ int app_eventsub_start(struct app *app, const struct esm_twitch_ops *ops, struct
         .ws_url = app->cfg.eventsub_ws_url,
         .callback_url = callback,
         .webhook_secret = app->eventsub_secret,
-        .secret_changed = secret_changed(app),
-        .stopped_at_us = take_stopped_at(app),
+        .secret_changed = secret_changed,
+        .stopped_at_us = stopped_at_us,
     };
     if (esm_new(app->loop, &o, ops, app->ingest, &app->esm, err) < 0)
         return -1;
@@ -90,8 +90,94 @@ int app_eventsub_start(struct app *app, const struct esm_twitch_ops *ops, struct
     return 0;
 }
 
+int app_eventsub_start(struct app *app, const struct esm_twitch_ops *ops, struct err *err)
+{
+    if (!app->cfg.client_id[0] || !ops)
+        return 0; /* no Twitch: capabilities say why */
+    int changed = secret_changed(app);
+    int64_t stopped_at = take_stopped_at(app);
+    if (!app->several_nodes) /* one node: it leads, the manager starts with the accounts */
+        return manager_new(app, ops, changed, stopped_at, err);
+    /* several nodes: the leader builds it (app_eventsub_lead), perhaps much later */
+    app->esm_ops = malloc(sizeof *app->esm_ops);
+    if (!app->esm_ops)
+        return err_set(err, "out of memory");
+    *app->esm_ops = *ops;
+    app->esm_secret_changed = changed;
+    app->esm_stopped_at_us = stopped_at;
+    return 0;
+}
+
+struct favorites_read {
+    struct app *app;
+    unsigned generation;
+};
+
+static void on_favorites(void *arg, int status, struct store_favorite_list *list)
+{
+    struct favorites_read *r = arg;
+    struct app *app = r->app;
+    int current = r->generation == app->esm_generation && app->esm && !app->stopping;
+    free(r);
+    if (!current) { /* leadership went (or came back) meanwhile: another read is under way */
+        store_favorite_list_free(list);
+        return;
+    }
+    if (status != 0) {
+        log_error("cluster.favorites_unread", "status=%d action=stepping_back", status);
+        esm_free(app->esm); /* a manager without favorites would delete what others want */
+        app->esm = NULL;
+        app->esm_generation++;
+        store_favorite_list_free(list);
+        return;
+    }
+    for (size_t i = 0; i < list->count; i++)
+        esm_favorite_changed(app->esm, list->items[i].user_id, NULL, list->items[i].streamer.id,
+                             list->items[i].streamer.login);
+    log_info("cluster.manager_started", "favorites=%zu", list->count);
+    store_favorite_list_free(list);
+    esm_start(app->esm); /* adopts what the previous leader subscribed */
+}
+
+void app_eventsub_lead(struct app *app, int leading)
+{
+    if (!app->several_nodes || !app->esm_ops || app->stopping)
+        return;
+    if (!leading) {
+        if (app->esm) {
+            esm_free(app->esm);
+            app->esm = NULL;
+            app->esm_generation++;
+        }
+        return;
+    }
+    if (app->esm || !app->accounts_ready)
+        return; /* on_accounts_ready calls again */
+    struct err err = {{0}};
+    if (manager_new(app, app->esm_ops, app->esm_secret_changed, app->esm_stopped_at_us, &err) <
+        0) {
+        log_error("cluster.manager_failed", "error=\"%s\"", err.msg);
+        return;
+    }
+    app->esm_secret_changed = 0;
+    app->esm_stopped_at_us = 0; /* the restart's gap marker is made once */
+    struct favorites_read *r = malloc(sizeof *r);
+    if (r) {
+        r->app = app;
+        r->generation = app->esm_generation;
+    }
+    if (!r || store_favorites_all(app->store, on_favorites, r) < 0) {
+        free(r);
+        esm_free(app->esm);
+        app->esm = NULL;
+        app->esm_generation++;
+    }
+}
+
 void app_eventsub_stop(struct app *app)
 {
+    free(app->esm_ops);
+    app->esm_ops = NULL;
     if (!app->esm)
         return;
     char now[32];

@@ -258,6 +258,8 @@ static const struct option_row rows[] = {
     {"SEV_LOG_LEVEL", "--log-level", "info", "debug, info, warn or error", set_log_level, 0, 0},
     {"SEV_DEMO", "--demo", "0", "1 when running beside twitch-sim --demo (set by make run)",
      set_demo, 0, 0},
+    {"SEV_NODE_ID", "--node-id", "", "this node's name in /healthz (default: host name:port)",
+     NULL, STR_FIELD(node_id)},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 

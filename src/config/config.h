@@ -34,6 +34,7 @@ struct config {
     int validate_interval_s; /* Twitch tokens are validated this often (3600; tests use less) */
     enum log_level log_level;
     int demo; /* set by `make run` when it starts twitch-sim beside sev */
+    char node_id[128]; /* SEV_NODE_ID: this node's name in /healthz; empty: host name:port */
 };
 
 /* Parses env (NULL-terminated "K=V" array) then argv. Returns 0, 1 when --help was asked
