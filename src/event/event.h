@@ -21,8 +21,8 @@
 
 struct event {
     int64_t seq;           /* store sequence, assigned when stored; 0 before */
-    int64_t streamer_seq;  /* per streamer, dense from 1 in commit order (set by the store);
-                              0 when the backend does not number streamers */
+    int64_t streamer_seq; /* per-streamer, dense from 1, in commit order; set by the store on
+                             STORE_STORED and, on STORE_DUPLICATE, the stored event's */
     char *id;              /* EventSub message id (or a SEV-made UUID for gap markers) */
     char *type;            /* subscription type, e.g. "channel.follow"; "sev.gap" for gap markers */
     char *dedupe_key;      /* from the event's own id where it has one (e.g. redemption id), as

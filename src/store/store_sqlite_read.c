@@ -26,10 +26,11 @@ enum read_query {
 };
 
 #define EVENT_COLUMNS                                                                              \
-    "e.seq, e.id, e.type, e.dedupe_key, e.streamer_id, e.streamer_login, s.display_name,"          \
+    "e.seq, e.streamer_seq, e.id, e.type, e.dedupe_key, e.streamer_id, e.streamer_login, s.display_name,"          \
     " e.viewer_id, e.viewer_login, e.viewer_name, e.created_at_us, e.summary, e.data"
 enum event_column {
     C_SEQ,
+    C_STREAMER_SEQ,
     C_ID,
     C_TYPE,
     C_DEDUPE_KEY,
@@ -57,12 +58,15 @@ static const char *const query_names[Q_COUNT] = {
 };
 
 static const char *const read_sql[Q_COUNT] = {
-    [Q_SEQ_OF] = "SELECT seq FROM events WHERE id = ?1",
-    /* ?1 login, ?2 seq bound, ?3 limit */
+    /* ?1 id, ?2 login: an id of another streamer's event is unknown here */
+    [Q_SEQ_OF] = "SELECT e.streamer_seq FROM events e JOIN streamers s ON s.id = e.streamer_id"
+                 " WHERE e.id = ?1 AND s.login = lower(?2)",
+    /* ?1 login, ?2 streamer_seq bound, ?3 limit: the streamer's own order */
     [Q_RECENT] = "SELECT " EVENT_COLUMNS " FROM streamers s JOIN events e ON e.streamer_id = s.id"
-                 " WHERE s.login = lower(?1) AND e.seq < ?2 ORDER BY e.seq DESC LIMIT ?3",
+                 " WHERE s.login = lower(?1) AND e.streamer_seq < ?2"
+                 " ORDER BY e.streamer_seq DESC LIMIT ?3",
     [Q_SINCE] = "SELECT " EVENT_COLUMNS " FROM streamers s JOIN events e ON e.streamer_id = s.id"
-                " WHERE s.login = lower(?1) AND e.seq > ?2 ORDER BY e.seq LIMIT ?3",
+                " WHERE s.login = lower(?1) AND e.streamer_seq > ?2 ORDER BY e.streamer_seq LIMIT ?3",
     [Q_STREAMER] = "SELECT id, login, display_name FROM streamers WHERE login = lower(?1)",
     [Q_STATS_STREAMERS] = "SELECT coalesce(s.login, s.id) AS streamer, coalesce(c.n, 0) AS events"
                           " FROM streamers s LEFT JOIN"
@@ -193,6 +197,7 @@ static struct event *event_from_row(sqlite3_stmt *s)
         return NULL;
     int bad = 0;
     ev->seq = sqlite3_column_int64(s, C_SEQ);
+    ev->streamer_seq = sqlite3_column_int64(s, C_STREAMER_SEQ);
     ev->id = col_dup(s, C_ID, &bad);
     ev->type = col_dup(s, C_TYPE, &bad);
     ev->dedupe_key = col_dup(s, C_DEDUPE_KEY, &bad);
@@ -305,7 +310,8 @@ static int ref_seq(struct sql_conn *c, struct read_job *j, int64_t *seq)
     if (!j->ref_id)
         return 0;
     sqlite3_stmt *s = job_stmt(c, j, Q_SEQ_OF);
-    if (!s || sqlite3_bind_text(s, 1, j->ref_id, -1, SQLITE_STATIC) != SQLITE_OK)
+    if (!s || sqlite3_bind_text(s, 1, j->ref_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(s, 2, j->login, -1, SQLITE_STATIC) != SQLITE_OK)
         goto fail;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)

@@ -79,6 +79,21 @@ static const char *const migrations[] = {
     "  set_at_us INTEGER NOT NULL"
     ") STRICT, WITHOUT ROWID;"
     "CREATE INDEX favorites_streamer ON favorites(streamer_id);",
+    /* 3: the per-streamer order (streamer_seq: dense from 1 per streamer, in commit order),
+     * kept by a counter row per streamer bumped in the transaction that stores the event.
+     * Existing rows are numbered in the order they were stored (seq). */
+    "ALTER TABLE events ADD COLUMN streamer_seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE events SET streamer_seq = r.n FROM"
+    "  (SELECT seq, row_number() OVER (PARTITION BY streamer_id ORDER BY seq) AS n FROM events) r"
+    "  WHERE r.seq = events.seq;"
+    "DROP INDEX events_streamer_seq;"
+    "CREATE UNIQUE INDEX events_streamer_order ON events(streamer_id, streamer_seq);"
+    "CREATE TABLE streamer_counters ("
+    "  streamer_id TEXT PRIMARY KEY,"
+    "  last_seq INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO streamer_counters(streamer_id, last_seq)"
+    "  SELECT streamer_id, max(streamer_seq) FROM events GROUP BY streamer_id;",
 };
 
 #define MIGRATIONS_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

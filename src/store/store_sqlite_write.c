@@ -21,6 +21,7 @@ struct write_job {
     struct streamer_info s;    /* a streamer put: copied */
     int64_t at_us;             /* received_at of an event; now for a put */
     int64_t seq;               /* result: written by the writer, read on the loop after */
+    int64_t streamer_seq;      /* result likewise */
     int status;                /* result likewise */
     store_append_fn append_cb; /* ev != NULL */
     store_done_fn done_cb;     /* ev == NULL */
@@ -37,6 +38,7 @@ enum writer_stmt {
     W_SEQ_BY_KEY,
     W_UPSERT_STREAMER,
     W_FREE_LOGIN,
+    W_BUMP_COUNTER,
     W_COUNT
 };
 
@@ -44,14 +46,17 @@ static const char *const writer_sql[W_COUNT] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
     [W_COMMIT] = "COMMIT",
     [W_ROLLBACK] = "ROLLBACK",
-    /* Nothing happens on a duplicate id or dedupe_key: sqlite3_changes() says which. */
+    /* Nothing happens on a duplicate id or dedupe_key: sqlite3_changes() says which. The
+     * streamer's next number is its counter + 1; W_BUMP_COUNTER then moves the counter, in
+     * the same transaction (one writer at a time: BEGIN IMMEDIATE). */
     [W_INSERT_EVENT] =
         "INSERT INTO events(id, type, dedupe_key, streamer_id, streamer_login, viewer_id,"
-        " viewer_login, viewer_name, created_at_us, received_at_us, summary, data)"
-        " VALUES (?1, ?2, ?3, ?4, lower(?5), ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-        " ON CONFLICT DO NOTHING",
-    [W_SEQ_BY_ID] = "SELECT seq FROM events WHERE id = ?1",
-    [W_SEQ_BY_KEY] = "SELECT seq FROM events WHERE dedupe_key = ?1",
+        " viewer_login, viewer_name, created_at_us, received_at_us, summary, data, streamer_seq)"
+        " VALUES (?1, ?2, ?3, ?4, lower(?5), ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+        "  coalesce((SELECT last_seq FROM streamer_counters WHERE streamer_id = ?4), 0) + 1)"
+        " ON CONFLICT DO NOTHING RETURNING streamer_seq",
+    [W_SEQ_BY_ID] = "SELECT seq, streamer_seq FROM events WHERE id = ?1",
+    [W_SEQ_BY_KEY] = "SELECT seq, streamer_seq FROM events WHERE dedupe_key = ?1",
     /* ?3 display name ('' or NULL keeps the one we have), ?5 last event time (NULL for a
      * put: keeps the one we have; else the later of the two). */
     [W_UPSERT_STREAMER] =
@@ -64,6 +69,8 @@ static const char *const writer_sql[W_COUNT] = {
         "                  THEN excluded.last_event_us ELSE streamers.last_event_us END",
     /* Twitch logins move between accounts (renames): the newest owner takes it. */
     [W_FREE_LOGIN] = "UPDATE streamers SET login = NULL WHERE login = lower(?1) AND id <> ?2",
+    [W_BUMP_COUNTER] = "INSERT INTO streamer_counters(streamer_id, last_seq) VALUES (?1, ?2)"
+                       " ON CONFLICT(streamer_id) DO UPDATE SET last_seq = excluded.last_seq",
 };
 
 /* ---- the queue (under w->lock) ---- */
@@ -111,17 +118,21 @@ static int bind_text(sqlite3_stmt *s, int i, const char *v)
     return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
 }
 
-/* The seq of the stored event with this id (or dedupe key). 0 ok, -1 SQLite error. */
-static int seq_lookup(struct sql_conn *c, enum writer_stmt which, const char *key, int64_t *seq)
+/* The seq and streamer_seq of the stored event with this id (or dedupe key). 0 ok, -1 SQLite
+ * error. */
+static int seq_lookup(struct sql_conn *c, enum writer_stmt which, const char *key,
+                      struct write_job *j)
 {
     sqlite3_stmt *s = sql_stmt(c, which);
     if (!s || bind_text(s, 1, key) != SQLITE_OK)
         goto fail;
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *seq = sqlite3_column_int64(s, 0);
-    else if (rc != SQLITE_DONE)
+    if (rc == SQLITE_ROW) {
+        j->seq = sqlite3_column_int64(s, 0);
+        j->streamer_seq = sqlite3_column_int64(s, 1);
+    } else if (rc != SQLITE_DONE) {
         goto fail;
+    }
     sql_done(s);
     return 0;
 fail:
@@ -142,10 +153,27 @@ static int insert_event(struct sql_conn *c, struct write_job *j, const char *dat
              bind_text(s, 8, ev->viewer_name) | sqlite3_bind_int64(s, 9, ev->created_at_us) |
              sqlite3_bind_int64(s, 10, j->at_us) | bind_text(s, 11, ev->summary) |
              bind_text(s, 12, data);
-    if (rc == SQLITE_OK && sqlite3_step(s) != SQLITE_DONE)
-        rc = SQLITE_ERROR;
-    *inserted = rc == SQLITE_OK && sqlite3_changes(c->db) > 0;
+    *inserted = 0;
+    if (rc == SQLITE_OK) {
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW) { /* RETURNING: a row was added */
+            *inserted = 1;
+            j->streamer_seq = sqlite3_column_int64(s, 0);
+            step = sqlite3_step(s);
+        }
+        if (step != SQLITE_DONE)
+            rc = SQLITE_ERROR;
+    }
+    if (rc == SQLITE_OK && *inserted)
+        j->seq = sqlite3_last_insert_rowid(c->db);
     sql_done(s);
+    if (rc == SQLITE_OK && *inserted) {
+        sqlite3_stmt *b = sql_stmt(c, W_BUMP_COUNTER);
+        if (!b || bind_text(b, 1, ev->streamer_id) != SQLITE_OK ||
+            sqlite3_bind_int64(b, 2, j->streamer_seq) != SQLITE_OK || sqlite3_step(b) != SQLITE_DONE)
+            rc = SQLITE_ERROR;
+        sql_done(b);
+    }
     return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -199,15 +227,14 @@ static int write_event(struct sql_conn *c, struct write_job *j)
         utf8_copy(si.id, sizeof si.id, ev->streamer_id);
         utf8_copy(si.login, sizeof si.login, ev->streamer_login);
         utf8_copy(si.display_name, sizeof si.display_name, ev->streamer_name);
-        j->seq = sqlite3_last_insert_rowid(c->db);
         j->status = STORE_STORED;
         rc = upsert_streamer(c, &si, j->at_us, &ev->created_at_us);
         goto free_data;
     }
     j->status = STORE_DUPLICATE;
-    rc = seq_lookup(c, W_SEQ_BY_ID, ev->id, &j->seq);
+    rc = seq_lookup(c, W_SEQ_BY_ID, ev->id, j);
     if (rc == 0 && j->seq == 0 && ev->dedupe_key)
-        rc = seq_lookup(c, W_SEQ_BY_KEY, ev->dedupe_key, &j->seq);
+        rc = seq_lookup(c, W_SEQ_BY_KEY, ev->dedupe_key, j);
 free_data:
     free(data);
     return rc;
@@ -232,6 +259,7 @@ static void batch_fail(struct write_job *jobs)
     for (struct write_job *j = jobs; j; j = j->next) {
         j->status = -1;
         j->seq = 0;
+        j->streamer_seq = 0;
     }
 }
 
@@ -329,8 +357,10 @@ static void job_deliver(struct write_job *j)
             j->acct->status = -1; /* the whole batch failed */
         store_acct_deliver(j->acct);
     } else if (j->ev) {
-        if (j->status >= 0)
+        if (j->status >= 0) {
             j->ev->seq = j->seq;
+            j->ev->streamer_seq = j->streamer_seq;
+        }
         j->append_cb(j->arg, j->ev, j->status);
     } else {
         j->done_cb(j->arg, j->status);

@@ -873,11 +873,12 @@ static void test_reads_use_indexes(void)
     static const struct {
         const char *query, *must, *must_not;
     } cases[] = {
-        {"recent", "SEARCH e USING INDEX events_streamer_seq (streamer_id=? AND seq<?)",
+        {"recent",
+         "SEARCH e USING INDEX events_streamer_order (streamer_id=? AND streamer_seq<?)",
          "TEMP B-TREE"},
-        {"since", "SEARCH e USING INDEX events_streamer_seq (streamer_id=? AND seq>?)",
+        {"since", "SEARCH e USING INDEX events_streamer_order (streamer_id=? AND streamer_seq>?)",
          "TEMP B-TREE"},
-        {"seq_of", "SEARCH events USING COVERING INDEX sqlite_autoindex_events_1 (id=?)", NULL},
+        {"seq_of", "SEARCH e USING INDEX sqlite_autoindex_events_1 (id=?)", NULL},
         {"streamer", "(login=?)", NULL},
         {"stats_types", "SEARCH events USING COVERING INDEX events_streamer_type (streamer_id=?)",
          NULL},
