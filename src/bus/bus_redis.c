@@ -24,6 +24,9 @@
 #define REDIS_STALL_MS 3000
 #define REDIS_BACKOFF_MIN_MS 100
 #define REDIS_BACKOFF_MAX_MS 1000
+/* hiredis 0.14's libuv adapter ignores a poll error, so a refused connect never calls back:
+ * an attempt not connected after this long is dropped and retried */
+#define REDIS_CONNECT_TIMEOUT_MS 1000
 #define CHANNEL_PREFIX "sev:ev:"
 
 struct redis_bus;
@@ -39,6 +42,7 @@ struct rconn {
     int64_t next_try_us;
     int64_t ping_sent_us;     /* 0: no ping outstanding */
     int64_t last_ping_us;
+    int64_t started_us;       /* when the connection attempt began */
 };
 
 struct redis_bus {
@@ -161,6 +165,7 @@ static void conn_start(struct rconn *rc)
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     rc->ac = ac;
+    rc->started_us = clock_mono_us();
     if (rc->is_sub) /* queued: sent once connected */
         redisAsyncCommand(ac, on_message, rc, "PSUBSCRIBE " CHANNEL_PREFIX "*");
 }
@@ -185,9 +190,16 @@ static void on_tick(uv_timer_t *t)
         redisAsyncCommand(pub->ac, on_pong, pub, "PING");
     }
     struct rconn *conns[2] = {&rb->pub, &rb->sub};
-    for (int i = 0; i < 2; i++)
-        if (!conns[i]->ac && now >= conns[i]->next_try_us)
-            conn_start(conns[i]);
+    for (int i = 0; i < 2; i++) {
+        struct rconn *rc = conns[i];
+        if (rc->ac && !rc->up &&
+            now - rc->started_us > (int64_t)REDIS_CONNECT_TIMEOUT_MS * 1000) {
+            log_debug("bus.redis_connect_timeout", "conn=%s", rc->name);
+            conn_kill(rc);
+        }
+        if (!rc->ac && now >= rc->next_try_us)
+            conn_start(rc);
+    }
 }
 
 /* redis://HOST[:PORT][/] */
