@@ -312,5 +312,8 @@ void leader_free(struct leader *l)
 
 int leader_is(const struct leader *l)
 {
-    return l && l->leading;
+    if (!l || !l->leading)
+        return 0;
+    /* after a stall (SIGSTOP) this is false before the tick has noticed */
+    return !l->uri || clock_mono_us() - l->confirmed_us <= (int64_t)LEADER_VALID_MS * 1000;
 }

@@ -43,7 +43,7 @@ int leader_new(uv_loop_t *loop, const char *database, leader_change_fn change, v
                struct leader **out, struct err *err);
 /* Closes the connection and handles (run the loop afterwards); frees when they are closed. */
 void leader_free(struct leader *l);
-/* 1 when this node leads now. */
+/* 1 when this node leads now (and its last renewal is recent enough to be sure). */
 int leader_is(const struct leader *l);
 
 #endif
