@@ -25,6 +25,7 @@ struct accounts;
 struct streams;
 struct leader;
 struct esm_twitch_ops;
+struct esm_sync;
 
 #define APP_MAX_ROUTES 64
 
@@ -54,6 +55,7 @@ struct app {
     int esm_secret_changed;      /* computed at start-up, for the first manager */
     int64_t esm_stopped_at_us;   /* likewise */
     unsigned esm_generation;     /* bumps when the manager is freed (stale favorite reads) */
+    struct esm_sync *esm_sync;   /* owned by app_eventsub.c: the leader's favorites sync */
     char node_id[128];           /* SEV_NODE_ID, or host:port */
     struct static_files *web;
     struct http_server *http;

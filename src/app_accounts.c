@@ -91,7 +91,9 @@ static void hook_favorite(void *arg, const char *user_id, const char *old_id, co
                           const char *new_login)
 {
     struct app *app = arg;
-    if (app->esm)
+    if (app->several_nodes)
+        app_eventsub_favorite(app, user_id, new_id, new_login);
+    else if (app->esm)
         esm_favorite_changed(app->esm, user_id, old_id, new_id, new_login);
 }
 

@@ -630,6 +630,37 @@ static void on_tokens(void *arg, int status, struct store_token_list *l)
     }
 }
 
+static void on_new_tokens(void *arg, int status, struct store_token_list *l)
+{
+    struct accounts *a = arg;
+    if (acc_returned(a)) {
+        store_token_list_free(l);
+        return;
+    }
+    size_t adopted = 0;
+    for (size_t i = 0; status == 0 && l && i < l->count; i++) {
+        const char *owner = l->items[i].owner;
+        if (strcmp(owner, "app") == 0 || map_get(&a->tokens, owner) ||
+            map_get(&a->ended, owner))
+            continue;
+        if (load_one(a, &l->items[i]) == 0)
+            adopted++;
+    }
+    if (adopted)
+        log_info("auth.tokens_adopted", "users=%zu", adopted);
+    store_token_list_free(l);
+}
+
+int accounts_adopt_new_tokens(struct accounts *a)
+{
+    if (!a->loaded || a->freeing)
+        return -1;
+    if (store_tokens_all(a->store, on_new_tokens, a) < 0)
+        return -1;
+    acc_started(a);
+    return 0;
+}
+
 int accounts_start(struct accounts *a, void (*ready)(void *arg), void *arg)
 {
     a->ready = ready;

@@ -72,6 +72,10 @@ int accounts_new(uv_loop_t *loop, struct store *st, struct twitch *tw, struct to
  * every favorite (hooks.on_favorite_changed each), then calls ready. Token requests that
  * arrive before the tokens are loaded wait for them. Returns 0 or -1. */
 int accounts_start(struct accounts *a, void (*ready)(void *arg), void *arg);
+/* Several nodes: loads the stored tokens of users this node does not know yet (they logged in
+ * on another node), so the leader's subscription manager can use them. Tokens it knows are
+ * left alone. Returns 0 or -1. */
+int accounts_adopt_new_tokens(struct accounts *a);
 /* Pending token callbacks run with an error; memory goes once every store and Twitch call it
  * made has called back (run the loop on; free accounts before the twitch client). */
 void accounts_free(struct accounts *a);
