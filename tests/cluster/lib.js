@@ -1,18 +1,33 @@
 'use strict';
 // Helpers for the cluster tests: several sev nodes sharing one store and one Redis.
-// The store is PostgreSQL when tests/lib/postgres.js can start one (SEV_TEST_PG=0 turns it
-// off), else one SQLite file shared by the nodes (same per-streamer order, one host).
+// The store is PostgreSQL (tests/lib/postgres.js, else scripts/pg-test.sh: a throwaway
+// server on a free loopback port); SEV_TEST_PG=0 uses one SQLite file shared by the nodes
+// instead (the same per-streamer order, on one host), for a machine without PostgreSQL.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
+const { spawnSync } = require('node:child_process');
 const h = require('../lib/harness');
 
+const PG_SCRIPT = path.join(h.ROOT, 'scripts', 'pg-test.sh');
+
+function pgScript(...args) {
+  const r = spawnSync(PG_SCRIPT, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pg-test.sh ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
 async function startStore() {
-  const pgLib = path.join(__dirname, '..', 'lib', 'postgres.js');
-  if (process.env.SEV_TEST_PG !== '0' && fs.existsSync(pgLib)) {
-    const pg = await require(pgLib).startPostgres();
-    return { kind: 'postgres', uri: pg.uri, pg, stop: () => pg.stop() };
+  if (process.env.SEV_TEST_PG !== '0') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sev-pg-'));
+    const uri = pgScript('start', dir).split('\n')[0];
+    return {
+      kind: 'postgres', uri, dir,
+      stopServer: () => pgScript('stop', dir, 'immediate'), // -m immediate: as if it died
+      restartServer: () => pgScript('restart', dir),
+      stop: async () => { pgScript('destroy', dir); },
+    };
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sev-cluster-'));
   return { kind: 'sqlite', uri: `sqlite:${path.join(dir, 'sev.db')}`, dir, stop: async () => {} };
