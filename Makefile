@@ -1,7 +1,7 @@
 # SEV — plain Makefile. `make`, `make run`, `make test`, `make bench`, `make fuzz`, `make format`.
 # SAN=1 builds into build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer.
 
-PKGS     := libuv jansson sqlite3 libcurl openssl zlib
+PKGS     := libuv jansson sqlite3 libcurl openssl zlib libpq
 CC       ?= cc
 ifeq ($(SAN),1)
 B        := build-asan
