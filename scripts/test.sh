@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every suite, adds up their TAP "# pass N" / "# fail N" lines and ends with
 #   N passed, N failed
-# Suites: C unit tests (plain and ASan+UBSan builds), the simulator's fidelity tests, SEV's
+# Suites: C unit tests (plain and ASan+UBSan builds), the store's unit tests again on a
+# PostgreSQL started for them (unit-pg, both builds), the simulator's fidelity tests, SEV's
 # integration tests against build/sev and build-asan/sev, the browser tests, and a short
 # run of each libFuzzer target in tests/fuzz (FUZZ_SECS each, default 20), and the cluster
 # tests (several nodes, a Redis and a store they start themselves: tests/cluster).
@@ -12,7 +13,7 @@ mkdir -p tests/artifacts
 log=tests/artifacts/test-output.txt
 : > "$log"
 pass=0 fail=0
-suites=${SUITES:-"unit unit-asan sim integration integration-asan cluster e2e fuzz"}
+suites=${SUITES:-"unit unit-asan unit-pg sim integration integration-asan cluster e2e fuzz"}
 
 count() { # name, then the command; its TAP output is tallied
   local name=$1; shift
@@ -35,6 +36,22 @@ unit() { # build dir
     echo "# $(basename "$t")"
     ASAN_OPTIONS=detect_leaks=1 "$t" || rc=1
   done
+  return $rc
+}
+
+unit_pg() { # the store's tests on a throwaway PostgreSQL (scripts/pg-test.sh), both builds
+  local dir uri rc=0 b
+  dir=$(mktemp -d /tmp/sev-pg-XXXXXX)
+  if ! uri=$(scripts/pg-test.sh start "$dir" 2>&1); then
+    echo "not ok 1 - start PostgreSQL: $uri"; echo "# pass 0"; echo "# fail 1"
+    rm -rf "$dir"; return 1
+  fi
+  for b in build build-asan; do
+    [ -x "$b/unit/test_store" ] || continue
+    echo "# $b/unit/test_store on $uri"
+    SEV_TEST_DATABASE=$uri SEV_TEST_PG_DIR=$dir ASAN_OPTIONS=detect_leaks=1 "$b/unit/test_store" || rc=1
+  done
+  scripts/pg-test.sh destroy "$dir"
   return $rc
 }
 
@@ -72,6 +89,7 @@ for s in $suites; do
   case $s in
     unit) count "unit (build)" unit build ;;
     unit-asan) count "unit (ASan+UBSan)" unit build-asan ;;
+    unit-pg) count "unit on PostgreSQL (store)" unit_pg ;;
     sim) count "twitch-sim fidelity" node_suite tests/sim ;;
     integration) count "integration (build/sev)" node_suite tests/integration SEV_BIN=build/sev ;;
     integration-asan) count "integration (ASan+UBSan build-asan/sev)" node_suite tests/integration SEV_BIN=build-asan/sev \

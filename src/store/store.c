@@ -14,10 +14,11 @@ static const struct store_scheme {
     const char *prefix;
     const struct store_backend *be; /* NULL: not built yet */
     const char *missing;            /* the error when be is NULL */
+    int whole_uri;                  /* the backend gets the URI with its scheme */
 } store_schemes[] = {
-    {"sqlite:", &store_sqlite_backend, NULL},
-    {"postgres://", NULL, "PostgreSQL backend not built yet"},
-    {"postgresql://", NULL, "PostgreSQL backend not built yet"},
+    {"sqlite:", &store_sqlite_backend, NULL, 0},
+    {"postgres://", &store_pg_backend, NULL, 1},
+    {"postgresql://", &store_pg_backend, NULL, 1},
 };
 
 static const struct store_scheme *scheme_find(const char *uri)
@@ -43,7 +44,7 @@ int store_open(uv_loop_t *loop, const char *uri, struct store **out, struct err 
     }
     if (!sc->be)
         return err_set(err, "%s", sc->missing);
-    return sc->be->open(loop, uri + strlen(sc->prefix), out, err);
+    return sc->be->open(loop, sc->whole_uri ? uri : uri + strlen(sc->prefix), out, err);
 }
 
 void store_close(struct store *st)

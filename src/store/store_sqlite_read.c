@@ -26,7 +26,8 @@ enum read_query {
 };
 
 #define EVENT_COLUMNS                                                                              \
-    "e.seq, e.streamer_seq, e.id, e.type, e.dedupe_key, e.streamer_id, e.streamer_login, s.display_name,"          \
+    "e.seq, e.streamer_seq, e.id, e.type, e.dedupe_key, e.streamer_id, e.streamer_login, "         \
+    "s.display_name,"                                                                              \
     " e.viewer_id, e.viewer_login, e.viewer_name, e.created_at_us, e.summary, e.data"
 enum event_column {
     C_SEQ,
@@ -65,8 +66,9 @@ static const char *const read_sql[Q_COUNT] = {
     [Q_RECENT] = "SELECT " EVENT_COLUMNS " FROM streamers s JOIN events e ON e.streamer_id = s.id"
                  " WHERE s.login = lower(?1) AND e.streamer_seq < ?2"
                  " ORDER BY e.streamer_seq DESC LIMIT ?3",
-    [Q_SINCE] = "SELECT " EVENT_COLUMNS " FROM streamers s JOIN events e ON e.streamer_id = s.id"
-                " WHERE s.login = lower(?1) AND e.streamer_seq > ?2 ORDER BY e.streamer_seq LIMIT ?3",
+    [Q_SINCE] =
+        "SELECT " EVENT_COLUMNS " FROM streamers s JOIN events e ON e.streamer_id = s.id"
+        " WHERE s.login = lower(?1) AND e.streamer_seq > ?2 ORDER BY e.streamer_seq LIMIT ?3",
     [Q_STREAMER] = "SELECT id, login, display_name FROM streamers WHERE login = lower(?1)",
     [Q_STATS_STREAMERS] = "SELECT coalesce(s.login, s.id) AS streamer, coalesce(c.n, 0) AS events"
                           " FROM streamers s LEFT JOIN"

@@ -170,7 +170,8 @@ static int insert_event(struct sql_conn *c, struct write_job *j, const char *dat
     if (rc == SQLITE_OK && *inserted) {
         sqlite3_stmt *b = sql_stmt(c, W_BUMP_COUNTER);
         if (!b || bind_text(b, 1, ev->streamer_id) != SQLITE_OK ||
-            sqlite3_bind_int64(b, 2, j->streamer_seq) != SQLITE_OK || sqlite3_step(b) != SQLITE_DONE)
+            sqlite3_bind_int64(b, 2, j->streamer_seq) != SQLITE_OK ||
+            sqlite3_step(b) != SQLITE_DONE)
             rc = SQLITE_ERROR;
         sql_done(b);
     }

@@ -1,0 +1,411 @@
+/* store_pg.c: the PostgreSQL backend — open, close, settings, ping, the loop's kick, and
+ * small libpq helpers. The design is drawn in store_pg_int.h; the schema, partitioning,
+ * dedupe and the per-streamer order are explained in docs/storage.md. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "store/store_pg_int.h"
+
+#define UPKEEP_MS (3600 * 1000)
+
+/* ---- helpers ---- */
+
+static void arr_put(struct pg_array *a, const char *s, size_t n)
+{
+    if (a->oom)
+        return;
+    if (a->len + n + 1 > a->cap) {
+        size_t cap = a->cap ? a->cap : 256;
+        while (cap < a->len + n + 1)
+            cap *= 2;
+        char *b = realloc(a->buf, cap);
+        if (!b) {
+            a->oom = 1;
+            return;
+        }
+        a->buf = b;
+        a->cap = cap;
+    }
+    memcpy(a->buf + a->len, s, n);
+    a->len += n;
+    a->buf[a->len] = 0;
+}
+
+void pg_array_begin(struct pg_array *a)
+{
+    memset(a, 0, sizeof *a);
+    arr_put(a, "{", 1);
+}
+
+/* The length of the valid UTF-8 character at p (1..4), or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
+    if (!n || p[0] > 0xF4)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) || /* overlong, surrogate */
+        (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90)) /* overlong, > U+10FFFF */
+        return 0;
+    return n;
+}
+
+/* PostgreSQL refuses text that is not UTF-8 (SQLite keeps the bytes): a byte that does not
+ * start a valid character becomes U+FFFD. Events decoded by jansson are always valid. */
+void pg_array_text(struct pg_array *a, const char *s)
+{
+    if (a->n++)
+        arr_put(a, ",", 1);
+    if (!s) {
+        arr_put(a, "NULL", 4);
+        return;
+    }
+    arr_put(a, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = {'\\', (char)*p++};
+            arr_put(a, esc, 2);
+            continue;
+        }
+        size_t n = utf8_len(p);
+        if (!n) {
+            arr_put(a, "\xEF\xBF\xBD", 3);
+            p++;
+            continue;
+        }
+        arr_put(a, (const char *)p, n);
+        p += n;
+    }
+    arr_put(a, "\"", 1);
+}
+
+void pg_array_int(struct pg_array *a, int64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, "%s%lld", a->n++ ? "," : "", (long long)v);
+    arr_put(a, num, (size_t)n);
+}
+
+const char *pg_array_end(struct pg_array *a)
+{
+    arr_put(a, "}", 1);
+    return a->oom ? NULL : a->buf;
+}
+
+void pg_array_release(struct pg_array *a)
+{
+    free(a->buf);
+    memset(a, 0, sizeof *a);
+}
+
+int64_t pg_int(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+char *pg_dup(const PGresult *r, int row, int col, int *bad)
+{
+    if (PQgetisnull(r, row, col))
+        return NULL;
+    char *s = strdup(PQgetvalue(r, row, col));
+    if (!s)
+        *bad = 1;
+    return s;
+}
+
+/* ---- the kick: queued work goes out at the next loop turn ---- */
+
+static void close_handles(struct pg_store *ps)
+{
+    uv_close((uv_handle_t *)&ps->kick, pg_store_handle_closed);
+    uv_close((uv_handle_t *)&ps->upkeep, pg_store_handle_closed);
+}
+
+static void on_kick(uv_idle_t *h)
+{
+    struct pg_store *ps = h->data;
+    uv_idle_stop(h);
+    ps->kick_on = 0;
+    pg_jobs_flush(ps);
+    pg_conn_flush(&ps->writer);
+    pg_conn_flush(&ps->reader);
+    if (ps->closed && ps->kick_on != -1) {
+        ps->kick_on = -1; /* never again */
+        close_handles(ps);
+    }
+}
+
+void pg_store_kick(struct pg_store *ps)
+{
+    if (ps->kick_on == 0) {
+        uv_idle_start(&ps->kick, on_kick);
+        ps->kick_on = 1;
+    }
+}
+
+/* ---- partitions ahead ---- */
+
+struct upkeep_unit {
+    struct pg_unit u;
+};
+
+static int upkeep_send(struct pg_unit *u, PGconn *c)
+{
+    return PQsendQueryParams(c, pg_partitions_sql, 0, NULL, NULL, NULL, NULL, 0) ? 0 : -1;
+}
+
+static void upkeep_done(struct pg_unit *u, int status)
+{
+    free(u);
+}
+
+static void on_upkeep(uv_timer_t *t)
+{
+    struct pg_store *ps = t->data;
+    struct upkeep_unit *u = calloc(1, sizeof *u);
+    if (!u || ps->writer.state != PG_READY) {
+        free(u);
+        return;
+    }
+    u->u.send = upkeep_send;
+    u->u.done = upkeep_done;
+    pg_conn_submit(&ps->writer, &u->u);
+}
+
+/* ---- open ---- */
+
+/* libpq's message without anything quoted (a quoted part may be a piece of the URI, and the
+ * URI may hold a password), first line only. */
+static void safe_message(const char *m, char *out, size_t size)
+{
+    size_t o = 0;
+    int quoted = 0;
+    for (; *m && *m != '\n' && o + 4 < size; m++) {
+        if (*m == '"') {
+            if (!quoted)
+                out[o++] = '"', out[o++] = '.', out[o++] = '.', out[o++] = '.';
+            else
+                out[o++] = '"';
+            quoted = !quoted;
+            continue;
+        }
+        if (!quoted)
+            out[o++] = *m;
+    }
+    while (o && (out[o - 1] == ' ' || out[o - 1] == '.'))
+        o--;
+    out[o] = 0;
+}
+
+/* "user@host:port/db" from the URI's parts (never the password). */
+static int describe(const char *uri, char *where, size_t size, struct err *err)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(uri, &msg);
+    if (!opts) {
+        char why[200];
+        safe_message(msg ? msg : "out of memory", why, sizeof why);
+        PQfreemem(msg);
+        return err_set(err, "not a valid PostgreSQL URI: %s", why);
+    }
+    const char *host = "", *port = "", *db = "", *user = "";
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val)
+            continue;
+        if (!strcmp(o->keyword, "host"))
+            host = o->val;
+        else if (!strcmp(o->keyword, "port"))
+            port = o->val;
+        else if (!strcmp(o->keyword, "dbname"))
+            db = o->val;
+        else if (!strcmp(o->keyword, "user"))
+            user = o->val;
+    }
+    snprintf(where, size, "postgresql://%s%s%s%s%s/%s", user, *user ? "@" : "",
+             *host ? host : "localhost", *port ? ":" : "", port, db);
+    PQconninfoFree(opts);
+    return 0;
+}
+
+/* Notices ("relation … already exists, skipping") are not for the user. */
+static void notice_ignore(void *arg, const char *message) {}
+
+static PGconn *connect_blocking(struct pg_store *ps, struct err *err)
+{
+    static const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname",
+                                       NULL};
+    const char *vals[] = {"5", "sev", ps->uri, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (c)
+        PQsetNoticeProcessor(c, notice_ignore, NULL);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        char why[300];
+        safe_message(c ? PQerrorMessage(c) : "out of memory", why, sizeof why);
+        err_set(err, "cannot connect to PostgreSQL at %s: %s", ps->where, why);
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The first connection of pc: blocking (store_open may block), then on the loop. */
+static int conn_first(struct pg_store *ps, struct pg_conn *pc, struct err *err)
+{
+    PGconn *c = connect_blocking(ps, err);
+    if (!c)
+        return -1;
+    if (PQsetnonblocking(c, 1) != 0) {
+        PQfinish(c);
+        return err_set(err, "database %s: cannot make the connection non-blocking", ps->where);
+    }
+    pc->c = c;
+    pc->state = PG_CONNECTING;
+    return 0;
+}
+
+static int pg_open(uv_loop_t *loop, const char *uri, struct store **out, struct err *err)
+{
+    struct pg_store *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return err_set(err, "database: out of memory");
+    ps->base.be = &store_pg_backend;
+    ps->base.loop = loop;
+    ps->jobs.tail = &ps->jobs.head;
+    if (describe(uri, ps->where, sizeof ps->where, err) < 0)
+        goto free_store;
+    if (!(ps->uri = strdup(uri))) {
+        err_set(err, "database: out of memory");
+        goto free_store;
+    }
+    PGconn *c = connect_blocking(ps, err);
+    if (!c)
+        goto free_uri;
+    int rc = pg_migrate(c, ps->where, err);
+    PQfinish(c);
+    if (rc < 0)
+        goto free_uri;
+    /* From here on the handles exist: failures close them and let the loop free ps. */
+    uv_idle_init(loop, &ps->kick);
+    ps->kick.data = ps;
+    uv_timer_init(loop, &ps->upkeep);
+    ps->upkeep.data = ps;
+    ps->handles += 2;
+    pg_conn_init(ps, &ps->writer, "writer", pg_writer_stmts, pg_writer_nstmts, pg_writer_setup,
+                 PG_WRITER_INFLIGHT);
+    pg_conn_init(ps, &ps->reader, "reader", pg_reader_stmts, pg_reader_nstmts, NULL, 0);
+    if (conn_first(ps, &ps->writer, err) < 0 || conn_first(ps, &ps->reader, err) < 0) {
+        ps->closed = 1;
+        pg_conn_stop(&ps->writer);
+        pg_conn_stop(&ps->reader);
+        ps->kick_on = -1;
+        close_handles(ps);
+        return -1;
+    }
+    pg_conn_connected(&ps->writer);
+    pg_conn_connected(&ps->reader);
+    uv_timer_start(&ps->upkeep, on_upkeep, UPKEEP_MS, UPKEEP_MS);
+    uv_unref((uv_handle_t *)&ps->upkeep);
+    *out = &ps->base;
+    return 0;
+free_uri:
+    free(ps->uri);
+free_store:
+    free(ps);
+    return -1;
+}
+
+/* ---- close ---- */
+
+static void pg_close(struct store *st)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    ps->closed = 1;             /* no new work; jobs go out without the in-flight limit */
+    pg_jobs_flush(ps);          /* every queued append into a batch (or failed) */
+    pg_conn_drain(&ps->writer); /* blocking: their callbacks run here */
+    pg_conn_stop(&ps->writer);
+    ps->reader.defer_done = 1; /* reads in flight: answered now, called back at the next turn */
+    pg_conn_drain(&ps->reader);
+    pg_conn_stop(&ps->reader);
+    uv_timer_stop(&ps->upkeep);
+    free(ps->uri);
+    ps->uri = NULL;
+    pg_store_kick(ps);
+}
+
+/* ---- settings, ping, counters ---- */
+
+static int pg_setting_get(struct store *st, const char *key, char **value, struct err *err)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    PGconn *c = connect_blocking(ps, err);
+    if (!c)
+        return -1;
+    const char *v[1] = {key};
+    PGresult *r =
+        PQexecParams(c, "SELECT value FROM settings WHERE key = $1", 1, NULL, v, NULL, NULL, 0);
+    int rc;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = err_set(err, "setting %s: %s", key, PQresultErrorMessage(r));
+    else if (PQntuples(r) == 0)
+        rc = 1;
+    else if (!(*value = strdup(PQgetvalue(r, 0, 0))))
+        rc = err_set(err, "setting %s: out of memory", key);
+    else
+        rc = 0;
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+static int pg_setting_set(struct store *st, const char *key, const char *value, struct err *err)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    PGconn *c = connect_blocking(ps, err);
+    if (!c)
+        return -1;
+    const char *v[2] = {key, value};
+    PGresult *r = PQexecParams(c,
+                               "INSERT INTO settings(key, value) VALUES ($1, $2)"
+                               " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                               2, NULL, v, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK
+                 ? 0
+                 : err_set(err, "setting %s: %s", key, PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+/* The connections' known state: no round trip. */
+static int pg_ping(struct store *st)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    return ps->writer.state == PG_READY && ps->reader.state == PG_READY ? 0 : -1;
+}
+
+static void pg_counters(struct store *st, struct store_counters *out)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    *out = ps->counters;
+    out->queued = ps->jobs.count;
+}
+
+const struct store_backend store_pg_backend = {
+    .name = "postgres",
+    .open = pg_open,
+    .close = pg_close,
+    .append = pg_append,
+    .streamer_put = pg_streamer_put,
+    .read = pg_read,
+    .setting_get = pg_setting_get,
+    .setting_set = pg_setting_set,
+    .ping = pg_ping,
+    .counters = pg_counters,
+    .account = pg_account,
+};
