@@ -230,15 +230,43 @@ static void favorites_read(struct app *app)
     app->esm_sync->reading = 1;
 }
 
+static void on_tokens_adopted(void *arg)
+{
+    struct favorites_read *r = arg;
+    struct app *app = r->app;
+    int current = r->generation == app->esm_generation && app->esm && app->esm_sync &&
+                  !app->stopping;
+    free(r);
+    if (current)
+        favorites_read(app);
+    else if (app->esm_sync)
+        app->esm_sync->reading = 0;
+}
+
+/* The tokens of users who logged in on other nodes first (the manager asks for them at
+ * once), then every favorite. */
+static void sync_start(struct app *app)
+{
+    struct favorites_read *r = malloc(sizeof *r);
+    if (!r)
+        return;
+    r->app = app;
+    r->generation = app->esm_generation;
+    app->esm_sync->reading = 1;
+    if (!app->accounts || accounts_adopt_new_tokens(app->accounts, on_tokens_adopted, r) < 0) {
+        free(r);
+        app->esm_sync->reading = 0;
+        favorites_read(app);
+    }
+}
+
 static void on_sync_timer(uv_timer_t *t)
 {
     struct esm_sync *s = t->data;
     struct app *app = s->app;
     if (!app->esm || !s->started || s->reading || app->stopping)
         return;
-    if (app->accounts)
-        accounts_adopt_new_tokens(app->accounts); /* users who logged in on other nodes */
-    favorites_read(app);
+    sync_start(app);
 }
 
 static void on_sync_closed(uv_handle_t *h)
@@ -295,7 +323,7 @@ void app_eventsub_lead(struct app *app, int leading)
     }
     app->esm_secret_changed = 0;
     app->esm_stopped_at_us = 0; /* the restart's gap marker is made once */
-    favorites_read(app);
+    sync_start(app);
     if (!app->esm_sync->reading)
         manager_drop(app);
 }

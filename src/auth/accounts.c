@@ -630,9 +630,17 @@ static void on_tokens(void *arg, int status, struct store_token_list *l)
     }
 }
 
+struct adopt_call {
+    struct accounts *a;
+    void (*done)(void *arg);
+    void *arg;
+};
+
 static void on_new_tokens(void *arg, int status, struct store_token_list *l)
 {
-    struct accounts *a = arg;
+    struct adopt_call c = *(struct adopt_call *)arg;
+    struct accounts *a = c.a;
+    free(arg);
     if (acc_returned(a)) {
         store_token_list_free(l);
         return;
@@ -649,14 +657,22 @@ static void on_new_tokens(void *arg, int status, struct store_token_list *l)
     if (adopted)
         log_info("auth.tokens_adopted", "users=%zu", adopted);
     store_token_list_free(l);
+    if (c.done)
+        c.done(c.arg);
 }
 
-int accounts_adopt_new_tokens(struct accounts *a)
+int accounts_adopt_new_tokens(struct accounts *a, void (*done)(void *arg), void *arg)
 {
     if (!a->loaded || a->freeing)
         return -1;
-    if (store_tokens_all(a->store, on_new_tokens, a) < 0)
+    struct adopt_call *c = malloc(sizeof *c);
+    if (!c)
         return -1;
+    *c = (struct adopt_call){a, done, arg};
+    if (store_tokens_all(a->store, on_new_tokens, c) < 0) {
+        free(c);
+        return -1;
+    }
     acc_started(a);
     return 0;
 }

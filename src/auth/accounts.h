@@ -74,8 +74,9 @@ int accounts_new(uv_loop_t *loop, struct store *st, struct twitch *tw, struct to
 int accounts_start(struct accounts *a, void (*ready)(void *arg), void *arg);
 /* Several nodes: loads the stored tokens of users this node does not know yet (they logged in
  * on another node), so the leader's subscription manager can use them. Tokens it knows are
- * left alone. Returns 0 or -1. */
-int accounts_adopt_new_tokens(struct accounts *a);
+ * left alone. done (may be NULL) runs on the loop once they are loaded (not if accounts is
+ * freed first). Returns 0, or -1 (then done is not called). */
+int accounts_adopt_new_tokens(struct accounts *a, void (*done)(void *arg), void *arg);
 /* Pending token callbacks run with an error; memory goes once every store and Twitch call it
  * made has called back (run the loop on; free accounts before the twitch client). */
 void accounts_free(struct accounts *a);
