@@ -106,8 +106,10 @@ if [ -z "${TWITCH_CLIENT_ID:-}" ]; then
   "$bin/twitch-sim" --listen "127.0.0.1:${sim_port}" --client-id "$TWITCH_CLIENT_ID" \
     --client-secret "$TWITCH_CLIENT_SECRET" --auto-approve "${SEV_DEMO_USER:-demo_viewer}" \
     --log-level warn --demo &
-  pids+=($!)
+  sim_pid=$!
+  pids+=("$sim_pid")
   for _ in $(seq 1 150); do
+    kill -0 "$sim_pid" 2>/dev/null || die "the Twitch simulator did not start"
     curl -fsS -o /dev/null "$sim/sim/deliveries" 2>/dev/null && break
     sleep 0.1
   done
