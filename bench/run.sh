@@ -4,19 +4,25 @@
 #            EventSub webhooks (sev) / to an nchan publisher location (nginx + nchan) / to
 #            a uWebSockets.js pub/sub hub (bench/uws-hub.mjs); delivery latency p50/p99/max,
 #            deliveries/s, server RSS per client.
+#   capacity N clients on one streamer, publish rate doubling until p99 > 250 ms or a loss:
+#            the highest sustained deliveries/s of each server.
 #   many     10,000 clients over 1,000 streamers (10 each), events round-robin over them.
 #   ingest   sev only (uWS as a reference ceiling): closed-loop signed webhooks from many
 #            keep-alive publishers, each a distinct message id and follower; events/s
-#            accepted (204s) and delivered to a few clients, publish latency.
+#            accepted (204s) and delivered to a few clients, publish latency. The same
+#            publisher also drives the seeds' stack (bench/php-slim: Slim 3 on php-fpm behind
+#            nginx, HMAC check + SQLite insert, nothing pushed live).
 #   idle     RSS per idle WebSocket client: 10,000 clients that never receive an event.
-#   http     wrk against GET /healthz and GET /api/streamers/{login}/events?limit=10 (sev)
-#            and nginx serving static files of the same sizes.
+#   http     wrk against GET /healthz, GET /api/streamers/{login}/events?limit=10 (from
+#            memory) and the same with before= (the cold path: the store answers) (sev), and
+#            nginx serving static files of the same sizes.
 # The servers get CPU 0, the load generators CPU 1 (taskset), when there are 2+ CPUs.
 # nginx runs as a non-daemon child from a temp prefix on a high port; every process started
 # here is stopped on exit. Prints figures and ratios; asserts nothing about speed.
 #
 # Env: SEV_BIN (build/sev), BENCH_QUICK=1 (about two minutes), FANOUT: runs as
-#      "clients:events-per-second:events ...", MANY "clients:streamers:events-per-second:events"
+#      "clients:events-per-second:events ...", CAPACITY "clients:rate,rate,…:seconds-per-step",
+#      MANY "clients:streamers:events-per-second:events"
 #      (empty: skip), INGEST "publishers:clients:events" (empty: skip), IDLE clients (empty:
 #      skip), HTTP_SECS, HTTP_CONNS. The uWS peer needs node_modules/uws-pack (npm ci);
 #      without it its rows are skipped.
@@ -32,12 +38,14 @@ STREAMER=bench0
 # on one core here, which is part of what is measured.
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   FANOUT=${FANOUT-"1000:10:50 10000:5:25"}
+  CAPACITY=${CAPACITY-"10000:50,100,200:2"}
   MANY=${MANY-"10000:1000:1000:2000"}
   INGEST=${INGEST-"64:4:30000"}
   IDLE=${IDLE-10000}
   HTTP_SECS=${HTTP_SECS:-3}
 else
   FANOUT=${FANOUT-"1000:10:150 1000:50:500 10000:5:75 10000:10:100"}
+  CAPACITY=${CAPACITY-"10000:25,50,100,200,400,800:3"}
   MANY=${MANY-"10000:1000:1000:10000"}
   INGEST=${INGEST-"64:4:100000"}
   IDLE=${IDLE-10000}
@@ -56,6 +64,11 @@ NCHAN_SO=$(ls /usr/lib/nginx/modules/ngx_nchan_module.so 2>/dev/null || true)
 HAVE_UWS=0
 [ -f node_modules/uws-pack/package.json ] && HAVE_UWS=1
 [ $HAVE_UWS = 1 ] || echo "bench: node_modules/uws-pack missing (npm ci): uWS rows skipped" >&2
+PHP_FPM=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -1 || true)
+HAVE_PHP=0
+[ -n "$PHP_FPM" ] && [ -f /usr/share/php/Slim/autoload.php ] && HAVE_PHP=1
+[ $HAVE_PHP = 1 ] || echo "bench: php-fpm or php-slim missing (scripts/deps.sh --bench): PHP rows skipped" >&2
+PHP_CHILDREN=${PHP_CHILDREN:-8}
 
 # up to the hard limit: 10,000 clients need as many sockets in the server
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -72,14 +85,14 @@ TMP=$(mktemp -d /tmp/sev-bench.XXXXXX)
 chmod 755 "$TMP"
 mkdir -p bench/results
 OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt
-SEV_PID="" NGX_PID="" UWS_PID=""
+SEV_PID="" NGX_PID="" UWS_PID="" PHP_PID="" PHPNGX_PID=""
 
 cleanup() {
   local p
-  for p in $SEV_PID $NGX_PID $UWS_PID; do
+  for p in $SEV_PID $NGX_PID $UWS_PID $PHP_PID $PHPNGX_PID; do
     kill -TERM "$p" 2>/dev/null || true
   done
-  for p in $SEV_PID $NGX_PID $UWS_PID; do
+  for p in $SEV_PID $NGX_PID $UWS_PID $PHP_PID $PHPNGX_PID; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
@@ -180,7 +193,83 @@ stop_uws() {
   UWS_PID=""
 }
 
+# The seeds' stack: php-fpm (static pool, opcache on, as production runs it) behind nginx.
+start_php() {
+  PHP_PORT=$(free_port)
+  local d=$TMP/php
+  mkdir -p "$d/tmp"
+  rm -f "$d/bench.db" "$d/bench.db-wal" "$d/bench.db-shm"
+  cat >"$d/fpm.conf" <<EOF
+[global]
+pid = $d/fpm.pid
+error_log = $d/fpm.log
+daemonize = no
+[bench]
+listen = $d/fpm.sock
+listen.mode = 0666
+pm = static
+pm.max_children = $PHP_CHILDREN
+pm.max_requests = 0
+clear_env = yes
+env[SEV_BENCH_SECRET] = $SECRET
+env[SEV_BENCH_DB] = $d/bench.db
+EOF
+  cat >"$d/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $d/tmp/body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+  keepalive_requests 1000000;
+  upstream fpm { server unix:$d/fpm.sock; }
+  server {
+    listen 127.0.0.1:$PHP_PORT;
+    location = /healthz { default_type application/json; return 200 '{"status":"ok"}'; }
+    location / {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $ROOT/bench/php-slim/index.php;
+      fastcgi_param SCRIPT_NAME /index.php;
+      fastcgi_pass fpm;
+    }
+  }
+}
+EOF
+  # php.ini as production: opcache on, no timestamp checks
+  $SRV_CPU "$PHP_FPM" -R -F -y "$d/fpm.conf" -d opcache.enable=1 -d opcache.validate_timestamps=0 \
+    -d include_path=.:/usr/share/php >>"$d/fpm.out" 2>&1 &
+  PHP_PID=$!
+  $SRV_CPU nginx -p "$d" -c "$d/nginx.conf" -e "$d/nginx-error.log" >>"$d/nginx.out" 2>&1 &
+  PHPNGX_PID=$!
+  wait_http "http://127.0.0.1:$PHP_PORT/healthz"
+  for _ in $(seq 100); do [ -S "$d/fpm.sock" ] && break; sleep 0.1; done
+}
+
+stop_php() {
+  kill -QUIT "$PHPNGX_PID" "$PHP_PID" 2>/dev/null || true
+  wait "$PHPNGX_PID" "$PHP_PID" 2>/dev/null || true
+  PHP_PID="" PHPNGX_PID=""
+}
+
+# CPU seconds (utime + stime) of the given processes and their children.
+cpu_tree() { # pid...
+  local p total=0
+  for p in "$@" $(for q in "$@"; do pgrep -P "$q"; done); do
+    [ -r "/proc/$p/stat" ] || continue
+    total=$(awk -v t="$total" '{ print t + ($14 + $15) / 100 }' "/proc/$p/stat")
+  done
+  echo "$total"
+}
+
 ratio() { node -e 'const a=+process.argv[1],b=+process.argv[2];console.log(b>0?(a/b).toFixed(2):"n/a")' "$1" "$2"; }
+name_of() { case $1 in sev) echo sev ;; ngx) echo "nginx+nchan" ;; uws) echo "uWS.js" ;; esac; }
 
 log "# SEV benchmarks $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs ($(uname -r)); nofile=$NOFILE"
 DIRTY=$(git status --porcelain -- src 2>/dev/null | grep -q . && echo ", src/ has uncommitted changes" || true)
@@ -223,6 +312,22 @@ load_uws() {
   stop_uws
 }
 
+# The seeds' stack takes the same signed webhooks from the same publisher; it pushes nothing,
+# so it runs with no WebSocket clients (wsload -n 0). CPU: php-fpm's pool plus nginx.
+declare -A PHP_CPU PHP_ROWS
+load_php() { # key pub-conns events
+  local key=$1 pc=$2 events=$3 c0 c1
+  [ $HAVE_PHP = 1 ] || return 0
+  start_php
+  c0=$(cpu_tree "$PHP_PID" "$PHPNGX_PID")
+  R[php_$key]=$($LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:$PHP_PORT/ws" --prefix bench -n 0 -m "$events" -r 0 \
+          -s "$SIZE" --pub-conns "$pc" --sev-secret "$SECRET" --drain 0 | tee -a "$OUT" | grep '^RESULT ' | sed 's/^RESULT //' || true)
+  c1=$(cpu_tree "$PHP_PID" "$PHPNGX_PID")
+  PHP_CPU[$key]=$(node -e 'console.log((+process.argv[2]-+process.argv[1]).toFixed(2))' "$c0" "$c1")
+  PHP_ROWS[$key]=$(sqlite3 "$TMP/php/bench.db" 'SELECT count(*) FROM events' 2>/dev/null || echo '?')
+  stop_php
+}
+
 # nchan carries the same bytes per message as sev delivered (sev's envelope included); so
 # does uWS
 for run in $FANOUT; do
@@ -232,6 +337,37 @@ for run in $FANOUT; do
   load_sev "f$run" "$n" 1 "$rate" "$events" 4 5
   load_ngx "f$run" "$n" 1 "$rate" "$events" 4 5
   load_uws "f$run" "$n" 1 "$rate" "$events" 4 5
+done
+
+# ---------------------------------------------------------------- fan-out capacity
+# One streamer, N clients; the publish rate doubles until p99 passes 250 ms, anything is lost,
+# or the publisher falls behind its schedule; the highest step that passed is the server's
+# sustained capacity. Each step is a fresh server. The load client is not the limit while its
+# CPU use (client_util_pct, its own core) stays well under 100 % and the publisher keeps its
+# schedule (pub_backlog_max small): both are printed with each step.
+declare -A CAP CAPNOTE
+cap_ok() { # RESULT json -> 0 if the step passed
+  node -e 'const r=JSON.parse(process.argv[1]); process.exit(r.lost===0 && r.p99_ms<=250 && r.http_errors===0 && r.pub_backlog_max<=Math.max(5,r.rate/10)?0:1)' "$1"
+}
+for run in $CAPACITY; do
+  IFS=: read -r n rates secs <<<"$run"
+  log ""
+  log "## fan-out capacity: $n clients on one streamer, publish rate doubling ($rates/s), $secs s per step"
+  for who in sev ngx uws; do
+    [ $who = uws ] && [ $HAVE_UWS = 0 ] && continue
+    best=0
+    for rate in ${rates//,/ }; do
+      events=$((rate * secs))
+      load_$who "cap$who$rate" "$n" 1 "$rate" "$events" 8 5 -q
+      r=${R[${who}_cap$who$rate]:-}
+      [ -n "$r" ] || { log "| capacity | $(name_of $who) | $rate/s | (no result) |"; break; }
+      log "| capacity | $(name_of $who) | $rate/s | deliveries/s $(json "$r" msg_per_s) | p99 $(json "$r" p99_ms) ms | lost $(json "$r" lost) | publisher backlog $(json "$r" pub_backlog_max) | client CPU $(json "$r" client_util_pct) % |"
+      cap_ok "$r" || break
+      best=$(json "$r" msg_per_s)
+      CAPNOTE[$who]="at $rate events/s, client CPU $(json "$r" client_util_pct) %"
+    done
+    CAP[$who]=$best
+  done
 done
 
 # ---------------------------------------------------------------- many streamers
@@ -256,6 +392,7 @@ for run in $INGEST; do
   load_sev "i$run" "$n" 1 0 "$events" "$pc" 10
   # the same publisher against uWS (no signature, no storage): the load generator's ceiling
   load_uws "i$run" "$n" 1 0 "$events" "$pc" 10
+  load_php "i$run" "$pc" "$events"
 done
 
 # ---------------------------------------------------------------- idle clients
@@ -272,13 +409,18 @@ log ""
 log "## http: wrk -t2 -c$HTTP_CONNS -d${HTTP_SECS}s"
 start_sev
 # a fresh database: ten events for the events route to answer with
-"$WSLOAD" -u "ws://127.0.0.1:$SEV_PORT/ws" --sub-param streamer --prefix bench -n 1 -m 10 -r 100 \
+"$WSLOAD" -u "ws://127.0.0.1:$SEV_PORT/ws" --sub-param streamer --prefix bench -n 1 -m 20 -r 100 \
   --sev-secret "$SECRET" -q >/dev/null
 HEALTH_URL=http://127.0.0.1:$SEV_PORT/healthz
 EVENTS_URL=http://127.0.0.1:$SEV_PORT/api/streamers/$STREAMER/events?limit=10
 node -e 'fetch(process.argv[1]).then(r=>r.arrayBuffer()).then(b=>require("fs").writeFileSync(process.argv[2],Buffer.from(b)))' "$HEALTH_URL" "$TMP/healthz.body"
 node -e 'fetch(process.argv[1]).then(r=>r.arrayBuffer()).then(b=>require("fs").writeFileSync(process.argv[2],Buffer.from(b)))' "$EVENTS_URL" "$TMP/events.body"
-HB=$(stat -c %s "$TMP/healthz.body") EB=$(stat -c %s "$TMP/events.body")
+# the cold path: the page before the newest ten, which the hub does not keep as a page, so the
+# store answers every request (a reader scrolling back)
+BEFORE=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).events.at(-1).id)' "$TMP/events.body")
+COLD_URL="http://127.0.0.1:$SEV_PORT/api/streamers/$STREAMER/events?limit=10&before=$BEFORE"
+node -e 'fetch(process.argv[1]).then(r=>r.arrayBuffer()).then(b=>require("fs").writeFileSync(process.argv[2],Buffer.from(b)))' "$COLD_URL" "$TMP/cold.body"
+HB=$(stat -c %s "$TMP/healthz.body") EB=$(stat -c %s "$TMP/events.body") CB=$(stat -c %s "$TMP/cold.body")
 log "# response bodies: /healthz $HB bytes, /events?limit=10 $EB bytes (nginx serves files of these sizes)"
 
 wrk_run() { # name url -> "rps p50_ms p99_ms"
@@ -295,14 +437,17 @@ wrk_run() { # name url -> "rps p50_ms p99_ms"
 }
 read -r R_sev_h R_sev_h50 R_sev_h99 R_sev_herr < <(wrk_run "sev /healthz" "$HEALTH_URL")
 read -r R_sev_e R_sev_e50 R_sev_e99 R_sev_eerr < <(wrk_run "sev /api/streamers/$STREAMER/events?limit=10" "$EVENTS_URL")
+read -r R_sev_c R_sev_c50 R_sev_c99 R_sev_cerr < <(wrk_run "sev /api/streamers/$STREAMER/events?limit=10&before=… (store)" "$COLD_URL")
 SEV_RSS=$(awk '/VmRSS/{print $2}' /proc/$SEV_PID/status)
 stop_sev
 
 start_nginx
 cp "$TMP/healthz.body" "$TMP/ngx/www/healthz.json"
 cp "$TMP/events.body" "$TMP/ngx/www/events.json"
+cp "$TMP/cold.body" "$TMP/ngx/www/cold.json"
 read -r R_ngx_h R_ngx_h50 R_ngx_h99 R_ngx_herr < <(wrk_run "nginx /healthz.json" "http://127.0.0.1:$NGX_PORT/healthz.json")
 read -r R_ngx_e R_ngx_e50 R_ngx_e99 R_ngx_eerr < <(wrk_run "nginx /events.json" "http://127.0.0.1:$NGX_PORT/events.json")
+read -r R_ngx_c R_ngx_c50 R_ngx_c99 R_ngx_cerr < <(wrk_run "nginx /cold.json" "http://127.0.0.1:$NGX_PORT/cold.json")
 stop_nginx
 
 # ---------------------------------------------------------------- summary
@@ -311,7 +456,6 @@ log "## summary (ratios are sev / peer: nginx+nchan, uWS.js, or nginx for http; 
 log ""
 log "| run | server | clients | streamers | events/s | events | delivered | lost | deliveries/s | p50 ms | p99 ms | max ms | RSS/client B | server CPU µs/delivery |"
 log "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-name_of() { case $1 in sev) echo sev ;; ngx) echo "nginx+nchan" ;; uws) echo "uWS.js" ;; esac; }
 row() { # key label clients streamers rate
   local key=$1 label=$2 n=$3 k=$4 rate=$5 who r s p
   for who in sev ngx uws; do
@@ -349,6 +493,28 @@ if [ -n "$INGEST" ]; then
       [ -n "$r" ] || { [ $who = uws ] && [ $HAVE_UWS = 0 ] || log "| ingest | $(name_of $who) | $pc | $n | $events | (no result) |"; continue; }
       log "| ingest | $(name_of $who) | $pc | $n | $(json "$r" sent) | $(json "$r" pub_ok) | $(json "$r" http_errors) | $(json "$r" pub_per_s) | $(node -e 'const [rc,n,d]=process.argv.slice(1).map(Number);console.log(d>0?(rc/n/d).toFixed(0):"n/a")' "$(json "$r" received)" "$n" "$(json "$r" deliver_s)") | $(json "$r" lost) | $(json "$r" http_p50_ms) | $(json "$r" http_p99_ms) | $(json "$r" p99_ms) | $(json "$r" server_util_pct) | $(node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "$(json "$r" server_cpu_s)" "$(json "$r" sent)") |"
     done
+    r=${R[php_i$run]:-}
+    if [ -n "$r" ]; then
+      log "| ingest | Slim 3 + php-fpm ($PHP_CHILDREN) + SQLite | $pc | 0 | $(json "$r" sent) | $(json "$r" pub_ok) (rows stored: ${PHP_ROWS[i$run]}) | $(json "$r" http_errors) | $(json "$r" pub_per_s) | (stores only) | | $(json "$r" http_p50_ms) | $(json "$r" http_p99_ms) | | | $(node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "${PHP_CPU[i$run]}" "$(json "$r" sent)") |"
+    elif [ $HAVE_PHP = 1 ]; then
+      log "| ingest | Slim 3 + php-fpm | $pc | 0 | $events | (no result) |"
+    fi
+    s=${R[sev_i$run]:-}
+    for who in uws php; do
+      p=${R[${who}_i$run]:-}
+      [ -n "$s" ] && [ -n "$p" ] && log "| ingest | *sev / $( [ $who = uws ] && echo uWS.js || echo 'Slim 3')* | | | | | | $(ratio "$(json "$s" pub_per_s)" "$(json "$p" pub_per_s)") | | | | | | | |"
+    done
+  done
+fi
+if [ -n "$CAPACITY" ]; then
+  log ""
+  log "| capacity | server | highest sustained deliveries/s (p99 ≤ 250 ms, nothing lost) | where |"
+  log "|---|---|---:|---|"
+  for who in sev ngx uws; do
+    [ -n "${CAP[$who]:-}" ] && log "| capacity | $(name_of $who) | ${CAP[$who]} | ${CAPNOTE[$who]:-first step failed} |"
+  done
+  for who in ngx uws; do
+    [ -n "${CAP[$who]:-}" ] && [ -n "${CAP[sev]:-}" ] && log "| capacity | *sev / $(name_of $who)* | $(ratio "${CAP[sev]}" "${CAP[$who]}") | |"
   done
 fi
 if [ -n "$IDLE" ]; then
@@ -377,5 +543,8 @@ log "| ratio | $(ratio "$R_sev_h" "$R_ngx_h") | $(ratio "$R_sev_h50" "$R_ngx_h50
 log "| sev GET /api/streamers/$STREAMER/events?limit=10 ($EB B) | $R_sev_e | $R_sev_e50 | $R_sev_e99 | $R_sev_eerr |"
 log "| nginx static, same size | $R_ngx_e | $R_ngx_e50 | $R_ngx_e99 | $R_ngx_eerr |"
 log "| ratio | $(ratio "$R_sev_e" "$R_ngx_e") | $(ratio "$R_sev_e50" "$R_ngx_e50") | $(ratio "$R_sev_e99" "$R_ngx_e99") | |"
+log "| sev GET …/events?limit=10&before=… cold, from the store ($CB B) | $R_sev_c | $R_sev_c50 | $R_sev_c99 | $R_sev_cerr |"
+log "| nginx static, same size | $R_ngx_c | $R_ngx_c50 | $R_ngx_c99 | $R_ngx_cerr |"
+log "| ratio | $(ratio "$R_sev_c" "$R_ngx_c") | $(ratio "$R_sev_c50" "$R_ngx_c50") | $(ratio "$R_sev_c99" "$R_ngx_c99") | |"
 log ""
 log "# sev RSS after the http runs: ${SEV_RSS:-?} kB. Full output: $OUT"

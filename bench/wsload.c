@@ -118,7 +118,8 @@ static void usage(FILE *f)
 "usage: wsload [options]\n"
 "  -u, --url URL           ws://HOST:PORT/PATH of the hub (default ws://127.0.0.1:8080/ws);\n"
 "                          '?channel=NAME' is appended (or '&channel=' if PATH has a query)\n"
-"  -n, --conns N           subscriber connections (default 1000)\n"
+"  -n, --conns N           subscriber connections (default 1000; 0: publish only, e.g. a\n"
+"                          receiver that stores without pushing)\n"
 "  -k, --channels K        channels; connection i subscribes to <prefix><i %% K> (default 1)\n"
 "      --prefix STR        channel name prefix (default \"c\")\n"
 "  -w, --workers W         client processes (default: as few as the fd limit allows)\n"
@@ -792,7 +793,7 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (opt.conns < 1 || opt.channels < 1 || opt.rate < 0 || opt.size < 64 || opt.pub_conns < 1 ||
+    if (opt.conns < 0 || opt.channels < 1 || opt.rate < 0 || opt.size < 64 || opt.pub_conns < 1 ||
         opt.slow > opt.conns || opt.burst < 1) {
         fprintf(stderr, "invalid arguments (size must be >= 64)\n");
         return 2;
@@ -817,7 +818,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    conn_rx = mmap(NULL, opt.conns * sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    conn_rx = mmap(NULL, (opt.conns ? opt.conns : 1) * sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sh == MAP_FAILED || conn_rx == MAP_FAILED) die("mmap");
 
     if (!opt.quiet)
@@ -861,7 +862,7 @@ int main(int argc, char **argv)
     double pub_dur = 0, cpu_s = -1, deliver_window = 0;
     uint64_t tpub0 = 0;
     double cpu0 = -1, ccpu0 = 0, ccpu_win = -1;
-    if (opt.events > 0 && est > 0) {
+    if (opt.events > 0 && (est > 0 || opt.conns == 0)) { /* -n 0: publish only */
         msleep(opt.settle);
         struct pubc *pc = calloc(opt.pub_conns, sizeof *pc);
         for (int i = 0; i < opt.pub_conns; i++) {

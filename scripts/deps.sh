@@ -11,7 +11,7 @@ fuzz="clang libclang-rt-14-dev"
 case "${1:-}" in
   --test) want="$want chromium valgrind postgresql $fuzz" ;;
   --fuzz) want="$want $fuzz" ;;
-  --bench) want="$want nginx libnginx-mod-nchan wrk" ;;
+  --bench) want="$want nginx libnginx-mod-nchan wrk php-fpm php-slim php-sqlite3" ;;
 esac
 
 missing=""
