@@ -231,13 +231,14 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     app->started_us = clock_mono_us();
     if (static_load(cfg->web_dir, &app->web, err) < 0)
         return -1;
+    /* the bus first: a bad SEV_BUS must not leave a database behind */
+    if (bus_open(loop, cfg->bus, on_bus_raw, app, &app->bus, err) < 0)
+        return -1;
     if (store_open(loop, cfg->database, &app->store, err) < 0) {
         struct err why = *err; /* the contract: a bad value's error names its variable */
         return err_set(err, "SEV_DATABASE: %s", why.msg);
     }
     if (resolve_eventsub_secret(app, err) < 0)
-        return -1;
-    if (bus_open(loop, cfg->bus, on_bus_raw, app, &app->bus, err) < 0)
         return -1;
     if (bus_shared(app->bus)) {
         app->order = bus_order_new(loop, app->store, on_bus_event, streamer_active, app);

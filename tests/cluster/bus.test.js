@@ -179,3 +179,17 @@ test('kill -9 of a node while publishing: its viewers reconnect elsewhere with s
   onB.close();
   a = await startNode(store, redis, 'a'); // for the tests after this one
 });
+
+test('a bus URI sev cannot use stops it with one line naming SEV_BUS and exit 2', async () => {
+  const { spawnSync } = require('node:child_process');
+  for (const bus of ['amqp://127.0.0.1:5672', 'redis://', 'redis://127.0.0.1:0', 'redis://127.0.0.1:6379/0?x=1']) {
+    const r = spawnSync(h.SEV_BIN, [], {
+      env: { ...process.env, SEV_BUS: bus, SEV_LISTEN: '127.0.0.1:0', SEV_DATABASE: `sqlite:${a.dir}/other.db`, SEV_KEY_FILE: `${a.dir}/k`, SEV_WEB_DIR: `${h.ROOT}/web` },
+      encoding: 'utf8', timeout: 10000,
+    });
+    assert.equal(r.status, 2, `${bus}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `${bus}: one line: ${r.stderr}`);
+    assert.match(lines[0], /SEV_BUS/);
+  }
+});
