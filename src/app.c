@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/accounts.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/rand.h"
@@ -96,7 +97,10 @@ static void on_bus_resync(void *arg)
 
 static void on_leader_change(void *arg, int leading)
 {
-    app_eventsub_lead(arg, leading);
+    struct app *app = arg;
+    if (app->several_nodes) /* one node: accounts keeps its own timer, as ever */
+        accounts_set_upkeep(app->accounts, leading);
+    app_eventsub_lead(app, leading);
 }
 
 static int streamer_active(void *arg, const char *login)
@@ -262,6 +266,8 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
         return -1;
     if (leader_new(loop, cfg->database, on_leader_change, app, &app->leader, err) < 0)
         return -1;
+    if (app->several_nodes) /* the hourly validation waits for leadership */
+        accounts_set_upkeep(app->accounts, leader_is(app->leader));
     app->streams = streams_new(app->twitch, STREAM_STATUS_TTL_S);
     if (!app->streams)
         return err_set(err, "out of memory");

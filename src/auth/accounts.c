@@ -677,6 +677,18 @@ int accounts_adopt_new_tokens(struct accounts *a, void (*done)(void *arg), void 
     return 0;
 }
 
+void accounts_set_upkeep(struct accounts *a, int on)
+{
+    if (!a || a->freeing)
+        return;
+    if (!on)
+        uv_timer_stop(&a->validate_timer);
+    else if (!uv_is_active((uv_handle_t *)&a->validate_timer))
+        uv_timer_start(&a->validate_timer, on_validate_timer,
+                       (uint64_t)a->opts.validate_interval_ms,
+                       (uint64_t)a->opts.validate_interval_ms);
+}
+
 int accounts_start(struct accounts *a, void (*ready)(void *arg), void *arg)
 {
     a->ready = ready;

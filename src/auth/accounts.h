@@ -77,6 +77,9 @@ int accounts_start(struct accounts *a, void (*ready)(void *arg), void *arg);
  * left alone. done (may be NULL) runs on the loop once they are loaded (not if accounts is
  * freed first). Returns 0, or -1 (then done is not called). */
 int accounts_adopt_new_tokens(struct accounts *a, void (*done)(void *arg), void *arg);
+/* Several nodes: the hourly validation of every stored token runs on the leader only
+ * (on = 1 starts it, 0 stops it). accounts_start starts it; start-up validation still runs. */
+void accounts_set_upkeep(struct accounts *a, int on);
 /* Pending token callbacks run with an error; memory goes once every store and Twitch call it
  * made has called back (run the loop on; free accounts before the twitch client). */
 void accounts_free(struct accounts *a);
