@@ -88,6 +88,9 @@ export SEV_BUS="redis://127.0.0.1:${redis_port}"
 # ---- what every node shares ----
 export SEV_PUBLIC_URL=${SEV_PUBLIC_URL:-http://localhost:${lb_port}}
 export SEV_KEY_FILE=${SEV_KEY_FILE:-$dir/sev.key}
+if [ ! -s "$SEV_KEY_FILE" ]; then # one key for all: made here, not raced for by the nodes
+  (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$SEV_KEY_FILE"; echo >> "$SEV_KEY_FILE")
+fi
 export SEV_MAX_CONNECTIONS_PER_ADDRESS=0 # behind nginx every viewer comes from one address
 if [ -z "${TWITCH_CLIENT_ID:-}" ]; then
   sim_port=${SIM_PORT:-9090}
@@ -158,9 +161,22 @@ http {
         least_conn;
 ${upstreams}        keepalive 64;
     }
+    # a login's state lives on the node that began it (/auth/login → /auth/callback): the
+    # same client address goes to the same node for /auth/
+    upstream sev_auth {
+        ip_hash;
+${upstreams}    }
     server {
         listen 127.0.0.1:${lb_port};
         client_max_body_size 1m;
+        location /auth/ {
+            proxy_pass http://sev_auth;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+        }
         location / {
             proxy_pass http://sev;
             proxy_http_version 1.1;

@@ -158,6 +158,7 @@ int app_accounts_start(struct app *app, struct esm_twitch_ops *ops, struct err *
         .auth_url = app->cfg.auth_url,
         .client_id = app->cfg.client_id,
         .validate_interval_ms = validate_ms,
+        .shared_store = app->several_nodes,
     };
     struct accounts_hooks hooks = {hook_favorite, hook_tokens_gone, hook_authorized, app};
     if (accounts_new(app->loop, app->store, app->twitch, app->tokenbox, &ao, &hooks,

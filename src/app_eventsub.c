@@ -230,11 +230,11 @@ static void favorites_read(struct app *app)
     app->esm_sync->reading = 1;
 }
 
-static void on_tokens_adopted(void *arg)
+static void on_tokens_adopted(void *arg, int live)
 {
     struct favorites_read *r = arg;
     struct app *app = r->app;
-    int current = r->generation == app->esm_generation && app->esm && app->esm_sync &&
+    int current = live && r->generation == app->esm_generation && app->esm && app->esm_sync &&
                   !app->stopping;
     free(r);
     if (current)

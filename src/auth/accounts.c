@@ -369,10 +369,44 @@ static void utok_refresh(struct accounts *a, struct utok *t)
 
 /* ---- the token provider ---- */
 
+struct token_lookup {
+    struct accounts *a;
+    char user_id[32];
+    twitch_access_fn cb;
+    void *arg;
+};
+
+static void user_token_now(struct accounts *a, const char *user_id, twitch_access_fn cb,
+                           void *arg);
+
+static void on_token_looked_up(void *arg, int live)
+{
+    struct token_lookup *l = arg;
+    struct accounts *a = l->a;
+    if (!live) /* accounts is gone: answer as its other pending token requests were */
+        l->cb(l->arg, NULL, "SEV is stopping");
+    else if (map_get(&a->tokens, l->user_id))
+        user_token_now(a, l->user_id, l->cb, l->arg);
+    else
+        defer(a, l->cb, l->arg, NULL, "SEV holds no Twitch token for that user");
+    free(l);
+}
+
 static void user_token_now(struct accounts *a, const char *user_id, twitch_access_fn cb,
                            void *arg)
 {
     struct utok *t = map_get(&a->tokens, user_id);
+    if (!t && a->opts.shared_store && !map_get(&a->ended, user_id)) {
+        /* the user may have logged in on another node: read the stored tokens once */
+        struct token_lookup *l = calloc(1, sizeof *l);
+        if (l) {
+            *l = (struct token_lookup){.a = a, .cb = cb, .arg = arg};
+            snprintf(l->user_id, sizeof l->user_id, "%s", user_id);
+            if (accounts_adopt_new_tokens(a, on_token_looked_up, l) == 0)
+                return;
+            free(l);
+        }
+    }
     if (!t) {
         defer(a, cb, arg, NULL, "SEV holds no Twitch token for that user");
         return;
@@ -632,7 +666,7 @@ static void on_tokens(void *arg, int status, struct store_token_list *l)
 
 struct adopt_call {
     struct accounts *a;
-    void (*done)(void *arg);
+    void (*done)(void *arg, int live);
     void *arg;
 };
 
@@ -643,6 +677,8 @@ static void on_new_tokens(void *arg, int status, struct store_token_list *l)
     free(arg);
     if (acc_returned(a)) {
         store_token_list_free(l);
+        if (c.done)
+            c.done(c.arg, 0);
         return;
     }
     size_t adopted = 0;
@@ -658,10 +694,10 @@ static void on_new_tokens(void *arg, int status, struct store_token_list *l)
         log_info("auth.tokens_adopted", "users=%zu", adopted);
     store_token_list_free(l);
     if (c.done)
-        c.done(c.arg);
+        c.done(c.arg, 1);
 }
 
-int accounts_adopt_new_tokens(struct accounts *a, void (*done)(void *arg), void *arg)
+int accounts_adopt_new_tokens(struct accounts *a, void (*done)(void *arg, int live), void *arg)
 {
     if (!a->loaded || a->freeing)
         return -1;

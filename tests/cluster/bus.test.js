@@ -18,8 +18,11 @@ before(async () => {
   c = await startNode(store, redis, 'c');
 });
 after(async () => {
-  await h.stopAll(a, b, c, redis);
-  await store.stop();
+  try {
+    await h.stopAll(a, b, c, redis);
+  } finally {
+    await store.stop(); // the PostgreSQL server goes even when a node's stop failed
+  }
 });
 
 async function healthy(node) {

@@ -42,8 +42,11 @@ before(async () => {
 });
 after(async () => {
   if (skip) return;
-  await h.stopAll(...nodes, redis, sim);
-  await store.stop();
+  try {
+    await h.stopAll(...nodes, redis, sim);
+  } finally {
+    await store.stop(); // the PostgreSQL server goes even when a node's stop failed
+  }
 });
 
 test('exactly one node leads', { skip }, async () => {
@@ -80,6 +83,20 @@ test('PostgreSQL stopped: webhooks 503 and /healthz 503, nothing unstored gets a
   const page = await (await fetch(`${a.url}/api/streamers/${streamer}/events?limit=10`)).json();
   assert.deepEqual(page.events.map((e) => e.id).sort(), acked.slice().sort());
   viewer.close();
+});
+
+test('a viewer who logged in on one node is served by another (session and Twitch token from the store)', { skip }, async () => {
+  const [x, y] = nodes;
+  await sim.user('hopstreamer');
+  await sim.user('hopviewer');
+  await sim.post('/sim/follows', { user: 'hopviewer', broadcaster: 'hopstreamer' });
+  const jar = await tw.loginAs(x, sim, 'hopviewer');
+  const me = await tw.api(y, jar, 'GET', '/api/me');
+  assert.equal(me.status, 200);
+  assert.equal(me.body.login, 'hopviewer');
+  const following = await tw.api(y, jar, 'GET', '/api/me/following'); // needs the user's token
+  assert.equal(following.status, 200, JSON.stringify(following.body));
+  assert.ok(JSON.stringify(following.body).includes('hopstreamer'));
 });
 
 function about(sub, id) {
