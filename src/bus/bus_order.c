@@ -3,11 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/map.h"
 #include "bus/bus_wire.h"
 
-#define TICK_MS 1000
+#define TICK_MS 100
 
 struct ostream {
     struct bus_order *o;
@@ -19,6 +20,7 @@ struct ostream {
     int filling; /* a store read is in flight (or waits for a retry) */
     int retry;   /* the last read failed: read again on the next tick */
     int stale;   /* the bus may have lost events: fill before delivering the next one */
+    int64_t priming_until_us; /* first sight (see bus_order_event); 0 when done */
 };
 
 struct bus_order {
@@ -30,6 +32,7 @@ struct bus_order {
     struct map streams; /* login -> struct ostream (owned) */
     uv_timer_t timer;
     unsigned ticks;
+    size_t priming; /* streams whose first events are being gathered */
     int pending; /* store reads not yet called back */
     int closing, timer_closed;
     struct bus_order_stats stats;
@@ -185,7 +188,19 @@ void bus_order_event(struct bus_order *o, const struct event *ev)
             return;
         }
         s->o = o;
-        deliver(s, ev);
+        if (ev->streamer_seq == 1) {
+            deliver(s, ev);
+            return;
+        }
+        /* Earlier ones may still be on their way (another node published them a moment
+         * before, or this node's own copy overtook them): gather for BUS_ORDER_PRIME_MS, then
+         * hand on in order. */
+        s->priming_until_us = clock_mono_us() + (int64_t)BUS_ORDER_PRIME_MS * 1000;
+        o->priming++;
+    }
+    if (s->priming_until_us) {
+        if (hold(s, ev) < 0)
+            o->deliver(o->arg, ev);
         return;
     }
     if (ev->streamer_seq <= s->last) {
@@ -211,7 +226,7 @@ void bus_order_resync(struct bus_order *o)
     void *v;
     for (size_t i = 0; map_next(&o->streams, &i, &k, &v);) {
         struct ostream *s = v;
-        if (s->filling)
+        if (s->filling || s->priming_until_us)
             continue;
         if (o->active(o->arg, s->login))
             fill_start(s);
@@ -220,18 +235,45 @@ void bus_order_resync(struct bus_order *o)
     }
 }
 
+/* The end of a first sight's gathering: the lowest goes on, then what follows it without a
+ * gap; a gap is filled from the store as any jump. */
+static void prime_done(struct ostream *s)
+{
+    size_t n = 0;
+    while (n < s->nheld && (n == 0 || s->held[n]->streamer_seq == s->last + 1)) {
+        deliver(s, s->held[n]);
+        event_free(s->held[n]);
+        n++;
+    }
+    memmove(s->held, s->held + n, (s->nheld - n) * sizeof *s->held);
+    s->nheld -= n;
+    if (s->nheld)
+        fill_start(s);
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct bus_order *o = t->data;
     int check = ++o->ticks % (BUS_ORDER_CHECK_MS / TICK_MS) == 0;
+    int retry = o->ticks % (BUS_ORDER_RETRY_MS / TICK_MS) == 0;
+    if (!check && !retry && !o->priming)
+        return;
+    int64_t now = clock_mono_us();
     const char *k;
     void *v;
     for (size_t i = 0; map_next(&o->streams, &i, &k, &v);) {
         struct ostream *s = v;
-        if (s->retry)
+        if (s->priming_until_us) {
+            if (now >= s->priming_until_us) {
+                s->priming_until_us = 0;
+                o->priming--;
+                prime_done(s);
+            }
+        } else if (s->retry && retry) {
             fill_start(s);
-        else if (check && !s->filling && o->active(o->arg, s->login))
+        } else if (check && !s->filling && o->active(o->arg, s->login)) {
             fill_start(s);
+        }
     }
 }
 

@@ -252,6 +252,29 @@ static void test_order_stale_streamer_fills_before_next(void)
     fx_release(&f);
 }
 
+static void test_order_first_sight_waits_for_earlier(void)
+{
+    struct fx f;
+    fx_setup(&f, 5);
+    struct bus_order *o = bus_order_new(&f.loop, f.st, on_deliver, is_active, &f);
+    /* this node's own copy of e3 overtakes e2 from another node: nothing goes on at once */
+    bus_order_event(o, f.stored[2]);
+    bus_order_event(o, f.stored[1]);
+    bus_order_event(o, f.stored[4]); /* and e4 is lost: filled from the store */
+    CHECK(f.ndelivered == 0);
+    run_until(&f, &f.ndelivered, 4);
+    CHECK(f.ndelivered == 4);
+    for (int i = 0; i < 4; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "e%d", i + 2);
+        CHECK_STR(f.delivered[i], id);
+    }
+    bus_order_event(o, f.stored[0]); /* e1, long after: older than what went on */
+    CHECK(f.ndelivered == 4);
+    bus_order_free(o);
+    fx_release(&f);
+}
+
 static void test_order_passes_unnumbered(void)
 {
     struct fx f;
@@ -273,6 +296,7 @@ static const struct unit_test tests[] = {
     {"order: a jump is filled from the store, repeats are dropped", test_order_fills_gaps_and_drops_repeats},
     {"order: after a resync shown streamers are filled at once", test_order_resync_fills_active_streamers},
     {"order: after a resync other streamers fill before their next event", test_order_stale_streamer_fills_before_next},
+    {"order: a first sight gathers earlier events before handing on", test_order_first_sight_waits_for_earlier},
     {"order: events without a streamer_seq pass straight through", test_order_passes_unnumbered},
     {0},
 };
