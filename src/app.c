@@ -142,8 +142,11 @@ static void build_default_headers(struct app *app)
              "X-Content-Type-Options: nosniff\r\n"
              "Referrer-Policy: same-origin\r\n"
              "Cross-Origin-Opener-Policy: same-origin\r\n"
+             "%s"
              "Server: sev\r\n",
-             api, player, chat);
+             api, player, chat,
+             /* reached over https (a TLS proxy in front): browsers stay on https for a year */
+             app->cfg.public_https ? "Strict-Transport-Security: max-age=31536000\r\n" : "");
 }
 
 /* GET /config.json: what the pages need to build the Twitch embeds. */
@@ -282,6 +285,11 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
         .default_headers = app->default_headers,
         .observe = on_request_done,
         .observe_arg = app,
+        .header_timeout_us = cfg->header_timeout_us,
+        .body_timeout_us = cfg->body_timeout_us,
+        .send_timeout_us = cfg->send_timeout_us,
+        .max_connections = (size_t)cfg->max_connections,
+        .max_per_address = (size_t)cfg->max_connections_per_address,
     };
     struct err herr = {{0}};
     if (http_server_new(loop, &hopt, &app->http, &herr) < 0)

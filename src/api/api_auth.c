@@ -92,8 +92,7 @@ void api_login(struct http_request *req)
 {
     struct app *app = req->route_ctx;
     if (!app->accounts) {
-        http_respond_redirect(req, 302, "/?error=twitch_unavailable&error_description="
-                                        "This%20SEV%20has%20no%20Twitch%20application%20set%20up.");
+        http_respond_redirect(req, 302, "/?error=no_twitch_app");
         return;
     }
     char flag[8] = "";

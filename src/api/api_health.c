@@ -112,10 +112,11 @@ static void render_ingest(struct app *app, struct buf *b)
                   "sev_webhook_messages_total{outcome=\"duplicate\"} %llu\n"
                   "sev_webhook_messages_total{outcome=\"challenge\"} %llu\n"
                   "sev_webhook_messages_total{outcome=\"revocation\"} %llu\n"
-                  "sev_webhook_messages_total{outcome=\"rejected\"} %llu\n",
+                  "sev_webhook_messages_total{outcome=\"rejected\"} %llu\n"
+                  "sev_webhook_messages_total{outcome=\"skipped\"} %llu\n",
                (unsigned long long)ws.accepted, (unsigned long long)ws.duplicates,
                (unsigned long long)ws.challenges, (unsigned long long)ws.revocations,
-               (unsigned long long)ws.rejected);
+               (unsigned long long)ws.rejected, (unsigned long long)ws.skipped);
 }
 
 void api_metrics(struct http_request *req)

@@ -12,7 +12,8 @@
 #define SCOPES_VIEWER "user:read:follows user:read:chat"
 #define SCOPES_BROADCASTER                                                                         \
     "moderator:read:followers channel:read:subscriptions bits:read channel:read:redemptions"     \
-    " channel:read:hype_train channel:read:polls channel:read:predictions"
+    " channel:read:hype_train channel:read:polls channel:read:predictions channel:read:goals"      \
+    " channel:read:charity channel:read:ads moderator:read:shoutouts"
 
 #define LOGIN_STATE_TTL_US INT64_C(600000000) /* 10 minutes to come back from Twitch */
 #define LOGIN_PENDING_MAX 10000

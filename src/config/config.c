@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,96 @@ static int set_demo(struct config *c, const char *v, struct err *e, const char *
     return 0;
 }
 
+/* A number of seconds, decimals allowed ("0.5"), from 0.05 to 3600, as µs. */
+static int set_seconds(const char *v, struct err *e, const char *n, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double s = strtod(v, &end);
+    if (!*v || *end || errno || !(s >= 0.05 && s <= 3600))
+        return err_set(e, "%s: '%s' must be a number of seconds from 0.05 to 3600", n, v);
+    *out = (int64_t)(s * 1e6 + 0.5);
+    return 0;
+}
+
+static int set_header_timeout(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_seconds(v, e, n, &c->header_timeout_us);
+}
+
+static int set_body_timeout(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_seconds(v, e, n, &c->body_timeout_us);
+}
+
+static int set_send_timeout(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_seconds(v, e, n, &c->send_timeout_us);
+}
+
+static int set_count(const char *v, struct err *e, const char *n, long min, int *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || errno || x < min || x > 1000000)
+        return err_set(e, "%s: '%s' must be a whole number from %ld to 1000000", n, v, min);
+    *out = (int)x;
+    return 0;
+}
+
+static int set_max_connections(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_count(v, e, n, 1, &c->max_connections);
+}
+
+static int set_max_per_address(struct config *c, const char *v, struct err *e, const char *n)
+{
+    return set_count(v, e, n, 0, &c->max_connections_per_address);
+}
+
+/* Reads a secret from a file: the first line, without its line ending; at most 4 KiB. */
+static int read_secret_file(const char *path, struct err *e, const char *n, char *out, size_t size)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return err_set(e, "%s: cannot read '%s': %s", n, path, strerror(errno));
+    char line[4096];
+    int ok = fgets(line, sizeof line, fp) != NULL;
+    fclose(fp);
+    if (!ok)
+        return err_set(e, "%s: '%s' is empty", n, path);
+    size_t len = strcspn(line, "\r\n");
+    line[len] = 0;
+    if (len == 0 || len >= size) {
+        explicit_bzero(line, sizeof line);
+        return err_set(e, "%s: the secret in '%s' must be 1 to %zu characters on its first line", n,
+                       path, size - 1);
+    }
+    memcpy(out, line, len + 1);
+    explicit_bzero(line, sizeof line);
+    return 0;
+}
+
+static int set_client_secret_file(struct config *c, const char *v, struct err *e, const char *n)
+{
+    if (c->client_secret[0])
+        return err_set(e, "%s: TWITCH_CLIENT_SECRET is set too; give one of them", n);
+    return read_secret_file(v, e, n, c->client_secret, sizeof c->client_secret);
+}
+
+static int set_eventsub_secret_file(struct config *c, const char *v, struct err *e, const char *n)
+{
+    if (c->eventsub_secret[0])
+        return err_set(e, "%s: TWITCH_EVENTSUB_SECRET is set too; give one of them", n);
+    char secret[128];
+    if (read_secret_file(v, e, n, secret, sizeof secret) < 0)
+        return -1;
+    int r = set_secret(c, secret, e, n);
+    explicit_bzero(secret, sizeof secret);
+    return r;
+}
+
 #define STR_FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 
 static const struct option_row rows[] = {
@@ -231,9 +322,13 @@ static const struct option_row rows[] = {
      STR_FIELD(client_id)},
     {"TWITCH_CLIENT_SECRET", "--twitch-client-secret", "", "the Twitch application's secret",
      NULL, STR_FIELD(client_secret)},
+    {"TWITCH_CLIENT_SECRET_FILE", "--twitch-client-secret-file", NULL,
+     "a file whose first line is TWITCH_CLIENT_SECRET", set_client_secret_file, 0, 0},
     {"TWITCH_EVENTSUB_SECRET", "--twitch-eventsub-secret", "",
      "webhook HMAC secret, 10 to 100 ASCII characters (default: generated, kept in the database)",
      set_secret, 0, 0},
+    {"TWITCH_EVENTSUB_SECRET_FILE", "--twitch-eventsub-secret-file", NULL,
+     "a file whose first line is TWITCH_EVENTSUB_SECRET", set_eventsub_secret_file, 0, 0},
     {"TWITCH_EVENTSUB_TRANSPORT", "--twitch-eventsub-transport", NULL,
      "websocket or webhook (default: webhook when SEV_PUBLIC_URL is https://, else websocket)",
      set_transport, 0, 0},
@@ -258,10 +353,48 @@ static const struct option_row rows[] = {
     {"SEV_LOG_LEVEL", "--log-level", "info", "debug, info, warn or error", set_log_level, 0, 0},
     {"SEV_DEMO", "--demo", "0", "1 when running beside twitch-sim --demo (set by make run)",
      set_demo, 0, 0},
+    {"SEV_HEADER_TIMEOUT", "--header-timeout", "15",
+     "seconds a client has to send a request's head, from its first byte (reads do not extend "
+     "it)",
+     set_header_timeout, 0, 0},
+    {"SEV_BODY_TIMEOUT", "--body-timeout", "30",
+     "seconds a client has to send a request's body, after the head", set_body_timeout, 0, 0},
+    {"SEV_SEND_TIMEOUT", "--send-timeout", "60",
+     "seconds a client has to take one whole HTTP response before it is cut off", set_send_timeout,
+     0, 0},
+    {"SEV_MAX_CONNECTIONS", "--max-connections", "16384",
+     "open connections (WebSockets included); more are answered 503 (keep below the open-file "
+     "limit)",
+     set_max_connections, 0, 0},
+    {"SEV_MAX_CONNECTIONS_PER_ADDRESS", "--max-connections-per-address", NULL,
+     "open connections from one client address, 0 = no limit (default: 1000, or 0 when "
+     "SEV_LISTEN is a loopback address; set 0 behind a load balancer)",
+     set_max_per_address, 0, 0},
     {"SEV_NODE_ID", "--node-id", "", "this node's name in /healthz (default: host name:port)",
      NULL, STR_FIELD(node_id)},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
+
+/* Settings that are secret: never a flag (the command line shows in ps to every user). */
+static int row_secret(const struct option_row *r)
+{
+    return strcmp(r->env, "TWITCH_CLIENT_SECRET") == 0 ||
+           strcmp(r->env, "TWITCH_EVENTSUB_SECRET") == 0;
+}
+
+/* A URL that carries a password (user:pass@host, or password=… in the query). */
+static int url_has_password(const char *v)
+{
+    const char *p = strstr(v, "://");
+    if (p) {
+        p += 3;
+        size_t auth = strcspn(p, "/?#");
+        const char *at = memchr(p, '@', auth);
+        if (at && memchr(p, ':', (size_t)(at - p)))
+            return 1;
+    }
+    return strstr(v, "password=") != NULL;
+}
 
 static int apply(struct config *cfg, const struct option_row *r, const char *v, struct err *err,
                  const char *name)
@@ -278,7 +411,9 @@ void config_usage(FILE *out)
                  "streamers, stores them and shows them live in the browser.\n\n"
                  "Every setting is an environment variable and a flag (the flag wins):\n\n");
     for (size_t i = 0; i < NROWS; i++)
-        fprintf(out, "  %-27s %-28s %s%s%s%s\n", rows[i].flag, rows[i].env, rows[i].help,
+        fprintf(out, "  %-27s %-28s %s%s%s%s\n",
+                row_secret(&rows[i]) ? "(environment only)" : rows[i].flag, rows[i].env,
+                rows[i].help,
                 rows[i].def && *rows[i].def ? " [default: " : "",
                 rows[i].def && *rows[i].def ? rows[i].def : "",
                 rows[i].def && *rows[i].def ? "]" : "");
@@ -286,6 +421,12 @@ void config_usage(FILE *out)
     fprintf(out, "With no TWITCH_CLIENT_ID, sev serves stored events and signed webhooks but does "
                  "not call Twitch.\n`make run` starts the demo against the bundled simulator.\n"
                  "Exit status 2 on a bad setting.\n");
+}
+
+static int listen_is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0 || strncmp(host, "::ffff:127.", 11) == 0;
 }
 
 static const char *env_get(char **envp, const char *name)
@@ -301,6 +442,7 @@ int config_parse(struct config *cfg, int argc, char **argv, char **envp, FILE *o
                  struct err *err)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->max_connections_per_address = -1; /* not given: decided by SEV_LISTEN below */
     const char *values[NROWS];
     const char *names[NROWS];
     int transport_given = 0;
@@ -322,10 +464,21 @@ int config_parse(struct config *cfg, int argc, char **argv, char **envp, FILE *o
                 break;
         if (i == NROWS)
             return err_set(err, "unknown argument '%s' (see sev --help)", arg);
+        if (row_secret(&rows[i]))
+            return err_set(err,
+                           "%s: secrets are not accepted as flags (every user sees them in ps); "
+                           "set %s in the environment or use %s-file PATH",
+                           rows[i].flag, rows[i].env, rows[i].flag);
         if (!eq && a + 1 >= argc)
             return err_set(err, "%s needs a value", rows[i].flag);
         values[i] = eq ? eq + 1 : argv[++a];
         names[i] = rows[i].flag;
+        if ((strcmp(rows[i].env, "SEV_DATABASE") == 0 || strcmp(rows[i].env, "SEV_BUS") == 0) &&
+            url_has_password(values[i]))
+            return err_set(err,
+                           "%s: a password is not accepted in a flag (every user sees it in ps); "
+                           "set %s in the environment instead",
+                           rows[i].flag, rows[i].env);
     }
     for (size_t i = 0; i < NROWS; i++) {
         const char *v = values[i] ? values[i] : rows[i].def;
@@ -338,6 +491,10 @@ int config_parse(struct config *cfg, int argc, char **argv, char **envp, FILE *o
     }
     if (!transport_given)
         cfg->transport = cfg->public_https ? TRANSPORT_WEBHOOK : TRANSPORT_WEBSOCKET;
+    /* Listening on loopback, every peer is on this machine (a local TLS proxy, a load test):
+     * one address for everybody, so no per-address limit unless asked for. */
+    if (cfg->max_connections_per_address < 0)
+        cfg->max_connections_per_address = listen_is_loopback(cfg->listen_host) ? 0 : 1000;
     if (cfg->transport == TRANSPORT_WEBHOOK && !cfg->public_https && !cfg->demo)
         log_warn("config.webhook_without_https",
                  "note=\"Twitch delivers webhooks only to https:// callbacks on port 443\"");

@@ -1,10 +1,13 @@
 /* config: SEV's configuration, parsed once at start-up from the environment and flags into
  * a plain struct that the app hands to each module. Modules never read the environment.
  * Every variable is also a flag: SEV_LISTEN → --listen, TWITCH_CLIENT_ID → --twitch-client-id.
- * A flag wins over the environment. */
+ * A flag wins over the environment. Secrets are the exception: a flag would show them to every
+ * user in ps, so they come from the environment or from a file (TWITCH_CLIENT_SECRET_FILE,
+ * --twitch-client-secret-file PATH); a secret given as a flag is an error. */
 #ifndef SEV_CONFIG_H
 #define SEV_CONFIG_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/err.h"
@@ -34,6 +37,12 @@ struct config {
     int validate_interval_s; /* Twitch tokens are validated this often (3600; tests use less) */
     enum log_level log_level;
     int demo; /* set by `make run` when it starts twitch-sim beside sev */
+    /* HTTP limits (see http/server.h): total deadlines, µs, and connection caps */
+    int64_t header_timeout_us;
+    int64_t body_timeout_us;
+    int64_t send_timeout_us;
+    int max_connections;             /* 0: unlimited */
+    int max_connections_per_address; /* 0: off (by default when listening on loopback) */
     char node_id[128]; /* SEV_NODE_ID: this node's name in /healthz; empty: host name:port */
 };
 

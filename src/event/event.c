@@ -61,7 +61,8 @@ static char *dedupe_key_new(const struct event_decoding *d)
 {
     struct buf key;
     buf_init(&key, 0);
-    if (buf_printf(&key, "%s:%s:%s", d->ev->type, d->ev->streamer_id, d->dedupe_id) < 0) {
+    if (buf_printf(&key, "%s:%s:%s", d->dedupe_type ? d->dedupe_type : d->ev->type,
+                   d->ev->streamer_id, d->dedupe_id) < 0) {
         buf_release(&key);
         return NULL;
     }

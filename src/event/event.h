@@ -102,20 +102,63 @@ void event_free(struct event *ev);
  * Returns 0 or -1 (out of memory / over the buf cap); on -1, out->len is unchanged. */
 int event_encode_json(const struct event *ev, struct buf *out);
 
-/* The table of EventSub types SEV knows (for the capability panel and the simulator tests).
- * One row per type, in event_types.c; adding a type is one row plus one decoder. */
+/* THE table of EventSub types (event_types.c): one row per type drives subscribing (the
+ * manager), decoding, the capability panel and the pages' labels and icons (served by
+ * GET /api/streamers/{login}/capabilities). Adding a type is one row, one decoder and one
+ * sample in tests/data/eventsub. */
 struct event_decoding; /* event_int.h: one decode in progress */
 typedef int (*event_decode_fn)(struct event_decoding *d);
+
+/* The condition SEV subscribes with, for streamer S. */
+enum event_cond {
+    EVENT_COND_BROADCASTER, /* {"broadcaster_user_id": S} */
+    EVENT_COND_RAID,        /* two subscriptions: {"to_broadcaster_user_id": S} and from_ */
+    EVENT_COND_CHAT,        /* {"broadcaster_user_id": S, "user_id": carrier} */
+    EVENT_COND_MODERATOR,   /* {"broadcaster_user_id": S, "moderator_user_id": S} */
+};
+
+/* Whose consent a subscription needs, hence which token and transport carry it. */
+enum event_need {
+    EVENT_NEED_NOTHING,     /* no authorization: app token (webhook/conduit) or a viewer's
+                               WebSocket; costs 1 */
+    EVENT_NEED_VIEWER_CHAT, /* user:read:chat from the carrier: the carrier's WebSocket, cost 0 */
+    EVENT_NEED_BROADCASTER, /* the broadcaster granted scope (or alt_scope) to SEV */
+    EVENT_NEED_NEVER,       /* decoded when it arrives, never subscribed per streamer */
+};
 
 struct event_type_info {
     const char *type;
     const char *version;
-    const char *label;      /* "Follows", "Raids", ... */
-    const char *scope;      /* scope the condition's user must have granted, or NULL */
-    int needs_broadcaster;  /* 1: needs the broadcaster's (or a moderator's) authorization */
-    event_decode_fn decode; /* internal: viewer, time, dedupe id and summary of this type */
+    enum event_cond cond;
+    enum event_need need;
+    const char *scope;         /* a scope that suffices, or NULL */
+    const char *alt_scope;     /* Twitch's alternative to scope, or NULL */
+    const char *superseded_by; /* not subscribed while this type is wanted (it carries the same
+                                  occurrences), or NULL */
+    const char *what;          /* capability panel: what receiving it brings */
+    const char *label;         /* one event on a page: "Follow" */
+    const char *plural;        /* counts (analytics): "Follows" */
+    const char *icon;          /* symbol id in web/icons.svg: "i-heart" */
+    const char *tone;          /* CSS tone: "follow" */
+    event_decode_fn decode;    /* internal: viewer, time, dedupe id and summary of this type */
 };
+
+/* A label that depends on the payload (a timeout in channel.ban, a notice of
+ * channel.chat.notification): when data[key] equals value (a string, or "true"/"false" for a
+ * boolean; for notice_type the shared_chat_ prefix is ignored), the page uses this row's
+ * label, icon and tone instead of the type's. */
+struct event_variant {
+    const char *type, *key, *value;
+    const char *label, *icon, *tone;
+};
+
 const struct event_type_info *event_types(size_t *count);
+const struct event_variant *event_variants(size_t *count);
+/* Sets into["types"] = {"<type>":{"label","plural","icon","tone"},…} for every row and for
+ * sev.gap, and into["variants"] = [{"type","key","value","label","icon","tone"},…]: what the
+ * pages need to show any event (the "labels" member of the capabilities answer). into is
+ * borrowed. Returns 0 or -1 (out of memory). */
+int event_labels_json(json_t *into);
 /* The row of type, or NULL when SEV does not know it. */
 const struct event_type_info *event_type_find(const char *type);
 

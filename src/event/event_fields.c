@@ -244,3 +244,26 @@ int decoding_say_text(struct event_decoding *d, const char *text)
         decoding_say(d, ": %s", clipped);
     return 0;
 }
+
+void decoding_dedupe_cheer(struct event_decoding *d, int64_t bits, const char *text)
+{
+    if (d->nscratch == EVENT_SCRATCH_MAX) {
+        d->oom = 1;
+        return;
+    }
+    uint32_t h = 2166136261u; /* FNV-1a over the message text */
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++)
+        h = (h ^ *p) * 16777619u;
+    const char *who = d->ev->viewer_id ? d->ev->viewer_id : "anonymous";
+    int64_t slot = d->ev->created_at_us / (EVENT_CHEER_WINDOW_S * 1000000);
+    struct buf key;
+    buf_init(&key, 0);
+    if (buf_printf(&key, "%.*s/%lld/%08x@%lld", EVENT_ID_MAX / 2, who, (long long)bits, (unsigned)h,
+                   (long long)slot) < 0) {
+        buf_release(&key);
+        d->oom = 1;
+        return;
+    }
+    d->dedupe_id = d->scratch[d->nscratch++] = buf_detach(&key, NULL);
+    d->dedupe_type = "channel.cheer";
+}

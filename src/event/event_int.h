@@ -30,6 +30,7 @@ struct event_decoding {
     json_t *condition;                /* borrowed: the subscription condition, may be NULL */
     struct event *ev;                 /* borrowed: the event being built (owned by the pipeline) */
     const char *dedupe_id;            /* borrowed from obj: the event's own id, or NULL */
+    const char *dedupe_type;          /* literal: the key's type part when not ev->type */
     struct buf summary;               /* owned */
     char *scratch[EVENT_SCRATCH_MAX]; /* owned: clipped strings handed to decoders */
     int nscratch;
@@ -73,6 +74,12 @@ void decoding_dedupe(struct event_decoding *d, const char *field);
  * "<who>@<unix seconds of when>", so one occurrence learnt twice (EventSub, then a Helix
  * backfill) is stored once. */
 void decoding_dedupe_who_when(struct event_decoding *d, const char *who, const char *when);
+/* One cheer told by channel.cheer and by channel.bits.use gets one key,
+ * "channel.cheer:<streamer>:<viewer id|anonymous>/<bits>/<hash of text>@<time slot>", the
+ * slot being the message time in EVENT_CHEER_WINDOW_S steps (neither payload carries an id or
+ * a time of its own). Call after the viewer is set. */
+#define EVENT_CHEER_WINDOW_S 10
+void decoding_dedupe_cheer(struct event_decoding *d, int64_t bits, const char *text);
 /* A string fit to quote in a summary: valid UTF-8, controls as spaces, trimmed, at most
  * max_cp code points (then "…"). Owned by d. NULL in, NULL out. */
 const char *decoding_clip(struct event_decoding *d, const char *s, size_t max_cp);

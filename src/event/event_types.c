@@ -162,7 +162,9 @@ static int decode_cheer(struct event_decoding *d)
     const char *who = "An anonymous cheerer";
     if (!field_bool(d->obj, "is_anonymous"))
         who = viewer_from(d, "user", who);
-    say_cheered(d, who, field_int_or(d->obj, "bits", 0), field_str(d->obj, "message"));
+    int64_t bits = field_int_or(d->obj, "bits", 0);
+    decoding_dedupe_cheer(d, bits, field_str(d->obj, "message")); /* once with channel.bits.use */
+    say_cheered(d, who, bits, field_str(d->obj, "message"));
     return 0;
 }
 
@@ -385,6 +387,42 @@ static int decode_ban(struct event_decoding *d)
     return decoding_say_text(d, field_str(d->obj, "reason"));
 }
 
+/* Appends n with thousands separators ("15,000"). */
+static void group_digits(char *out, size_t size, int64_t n)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%" PRId64, n), o = 0;
+    for (int i = 0; i < len && o + 2 < (int)size; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = 0;
+}
+
+/* "USD 15,000.00": value in the currency's smallest unit, decimal_places (decimal_place in
+ * the chat notice's charity_donation) digits after the point. */
+static const char *money(struct event_decoding *d, json_t *amount)
+{
+    int64_t value, places = field_int_or(amount, "decimal_places", -1);
+    if (places < 0)
+        places = field_int_or(amount, "decimal_place", 0);
+    const char *currency = decoding_clip(d, field_nonempty(amount, "currency"), 8);
+    if (field_int(amount, "value", &value) < 0 || value < 0 || places > 9)
+        return "an amount";
+    int64_t unit = 1;
+    for (int64_t i = 0; i < places; i++)
+        unit *= 10;
+    char whole[48], text[80];
+    group_digits(whole, sizeof whole, value / unit);
+    if (places > 0)
+        snprintf(text, sizeof text, "%s%s%s.%0*" PRId64, currency ? currency : "",
+                 currency ? " " : "", whole, (int)places, value % unit);
+    else
+        snprintf(text, sizeof text, "%s%s%s", currency ? currency : "", currency ? " " : "", whole);
+    return decoding_clip(d, text, EVENT_NAME_CLIP);
+}
+
 static int decode_bits_use(struct event_decoding *d)
 {
     static const char *const power_ups[][2] = {
@@ -397,6 +435,7 @@ static int decode_bits_use(struct event_decoding *d)
     int64_t bits = field_int_or(d->obj, "bits", 0);
     const char *kind = field_str(d->obj, "type");
     if (kind && strcmp(kind, "cheer") == 0) {
+        decoding_dedupe_cheer(d, bits, message_text(d->obj)); /* shown once with channel.cheer */
         say_cheered(d, who, bits, message_text(d->obj));
         return 0;
     }
@@ -427,54 +466,379 @@ static int decode_chat_message(struct event_decoding *d)
     return decoding_say(d, "%s sent a message", who);
 }
 
+/* " (100 of 220 subscriptions)" for a creator goal. */
+static void say_goal_amounts(struct event_decoding *d)
+{
+    static const char *const units[][2] = {
+        {"follow", "followers"},
+        {"subscription", "subscription points"},
+        {"subscription_count", "subscribers"},
+        {"new_subscription", "new subscription points"},
+        {"new_subscription_count", "new subscribers"},
+        {"new_bit", "bits"},
+        {"new_cheerer", "cheerers"},
+        {NULL, NULL},
+    };
+    int64_t current, target;
+    const char *unit = words_for(units, field_str(d->obj, "type"));
+    if (field_int(d->obj, "current_amount", &current) == 0 &&
+        field_int(d->obj, "target_amount", &target) == 0)
+        decoding_say(d, " (%" PRId64 " of %" PRId64 " %s)", current, target,
+                     unit ? unit : "toward the goal");
+}
+
+static const char *goal_name(struct event_decoding *d)
+{
+    return quoted_title(d, d->obj, "description");
+}
+
+static int decode_goal_begin(struct event_decoding *d)
+{
+    decoding_time(d, "started_at");
+    decoding_dedupe(d, "id");
+    decoding_say(d, "Goal started: %s", goal_name(d));
+    say_goal_amounts(d);
+    return 0;
+}
+
+static int decode_goal_progress(struct event_decoding *d)
+{
+    decoding_say(d, "Goal progress: %s", goal_name(d));
+    say_goal_amounts(d);
+    return 0;
+}
+
+static int decode_goal_end(struct event_decoding *d)
+{
+    decoding_time(d, "ended_at");
+    decoding_dedupe(d, "id");
+    decoding_say(d, "Goal %s: %s", field_bool(d->obj, "is_achieved") ? "achieved" : "ended",
+                 goal_name(d));
+    say_goal_amounts(d);
+    return 0;
+}
+
+static int decode_charity_donate(struct event_decoding *d)
+{
+    decoding_dedupe(d, "id");
+    const char *who = viewer_from(d, "user", "Someone");
+    const char *charity = decoding_clip(d, field_nonempty(d->obj, "charity_name"), EVENT_NAME_CLIP);
+    return decoding_say(d, "%s donated %s to %s", who, money(d, field_obj(d->obj, "amount")),
+                        charity ? charity : "charity");
+}
+
+/* The campaign events name the streamer broadcaster_id/_login/_name (not broadcaster_user_*). */
+static const char *charity_campaign(struct event_decoding *d)
+{
+    if (!d->ev->streamer_login && decoding_streamer(d, d->obj, "broadcaster") < 0)
+        return NULL;
+    const char *charity = decoding_clip(d, field_nonempty(d->obj, "charity_name"), EVENT_NAME_CLIP);
+    return charity ? charity : "charity";
+}
+
+static int decode_charity_start(struct event_decoding *d)
+{
+    const char *charity = charity_campaign(d);
+    if (!charity)
+        return -1;
+    decoding_time(d, "started_at");
+    decoding_dedupe(d, "id");
+    return decoding_say(d, "Charity campaign started for %s (goal %s)", charity,
+                        money(d, field_obj(d->obj, "target_amount")));
+}
+
+static int decode_charity_progress(struct event_decoding *d)
+{
+    const char *charity = charity_campaign(d);
+    if (!charity)
+        return -1;
+    const char *current = money(d, field_obj(d->obj, "current_amount"));
+    return decoding_say(d, "Charity campaign for %s: %s of %s raised", charity, current,
+                        money(d, field_obj(d->obj, "target_amount")));
+}
+
+static int decode_charity_stop(struct event_decoding *d)
+{
+    const char *charity = charity_campaign(d);
+    if (!charity)
+        return -1;
+    decoding_time(d, "stopped_at");
+    decoding_dedupe(d, "id");
+    const char *current = money(d, field_obj(d->obj, "current_amount"));
+    return decoding_say(d, "Charity campaign for %s ended: %s of %s raised", charity, current,
+                        money(d, field_obj(d->obj, "target_amount")));
+}
+
+static int decode_ad_break(struct event_decoding *d)
+{
+    decoding_time(d, "started_at");
+    int64_t seconds = field_int_or(d->obj, "duration_seconds", 0); /* the docs' example: "60" */
+    decoding_say(d, "%s",
+                 field_bool(d->obj, "is_automatic") ? "Automatic ad break started"
+                                                    : "Ad break started");
+    if (seconds > 0)
+        decoding_say(d, " (%" PRId64 " second%s)", seconds, plural(seconds));
+    return 0;
+}
+
+static int decode_shoutout_create(struct event_decoding *d)
+{
+    decoding_time(d, "started_at");
+    decoding_dedupe_who_when(d, "to_broadcaster_user_id", "started_at");
+    const char *to = viewer_from(d, "to_broadcaster_user", "another streamer");
+    int64_t viewers = field_int_or(d->obj, "viewer_count", -1);
+    decoding_say(d, "Shoutout to %s", to);
+    if (viewers >= 0)
+        decoding_say(d, " in front of %" PRId64 " viewer%s", viewers, plural(viewers));
+    return 0;
+}
+
+static int decode_shoutout_receive(struct event_decoding *d)
+{
+    decoding_time(d, "started_at");
+    decoding_dedupe_who_when(d, "from_broadcaster_user_id", "started_at");
+    const char *from = viewer_from(d, "from_broadcaster_user", "another streamer");
+    int64_t viewers = field_int_or(d->obj, "viewer_count", -1);
+    decoding_say(d, "Shoutout from %s", from);
+    if (viewers >= 0)
+        decoding_say(d, " to %" PRId64 " viewer%s", viewers, plural(viewers));
+    return 0;
+}
+
+/* " with A, B and 2 others": the session's other participants. */
+static void say_participants(struct event_decoding *d)
+{
+    json_t *p;
+    size_t i, n = 0, shown = 0;
+    const char *names[2] = {NULL, NULL};
+    json_array_foreach(field_array(d->obj, "participants"), i, p)
+    {
+        const char *id = field_str(p, "broadcaster_user_id");
+        if (id && d->ev->streamer_id && strcmp(id, d->ev->streamer_id) == 0)
+            continue;
+        const char *name = field_nonempty(p, "broadcaster_user_name");
+        name = name ? name : field_nonempty(p, "broadcaster_user_login");
+        if (!name)
+            continue;
+        if (shown < 2)
+            names[shown++] = decoding_clip(d, name, EVENT_NAME_CLIP);
+        n++;
+    }
+    if (n == 0)
+        return;
+    if (n == 1)
+        decoding_say(d, " with %s", names[0]);
+    else if (n == 2)
+        decoding_say(d, " with %s and %s", names[0], names[1]);
+    else
+        decoding_say(d, " with %s, %s and %zu other%s", names[0], names[1], n - 2,
+                     n - 2 == 1 ? "" : "s");
+}
+
+static int decode_shared_chat_begin(struct event_decoding *d)
+{
+    decoding_dedupe(d, "session_id");
+    decoding_say(d, "Shared chat started");
+    say_participants(d);
+    return 0;
+}
+
+static int decode_shared_chat_update(struct event_decoding *d)
+{
+    decoding_say(d, "Shared chat now");
+    say_participants(d);
+    return 0;
+}
+
+static int decode_shared_chat_end(struct event_decoding *d)
+{
+    decoding_dedupe(d, "session_id");
+    return decoding_say(d, "Shared chat ended");
+}
+
 /* --- the table --- */
 
-#define REDEMPTIONS "channel:read:redemptions"
+#define B EVENT_COND_BROADCASTER
+#define NOTHING EVENT_NEED_NOTHING
+#define BROADCASTER EVENT_NEED_BROADCASTER
+#define READ_REDEMPTIONS "channel:read:redemptions", "channel:manage:redemptions"
+#define READ_POLLS "channel:read:polls", "channel:manage:polls"
+#define READ_PREDICTIONS "channel:read:predictions", "channel:manage:predictions"
+#define READ_SHOUTOUTS "moderator:read:shoutouts", "moderator:manage:shoutouts"
 
+/* Versions, conditions and scopes: Twitch's Subscription Types page (twitch-platform.md §5;
+ * for the types §5 does not list, the page itself as of 2026-02). */
 static const struct event_type_info types[] = {
-    /* type, version, label, scope, needs_broadcaster, decoder */
-    {"stream.online", "1", "Stream online", NULL, 0, decode_stream_online},
-    {"stream.offline", "1", "Stream offline", NULL, 0, decode_stream_offline},
-    {"channel.update", "2", "Channel updates", NULL, 0, decode_channel_update},
-    {"channel.raid", "1", "Raids", NULL, 0, decode_raid},
-    {"channel.follow", "2", "Follows", "moderator:read:followers", 1, decode_follow},
-    {"channel.subscribe", "1", "Subscriptions", "channel:read:subscriptions", 1, decode_subscribe},
-    {"channel.subscription.gift", "1", "Gift subs", "channel:read:subscriptions", 1,
-     decode_subscription_gift},
-    {"channel.subscription.message", "1", "Resubs", "channel:read:subscriptions", 1,
-     decode_subscription_message},
-    {"channel.cheer", "1", "Cheers", "bits:read", 1, decode_cheer},
-    {"channel.channel_points_custom_reward_redemption.add", "1", "Channel points redemptions",
-     REDEMPTIONS, 1, decode_redemption_add},
-    {"channel.channel_points_custom_reward_redemption.update", "1", "Redemption updates",
-     REDEMPTIONS, 1, decode_redemption_update},
-    {"channel.channel_points_automatic_reward_redemption.add", "2", "Automatic rewards",
-     REDEMPTIONS, 1, decode_automatic_redemption},
-    {"channel.hype_train.begin", "2", "Hype trains", "channel:read:hype_train", 1,
+    /* type, version, condition, need, scope, alt_scope, superseded_by,
+     * what (capability panel), label, plural, icon, tone, decoder */
+    {"stream.online", "1", B, NOTHING, NULL, NULL, NULL, "Going live", "Went live",
+     "Streams started", "i-live", "live", decode_stream_online},
+    {"stream.offline", "1", B, NOTHING, NULL, NULL, NULL, "Going offline", "Went offline",
+     "Streams ended", "i-offline", "muted", decode_stream_offline},
+    {"channel.update", "2", B, NOTHING, NULL, NULL, NULL, "Title and category",
+     "Stream info changed", "Title & category changes", "i-edit", "info", decode_channel_update},
+    {"channel.raid", "1", EVENT_COND_RAID, NOTHING, NULL, NULL, NULL, "Raids", "Raid", "Raids",
+     "i-raid", "raid", decode_raid},
+    {"channel.shared_chat.begin", "1", B, NOTHING, NULL, NULL, NULL, "Shared chat sessions",
+     "Shared chat started", "Shared chats started", "i-chat", "info", decode_shared_chat_begin},
+    {"channel.shared_chat.update", "1", B, NOTHING, NULL, NULL, NULL, "Shared chat participants",
+     "Shared chat changed", "Shared chat changes", "i-chat", "info", decode_shared_chat_update},
+    {"channel.shared_chat.end", "1", B, NOTHING, NULL, NULL, NULL, "Shared chat endings",
+     "Shared chat ended", "Shared chats ended", "i-chat", "muted", decode_shared_chat_end},
+    {"channel.chat.notification", "1", EVENT_COND_CHAT, EVENT_NEED_VIEWER_CHAT, "user:read:chat",
+     NULL, NULL, "Subs, resubs, gift subs, raids and announcements in chat", "Chat notice",
+     "Chat notices (subs, raids, …)", "i-megaphone", "info", decode_chat_notification},
+    {"channel.chat.message", "1", EVENT_COND_CHAT, EVENT_NEED_VIEWER_CHAT, "user:read:chat", NULL,
+     "channel.bits.use", "Cheers in chat", "Chat message", "Cheers in chat", "i-chat", "chat",
+     decode_chat_message},
+    {"channel.follow", "2", EVENT_COND_MODERATOR, BROADCASTER, "moderator:read:followers", NULL,
+     NULL, "Follows", "Follow", "Follows", "i-heart", "follow", decode_follow},
+    {"channel.subscribe", "1", B, BROADCASTER, "channel:read:subscriptions", NULL, NULL,
+     "Subscriptions", "Subscription", "Subscriptions", "i-star", "sub", decode_subscribe},
+    {"channel.subscription.gift", "1", B, BROADCASTER, "channel:read:subscriptions", NULL, NULL,
+     "Gift subs", "Gift subs", "Gift subs", "i-gift", "sub", decode_subscription_gift},
+    {"channel.subscription.message", "1", B, BROADCASTER, "channel:read:subscriptions", NULL, NULL,
+     "Resub messages", "Resub", "Resubs", "i-resub", "sub", decode_subscription_message},
+    {"channel.bits.use", "1", B, BROADCASTER, "bits:read", NULL, NULL,
+     "Cheers, Power-ups and Combos", "Bits", "Bits used", "i-bits", "bits", decode_bits_use},
+    {"channel.cheer", "1", B, BROADCASTER, "bits:read", NULL, "channel.bits.use", "Cheers", "Cheer",
+     "Cheers", "i-bits", "bits", decode_cheer},
+    {"channel.channel_points_custom_reward_redemption.add", "1", B, BROADCASTER, READ_REDEMPTIONS,
+     NULL, "Channel point redemptions", "Reward redeemed", "Channel point redemptions", "i-points",
+     "points", decode_redemption_add},
+    {"channel.channel_points_custom_reward_redemption.update", "1", B, EVENT_NEED_NEVER,
+     READ_REDEMPTIONS, NULL, "Redemption updates", "Redemption updated", "Redemption updates",
+     "i-points", "points", decode_redemption_update},
+    {"channel.channel_points_automatic_reward_redemption.add", "2", B, BROADCASTER,
+     READ_REDEMPTIONS, NULL, "Automatic rewards (highlighted messages, emote unlocks…)",
+     "Automatic reward", "Automatic rewards", "i-points", "points", decode_automatic_redemption},
+    {"channel.hype_train.begin", "2", B, BROADCASTER, "channel:read:hype_train", NULL, NULL,
+     "Hype train", "Hype train started", "Hype trains started", "i-hype", "hype",
      decode_hype_train_begin},
-    {"channel.hype_train.progress", "2", "Hype train progress", "channel:read:hype_train", 1,
+    {"channel.hype_train.progress", "2", B, BROADCASTER, "channel:read:hype_train", NULL, NULL,
+     "Hype train progress", "Hype train progress", "Hype train progress", "i-hype", "hype",
      decode_hype_train_progress},
-    {"channel.hype_train.end", "2", "Hype train ends", "channel:read:hype_train", 1,
+    {"channel.hype_train.end", "2", B, BROADCASTER, "channel:read:hype_train", NULL, NULL,
+     "Hype train ends", "Hype train ended", "Hype trains ended", "i-hype", "hype",
      decode_hype_train_end},
-    {"channel.poll.begin", "1", "Polls", "channel:read:polls", 1, decode_poll_begin},
-    {"channel.poll.progress", "1", "Poll progress", "channel:read:polls", 1, decode_poll_progress},
-    {"channel.poll.end", "1", "Poll results", "channel:read:polls", 1, decode_poll_end},
-    {"channel.prediction.begin", "1", "Predictions", "channel:read:predictions", 1,
-     decode_prediction_begin},
-    {"channel.prediction.progress", "1", "Prediction progress", "channel:read:predictions", 1,
+    {"channel.poll.begin", "1", B, BROADCASTER, READ_POLLS, NULL, "Polls", "Poll started",
+     "Polls started", "i-poll", "poll", decode_poll_begin},
+    {"channel.poll.progress", "1", B, BROADCASTER, READ_POLLS, NULL, "Poll progress", "Poll update",
+     "Poll updates", "i-poll", "poll", decode_poll_progress},
+    {"channel.poll.end", "1", B, BROADCASTER, READ_POLLS, NULL, "Poll results", "Poll ended",
+     "Polls ended", "i-poll", "poll", decode_poll_end},
+    {"channel.prediction.begin", "1", B, BROADCASTER, READ_PREDICTIONS, NULL, "Predictions",
+     "Prediction started", "Predictions started", "i-prediction", "poll", decode_prediction_begin},
+    {"channel.prediction.progress", "1", B, BROADCASTER, READ_PREDICTIONS, NULL,
+     "Prediction progress", "Prediction update", "Prediction updates", "i-prediction", "poll",
      decode_prediction_progress},
-    {"channel.prediction.lock", "1", "Prediction locks", "channel:read:predictions", 1,
-     decode_prediction_lock},
-    {"channel.prediction.end", "1", "Prediction results", "channel:read:predictions", 1,
-     decode_prediction_end},
-    {"channel.ban", "1", "Bans and timeouts", "channel:moderate", 1, decode_ban},
-    {"channel.bits.use", "1", "Bits", "bits:read", 1, decode_bits_use},
-    {"channel.chat.message", "1", "Chat messages", "user:read:chat", 0, decode_chat_message},
-    {"channel.chat.notification", "1", "Chat notifications", "user:read:chat", 0,
-     decode_chat_notification},
-    {"user.authorization.grant", "1", "App authorizations", NULL, 0, decode_no_channel},
-    {"user.authorization.revoke", "1", "App authorization revocations", NULL, 0, decode_no_channel},
+    {"channel.prediction.lock", "1", B, BROADCASTER, READ_PREDICTIONS, NULL, "Prediction locks",
+     "Prediction locked", "Predictions locked", "i-lock", "poll", decode_prediction_lock},
+    {"channel.prediction.end", "1", B, BROADCASTER, READ_PREDICTIONS, NULL, "Prediction results",
+     "Prediction ended", "Predictions ended", "i-trophy", "poll", decode_prediction_end},
+    {"channel.goal.begin", "1", B, BROADCASTER, "channel:read:goals", NULL, NULL, "Creator goals",
+     "Goal started", "Goals started", "i-trophy", "info", decode_goal_begin},
+    {"channel.goal.progress", "1", B, BROADCASTER, "channel:read:goals", NULL, NULL,
+     "Creator goal progress", "Goal progress", "Goal updates", "i-trophy", "info",
+     decode_goal_progress},
+    {"channel.goal.end", "1", B, BROADCASTER, "channel:read:goals", NULL, NULL,
+     "Creator goal results", "Goal ended", "Goals ended", "i-trophy", "info", decode_goal_end},
+    {"channel.charity_campaign.donate", "1", B, BROADCASTER, "channel:read:charity", NULL, NULL,
+     "Charity donations", "Charity donation", "Charity donations", "i-heart", "follow",
+     decode_charity_donate},
+    {"channel.charity_campaign.start", "1", B, BROADCASTER, "channel:read:charity", NULL, NULL,
+     "Charity campaigns", "Charity campaign started", "Charity campaigns started", "i-heart",
+     "follow", decode_charity_start},
+    {"channel.charity_campaign.progress", "1", B, BROADCASTER, "channel:read:charity", NULL, NULL,
+     "Charity campaign progress", "Charity campaign progress", "Charity campaign updates",
+     "i-heart", "follow", decode_charity_progress},
+    {"channel.charity_campaign.stop", "1", B, BROADCASTER, "channel:read:charity", NULL, NULL,
+     "Charity campaign endings", "Charity campaign ended", "Charity campaigns ended", "i-heart",
+     "follow", decode_charity_stop},
+    {"channel.ad_break.begin", "1", B, BROADCASTER, "channel:read:ads", NULL, NULL, "Ad breaks",
+     "Ad break", "Ad breaks", "i-megaphone", "muted", decode_ad_break},
+    {"channel.shoutout.create", "1", EVENT_COND_MODERATOR, BROADCASTER, READ_SHOUTOUTS, NULL,
+     "Shoutouts given", "Shoutout given", "Shoutouts given", "i-megaphone", "raid",
+     decode_shoutout_create},
+    {"channel.shoutout.receive", "1", EVENT_COND_MODERATOR, BROADCASTER, READ_SHOUTOUTS, NULL,
+     "Shoutouts received", "Shoutout received", "Shoutouts received", "i-megaphone", "raid",
+     decode_shoutout_receive},
+    {"channel.ban", "1", B, EVENT_NEED_NEVER, "channel:moderate", NULL, NULL, "Bans and timeouts",
+     "Ban", "Bans & timeouts", "i-ban", "mod", decode_ban},
+    {"user.authorization.grant", "1", B, EVENT_NEED_NEVER, NULL, NULL, NULL, "App authorizations",
+     "App authorized", "App authorizations", "i-check", "muted", decode_no_channel},
+    {"user.authorization.revoke", "1", B, EVENT_NEED_NEVER, NULL, NULL, NULL,
+     "App authorization revocations", "App authorization revoked", "App revocations", "i-x",
+     "muted", decode_no_channel},
 };
+
+/* Labels that depend on the payload (see struct event_variant). */
+static const struct event_variant variants[] = {
+    {"channel.ban", "is_permanent", "false", "Timeout", "i-timeout", "mod"},
+    {"channel.subscribe", "is_gift", "true", "Gifted sub", "i-gift", "sub"},
+    {"channel.chat.message", "cheer", "*", "Cheer", "i-bits", "bits"},
+    {"channel.bits.use", "type", "cheer", "Cheer", "i-bits", "bits"},
+    {"channel.bits.use", "type", "power_up", "Power-up", "i-bits", "bits"},
+    {"channel.bits.use", "type", "combo", "Combo", "i-bits", "bits"},
+    {"channel.goal.end", "is_achieved", "true", "Goal achieved", "i-trophy", "info"},
+    {"channel.chat.notification", "notice_type", "sub", "Subscription", "i-star", "sub"},
+    {"channel.chat.notification", "notice_type", "resub", "Resub", "i-resub", "sub"},
+    {"channel.chat.notification", "notice_type", "sub_gift", "Gift sub", "i-gift", "sub"},
+    {"channel.chat.notification", "notice_type", "community_sub_gift", "Gift subs", "i-gift",
+     "sub"},
+    {"channel.chat.notification", "notice_type", "gift_paid_upgrade", "Sub upgrade", "i-upgrade",
+     "sub"},
+    {"channel.chat.notification", "notice_type", "prime_paid_upgrade", "Prime upgrade", "i-upgrade",
+     "sub"},
+    {"channel.chat.notification", "notice_type", "pay_it_forward", "Pay it forward", "i-gift",
+     "sub"},
+    {"channel.chat.notification", "notice_type", "raid", "Raid", "i-raid", "raid"},
+    {"channel.chat.notification", "notice_type", "unraid", "Raid cancelled", "i-x", "muted"},
+    {"channel.chat.notification", "notice_type", "announcement", "Announcement", "i-megaphone",
+     "info"},
+    {"channel.chat.notification", "notice_type", "bits_badge_tier", "Bits badge", "i-bits", "bits"},
+    {"channel.chat.notification", "notice_type", "charity_donation", "Charity donation", "i-heart",
+     "follow"},
+};
+
+const struct event_variant *event_variants(size_t *count)
+{
+    *count = sizeof variants / sizeof variants[0];
+    return variants;
+}
+
+static json_t *label_row(const char *label, const char *plural, const char *icon, const char *tone)
+{
+    return json_pack("{ss ss ss ss}", "label", label, "plural", plural, "icon", icon, "tone", tone);
+}
+
+int event_labels_json(json_t *into)
+{
+    json_t *byType = json_object(), *list = json_array();
+    int rc = byType && list ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < sizeof types / sizeof types[0]; i++)
+        rc = json_object_set_new(
+            byType, types[i].type,
+            label_row(types[i].label, types[i].plural, types[i].icon, types[i].tone));
+    if (rc == 0)
+        rc = json_object_set_new(byType, "sev.gap",
+                                 label_row("Possible gap", "Possible gaps", "i-gap", "gap"));
+    for (size_t i = 0; rc == 0 && i < sizeof variants / sizeof variants[0]; i++) {
+        const struct event_variant *v = &variants[i];
+        rc = json_array_append_new(list, json_pack("{ss ss ss ss ss ss}", "type", v->type, "key",
+                                                   v->key, "value", v->value, "label", v->label,
+                                                   "icon", v->icon, "tone", v->tone));
+    }
+    if (rc == 0 && json_object_set(into, "types", byType) == 0 &&
+        json_object_set(into, "variants", list) == 0) {
+        json_decref(byType);
+        json_decref(list);
+        return 0;
+    }
+    json_decref(byType);
+    json_decref(list);
+    return -1;
+}
 
 const struct event_type_info *event_types(size_t *count)
 {

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/map.h"
 #include "base/rand.h"
+#include "event/event.h"
 #include "eventsub/backfill.h"
 #include "eventsub/wsession.h"
 
@@ -21,61 +22,46 @@ enum cond_kind {
     COND_MODERATOR,   /* {"broadcaster_user_id": S, "moderator_user_id": S} */
 };
 
-enum need { NEED_NOTHING, NEED_VIEWER_CHAT, NEED_BROADCASTER };
-
+/* One subscription SEV makes per streamer: a row of the type table (event_types.c), with
+ * channel.raid made twice (incoming and outgoing). Built once from the table. */
 struct wanted {
-    const char *type, *version;
+    const struct event_type_info *t;
     enum cond_kind cond;
-    enum need need;
-    const char *scope; /* one scope that suffices (the first of Twitch's alternatives) */
-    const char *alt_scope;
-    const char *label;
 };
 
-static const struct wanted catalog[] = {
-    {"stream.online", "1", COND_BROADCASTER, NEED_NOTHING, NULL, NULL, "Going live"},
-    {"stream.offline", "1", COND_BROADCASTER, NEED_NOTHING, NULL, NULL, "Going offline"},
-    {"channel.update", "2", COND_BROADCASTER, NEED_NOTHING, NULL, NULL, "Title and category"},
-    {"channel.raid", "1", COND_RAID_TO, NEED_NOTHING, NULL, NULL, "Raids"},
-    {"channel.raid", "1", COND_RAID_FROM, NEED_NOTHING, NULL, NULL, "Raids"},
-    {"channel.chat.notification", "1", COND_CHAT, NEED_VIEWER_CHAT, "user:read:chat", NULL,
-     "Subs, resubs, gift subs, raids and announcements in chat"},
-    {"channel.chat.message", "1", COND_CHAT, NEED_VIEWER_CHAT, "user:read:chat", NULL,
-     "Cheers in chat"},
-    {"channel.follow", "2", COND_MODERATOR, NEED_BROADCASTER, "moderator:read:followers", NULL,
-     "Follows"},
-    {"channel.subscribe", "1", COND_BROADCASTER, NEED_BROADCASTER, "channel:read:subscriptions",
-     NULL, "Subscriptions"},
-    {"channel.subscription.gift", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:subscriptions", NULL, "Gift subs"},
-    {"channel.subscription.message", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:subscriptions", NULL, "Resub messages"},
-    {"channel.cheer", "1", COND_BROADCASTER, NEED_BROADCASTER, "bits:read", NULL, "Cheers"},
-    {"channel.channel_points_custom_reward_redemption.add", "1", COND_BROADCASTER,
-     NEED_BROADCASTER, "channel:read:redemptions", "channel:manage:redemptions",
-     "Channel point redemptions"},
-    {"channel.hype_train.begin", "2", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:hype_train", NULL, "Hype train"},
-    {"channel.hype_train.progress", "2", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:hype_train", NULL, "Hype train"},
-    {"channel.hype_train.end", "2", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:hype_train", NULL, "Hype train"},
-    {"channel.poll.begin", "1", COND_BROADCASTER, NEED_BROADCASTER, "channel:read:polls",
-     "channel:manage:polls", "Polls"},
-    {"channel.poll.progress", "1", COND_BROADCASTER, NEED_BROADCASTER, "channel:read:polls",
-     "channel:manage:polls", "Polls"},
-    {"channel.poll.end", "1", COND_BROADCASTER, NEED_BROADCASTER, "channel:read:polls",
-     "channel:manage:polls", "Polls"},
-    {"channel.prediction.begin", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:predictions", "channel:manage:predictions", "Predictions"},
-    {"channel.prediction.progress", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:predictions", "channel:manage:predictions", "Predictions"},
-    {"channel.prediction.lock", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:predictions", "channel:manage:predictions", "Predictions"},
-    {"channel.prediction.end", "1", COND_BROADCASTER, NEED_BROADCASTER,
-     "channel:read:predictions", "channel:manage:predictions", "Predictions"},
-};
-#define NWANTED (sizeof catalog / sizeof catalog[0])
+#define MAX_WANTED 64
+static struct wanted catalog[MAX_WANTED];
+static size_t nwanted;
+
+static void catalog_build(void)
+{
+    size_t n = 0;
+    const struct event_type_info *types = event_types(&n);
+    if (nwanted)
+        return;
+    for (size_t i = 0; i < n && nwanted + 2 <= MAX_WANTED; i++) {
+        const struct event_type_info *t = &types[i];
+        if (t->need == EVENT_NEED_NEVER)
+            continue;
+        switch (t->cond) {
+        case EVENT_COND_RAID:
+            catalog[nwanted++] = (struct wanted){t, COND_RAID_TO};
+            catalog[nwanted++] = (struct wanted){t, COND_RAID_FROM};
+            break;
+        case EVENT_COND_CHAT:
+            catalog[nwanted++] = (struct wanted){t, COND_CHAT};
+            break;
+        case EVENT_COND_MODERATOR:
+            catalog[nwanted++] = (struct wanted){t, COND_MODERATOR};
+            break;
+        case EVENT_COND_BROADCASTER:
+            catalog[nwanted++] = (struct wanted){t, COND_BROADCASTER};
+            break;
+        }
+    }
+}
+
+#define NWANTED nwanted
 
 enum sub_state {
     SUB_IDLE,        /* not wanted now (no host, or waiting for a session) */
@@ -100,12 +86,13 @@ struct streamer {
     struct esm *m;
     char id[32];
     char login[32];
-    struct map viewers;   /* user id -> (void *)1 */
-    char carrier[32];     /* viewer whose session carries the viewer-token types */
-    char full_carrier[32]; /* a viewer whose token hit Twitch's cost limit: skipped */
-    char *bscopes;        /* scopes the broadcaster granted SEV, NULL if none */
-    int scopes_known;     /* the user_scopes answer arrived */
-    struct sub subs[NWANTED];
+    struct map viewers; /* user id -> (void *)1 */
+    char carrier[32];   /* viewer whose session carries the viewer-token types */
+    struct map skip;    /* viewer id -> literal reason: not to carry (cost limit reached,
+                           banned from the chat) while another viewer can */
+    char *bscopes;      /* scopes the broadcaster granted SEV, NULL if none */
+    int scopes_known;   /* the user_scopes answer arrived */
+    struct sub subs[MAX_WANTED];
     int64_t down_since_us; /* a possible gap started here (0: none) */
     char gap_reason[96];
     uv_timer_t retry;
@@ -133,8 +120,9 @@ struct esm {
     struct map sessions;  /* user id -> struct session */
     struct map favorites; /* user id -> strdup(streamer id) */
     int started;
-    int adopting; /* listing existing webhook subscriptions */
-    json_t *existing; /* array of subscriptions listed at start (webhook mode) */
+    int adopting;              /* listing existing webhook subscriptions */
+    json_t *existing;          /* array of subscriptions listed at start (webhook mode) */
+    struct map early_verified; /* subscription ids whose challenge came before the 202 */
     char *ws_url, *callback_url, *secret;
     struct esm_stats stats;
     int handles;  /* open timers */
@@ -161,6 +149,7 @@ static void esm_destroy(struct esm *m)
     map_release(&m->streamers);
     map_release(&m->sessions);
     map_release(&m->favorites);
+    map_release(&m->early_verified);
     json_decref(m->existing);
     free(m->ws_url);
     free(m->callback_url);
@@ -390,13 +379,26 @@ static const char *pick_carrier(struct streamer *s)
     const char *key;
     void *v;
     for (size_t i = 0; map_next(&s->viewers, &i, &key, &v);) {
-        if (strcmp(key, s->full_carrier) == 0 && s->viewers.count > 1)
+        if (map_get(&s->skip, key))
             continue;
+        snprintf(s->carrier, sizeof s->carrier, "%s", key);
+        return s->carrier;
+    }
+    /* everybody is skipped: the first viewer carries what it still can */
+    for (size_t i = 0; map_next(&s->viewers, &i, &key, &v);) {
         snprintf(s->carrier, sizeof s->carrier, "%s", key);
         return s->carrier;
     }
     s->carrier[0] = 0;
     return NULL;
+}
+
+/* The carrier cannot carry any more (why is a literal): another viewer takes over. */
+static void skip_carrier(struct streamer *s, const char *user, const char *why)
+{
+    map_put(&s->skip, user, (void *)why);
+    if (strcmp(s->carrier, user) == 0)
+        s->carrier[0] = 0;
 }
 
 static void set_unavailable(struct sub *sub, const char *why)
@@ -405,14 +407,21 @@ static void set_unavailable(struct sub *sub, const char *why)
     snprintf(sub->reason, sizeof sub->reason, "%s", why);
 }
 
-/* Decides transport and host of one row; returns 1 if it should exist now. */
-static int decide(struct streamer *s, int row, enum esm_transport *via, const char **host,
-                  const char **why)
+static int row_of(const char *type)
 {
-    const struct wanted *w = &catalog[row];
+    for (size_t row = 0; type && row < NWANTED; row++)
+        if (strcmp(catalog[row].t->type, type) == 0)
+            return (int)row;
+    return -1;
+}
+
+static int decide_row(struct streamer *s, int row, enum esm_transport *via, const char **host,
+                      const char **why)
+{
+    const struct event_type_info *t = catalog[row].t;
     struct esm *m = s->m;
-    switch (w->need) {
-    case NEED_NOTHING:
+    switch (t->need) {
+    case EVENT_NEED_NOTHING:
         *via = m->opts.transport;
         *host = m->opts.transport == ESM_WEBHOOK ? "" : pick_carrier(s);
         if (!*host) {
@@ -420,7 +429,7 @@ static int decide(struct streamer *s, int row, enum esm_transport *via, const ch
             return 0;
         }
         return 1;
-    case NEED_VIEWER_CHAT:
+    case EVENT_NEED_VIEWER_CHAT:
         *via = ESM_WEBSOCKET;
         *host = pick_carrier(s);
         if (!*host) {
@@ -428,20 +437,48 @@ static int decide(struct streamer *s, int row, enum esm_transport *via, const ch
             return 0;
         }
         return 1;
-    case NEED_BROADCASTER:
+    case EVENT_NEED_BROADCASTER:
         if (!s->scopes_known) {
             *why = "checking the broadcaster's authorization";
             return 0;
         }
-        if (!has_scope(s->bscopes, w->scope) && !has_scope(s->bscopes, w->alt_scope)) {
+        if (!has_scope(s->bscopes, t->scope) && !has_scope(s->bscopes, t->alt_scope)) {
             *why = "needs the broadcaster to authorize SEV";
             return 0;
         }
         *via = m->opts.transport;
         *host = m->opts.transport == ESM_WEBHOOK ? "" : s->id;
         return 1;
+    case EVENT_NEED_NEVER:
+        *why = "not subscribed per streamer";
+        return 0;
     }
     return 0;
+}
+
+static int supersedes(int row)
+{
+    for (size_t k = 0; k < NWANTED; k++)
+        if (catalog[k].t->superseded_by &&
+            strcmp(catalog[k].t->superseded_by, catalog[row].t->type) == 0)
+            return 1;
+    return 0;
+}
+
+/* Decides transport and host of one row; returns 1 if it should exist now. A row whose
+ * superseding type can be had is not made: that type carries the same occurrences (a cheer
+ * told once by channel.bits.use instead of by channel.cheer and channel.chat.message too). */
+static int decide(struct streamer *s, int row, enum esm_transport *via, const char **host,
+                  const char **why)
+{
+    int over = row_of(catalog[row].t->superseded_by);
+    enum esm_transport v2;
+    const char *h2 = NULL, *w2 = NULL;
+    if (over >= 0 && decide_row(s, over, &v2, &h2, &w2) && s->subs[over].state != SUB_UNAVAILABLE) {
+        *why = "received through channel.bits.use instead";
+        return 0;
+    }
+    return decide_row(s, row, via, host, why);
 }
 
 static void delete_remote(struct esm *m, const char *host, const char *id);
@@ -458,8 +495,7 @@ static void plan(struct streamer *s)
         const char *host = NULL, *why = NULL;
         int want = decide(s, row, &via, &host, &why);
         int same = want && sub->via == via && strcmp(sub->host, host) == 0;
-        if (sub->state == SUB_ENABLED || sub->state == SUB_PENDING ||
-            sub->state == SUB_CREATING) {
+        if (sub->state == SUB_ENABLED || sub->state == SUB_PENDING || sub->state == SUB_CREATING) {
             if (same)
                 continue;
             /* moved or no longer wanted: drop the old one */
@@ -510,8 +546,7 @@ static void on_deleted(void *arg, int status, json_t *body, const char *error)
     if (status == 204 || status == 404)
         c->m->stats.deleted++;
     else
-        log_warn("eventsub.delete_failed", "status=%d error=\"%s\"", status,
-                 error ? error : "");
+        log_warn("eventsub.delete_failed", "status=%d error=\"%s\"", status, error ? error : "");
     free(c);
 }
 
@@ -538,6 +573,188 @@ static struct streamer *call_target(struct call *c, struct sub **sub)
 
 static void arm_retry(struct streamer *s);
 
+static void session_release_if_unused(struct esm *m, const char *user);
+
+/* The end of every create attempt (and of the listings a failure leads to): a sub that is
+ * now unavailable may let another type carry, or leave its session with nothing to do. */
+static void create_settled(struct streamer *s, int row)
+{
+    struct sub *sub = &s->subs[row];
+    if (sub->state == SUB_UNAVAILABLE && supersedes(row))
+        plan(s); /* what it would have carried is made the other way */
+    if (sub->state == SUB_UNAVAILABLE && sub->via == ESM_WEBSOCKET && sub->host[0]) {
+        char host[32];
+        snprintf(host, sizeof host, "%s", sub->host);
+        /* every subscription of that session failed: close it rather than keep an empty
+         * session that Twitch closes with 4003 and SEV would reopen in a loop */
+        session_release_if_unused(s->m, host);
+    }
+    maybe_close_gap(s);
+}
+
+static void retry_or_give_up(struct esm *m, struct streamer *s, struct sub *sub, const char *msg)
+{
+    if (sub->attempts >= m->opts.max_attempts) {
+        char why[160];
+        snprintf(why, sizeof why, "failed %d times: %s", sub->attempts, msg);
+        set_unavailable(sub, why);
+        return;
+    }
+    sub->state = SUB_RETRY; /* 5xx, 429 rate limit, network, 401 mid-refresh */
+    arm_retry(s);
+}
+
+/* 1 when Twitch's answer says the token's budget is spent: total_cost and max_total_cost
+ * (Create and Get EventSub Subscriptions carry both) leave no room for a subscription of
+ * cost 1. */
+static int cost_spent(json_t *body)
+{
+    json_t *total = json_object_get(body, "total_cost");
+    json_t *max = json_object_get(body, "max_total_cost");
+    return json_is_integer(total) && json_is_integer(max) &&
+           json_integer_value(total) >= json_integer_value(max);
+}
+
+static void cost_limit_reached(struct streamer *s, struct sub *sub)
+{
+    /* this carrier's token is full (its user may run other apps): let another viewer
+     * carry; with nobody else, say so and wait for a change */
+    set_unavailable(sub, "Twitch's subscription cost limit for this token is reached");
+    sub->attempts = s->m->opts.max_attempts;
+    if (sub->host[0] && strcmp(sub->host, s->carrier) == 0 && s->viewers.count > 1) {
+        skip_carrier(s, s->carrier, "cost limit");
+        plan(s);
+    }
+}
+
+/* Does a listed subscription stand for row of s, made the way SEV would make it now? */
+static int listed_is_ours(struct streamer *s, int row, json_t *item)
+{
+    struct esm *m = s->m;
+    struct sub *sub = &s->subs[row];
+    const char *type = json_string_value(json_object_get(item, "type"));
+    const char *version = json_string_value(json_object_get(item, "version"));
+    const char *status = json_string_value(json_object_get(item, "status"));
+    json_t *tr = json_object_get(item, "transport");
+    const char *method = json_string_value(json_object_get(tr, "method"));
+    if (!type || !version || !status || !method || strcmp(type, catalog[row].t->type) != 0 ||
+        strcmp(version, catalog[row].t->version) != 0 ||
+        (strcmp(status, "enabled") != 0 &&
+         strcmp(status, "webhook_callback_verification_pending") != 0))
+        return 0;
+    if (sub->via == ESM_WEBHOOK) {
+        const char *cb = json_string_value(json_object_get(tr, "callback"));
+        if (strcmp(method, "webhook") != 0 || !cb || strcmp(cb, m->callback_url) != 0)
+            return 0;
+    } else {
+        struct session *se = map_get(&m->sessions, sub->host);
+        const char *sid = json_string_value(json_object_get(tr, "session_id"));
+        if (strcmp(method, "websocket") != 0 || !se || !se->ws || !sid ||
+            strcmp(sid, wsession_id(se->ws)) != 0)
+            return 0;
+    }
+    json_t *want = condition_for(s, row, sub->host);
+    int same = condition_matches(json_object_get(item, "condition"), want);
+    json_decref(want);
+    return same;
+}
+
+static void take_over(struct streamer *s, struct sub *sub, const char *id, const char *status)
+{
+    struct esm *m = s->m;
+    snprintf(sub->id, sizeof sub->id, "%s", id);
+    sub->state = status && strcmp(status, "enabled") == 0 ? SUB_ENABLED : SUB_PENDING;
+    /* the challenge may come before the 202 is handled: it was remembered */
+    if (sub->state == SUB_PENDING && map_remove(&m->early_verified, id))
+        sub->state = SUB_ENABLED;
+    sub->attempts = 0;
+}
+
+static void list_for_conflict(struct call *c, struct sub *sub, const char *after);
+
+/* After a 409: the subscription exists (a lost race, a leftover of an earlier run): find it
+ * with Get EventSub Subscriptions filtered by type and take it over. */
+static void on_conflict_listed(void *arg, int status, json_t *body, const char *error)
+{
+    struct call *c = arg;
+    struct esm *m = c->m;
+    if (call_returned(m)) {
+        free(c);
+        return;
+    }
+    struct sub *sub = NULL;
+    struct streamer *s = call_target(c, &sub);
+    if (!s) {
+        free(c);
+        return;
+    }
+    int row = c->row;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(body, "data"), i, item)
+    {
+        const char *id = json_string_value(json_object_get(item, "id"));
+        if (status == 200 && id && listed_is_ours(s, row, item)) {
+            take_over(s, sub, id, json_string_value(json_object_get(item, "status")));
+            m->stats.adopted++;
+            log_info("eventsub.adopted", "streamer=%s type=%s why=conflict status=%s", s->login,
+                     catalog[row].t->type, sub->state == SUB_ENABLED ? "enabled" : "pending");
+            free(c);
+            create_settled(s, row);
+            return;
+        }
+    }
+    const char *cursor =
+        json_string_value(json_object_get(json_object_get(body, "pagination"), "cursor"));
+    if (status == 200 && cursor && cursor[0] && strlen(cursor) < 400) {
+        list_for_conflict(c, sub, cursor);
+        return;
+    }
+    log_warn("eventsub.conflict_unresolved", "streamer=%s type=%s status=%d error=\"%s\"", s->login,
+             catalog[row].t->type, status, error ? error : "");
+    retry_or_give_up(m, s, sub, "Twitch says it exists but does not list it");
+    free(c);
+    create_settled(s, row);
+}
+
+static void list_for_conflict(struct call *c, struct sub *sub, const char *after)
+{
+    struct streamer *s = map_get(&c->m->streamers, c->streamer);
+    char path[640];
+    /* the filters are exclusive: type only (the token's own subscriptions are listed) */
+    snprintf(path, sizeof path, "/eventsub/subscriptions?type=%s%s%s", catalog[c->row].t->type,
+             after ? "&after=" : "", after ? after : "");
+    sub->state = SUB_CREATING; /* still settling: plan leaves it alone */
+    if (helix(c->m, c->host[0] ? c->host : NULL, "GET", path, NULL, on_conflict_listed, c) < 0) {
+        retry_or_give_up(c->m, s, sub, "could not list subscriptions");
+        free(c);
+    }
+}
+
+/* After a 429: a rate limit (retry later) or the token's cost budget (wait for a change)?
+ * Twitch's answer to Get EventSub Subscriptions says which: total_cost, max_total_cost. */
+static void on_cost_listed(void *arg, int status, json_t *body, const char *error)
+{
+    struct call *c = arg;
+    struct esm *m = c->m;
+    (void)error;
+    if (call_returned(m)) {
+        free(c);
+        return;
+    }
+    struct sub *sub = NULL;
+    struct streamer *s = call_target(c, &sub);
+    int row = c->row;
+    free(c);
+    if (!s)
+        return;
+    if (status == 200 && cost_spent(body))
+        cost_limit_reached(s, sub);
+    else
+        retry_or_give_up(m, s, sub, "rate limited");
+    create_settled(s, row);
+}
+
 static void on_created(void *arg, int status, json_t *body, const char *error)
 {
     struct call *c = arg;
@@ -560,52 +777,46 @@ static void on_created(void *arg, int status, json_t *body, const char *error)
         free(c);
         return;
     }
-    const char *type = catalog[c->row].type;
+    int row = c->row;
+    const char *type = catalog[row].t->type;
     if (status == 202 && id) {
         m->stats.created++;
-        snprintf(sub->id, sizeof sub->id, "%s", id);
-        sub->state = st && strcmp(st, "enabled") == 0 ? SUB_ENABLED : SUB_PENDING;
-        sub->attempts = 0;
+        take_over(s, sub, id, st);
         log_info("eventsub.subscribed", "streamer=%s type=%s via=%s status=%s", s->login, type,
-                 sub->via == ESM_WEBHOOK ? "webhook" : "websocket", st ? st : "?");
+                 sub->via == ESM_WEBHOOK ? "webhook" : "websocket",
+                 sub->state == SUB_ENABLED ? "enabled"
+                 : st                      ? st
+                                           : "?");
+        free(c);
+        create_settled(s, row);
+        return;
+    }
+    m->stats.create_errors++;
+    sub->attempts++;
+    log_warn("eventsub.subscribe_failed", "streamer=%s type=%s status=%d attempt=%d error=\"%s\"",
+             s->login, type, status, sub->attempts, msg);
+    if (status == 409) {
+        list_for_conflict(c, sub, NULL); /* c lives on */
+        return;
+    }
+    if (status == 429 && cost_spent(body)) {
+        cost_limit_reached(s, sub);
+    } else if (status == 429) {
+        /* the answer does not say which limit: ask Twitch for the token's costs */
+        sub->state = SUB_CREATING;
+        if (helix(m, c->host[0] ? c->host : NULL, "GET", "/eventsub/subscriptions?status=enabled",
+                  NULL, on_cost_listed, c) == 0)
+            return; /* c lives on */
+        retry_or_give_up(m, s, sub, msg);
+    } else if (status == 400 || status == 403 || status == 410) {
+        char why[160];
+        snprintf(why, sizeof why, "Twitch refused: %s", msg);
+        set_unavailable(sub, status == 403 ? "the token lacks the scope this type needs" : why);
     } else {
-        m->stats.create_errors++;
-        sub->attempts++;
-        log_warn("eventsub.subscribe_failed",
-                 "streamer=%s type=%s status=%d attempt=%d error=\"%s\"", s->login, type,
-                 status, sub->attempts, msg);
-        if (status == 409) {
-            /* exists already (a lost race or an unadopted leftover): take it over by listing */
-            sub->state = SUB_RETRY;
-            arm_retry(s);
-        } else if (status == 400 || status == 403 || status == 410) {
-            char why[160];
-            snprintf(why, sizeof why, "Twitch refused: %s", msg);
-            set_unavailable(sub, status == 403 ? "the token lacks the scope this type needs"
-                                               : why);
-        } else if (status == 429 && strstr(msg, "cost")) {
-            /* this carrier's token is full (its user may run other apps): let another
-             * viewer carry; with nobody else, say so and wait for a change */
-            set_unavailable(sub, "Twitch's subscription cost limit for this token is reached");
-            sub->attempts = m->opts.max_attempts;
-            if (sub->host[0] && strcmp(sub->host, s->carrier) == 0 && s->viewers.count > 1) {
-                snprintf(s->full_carrier, sizeof s->full_carrier, "%s", s->carrier);
-                s->carrier[0] = 0;
-                free(c);
-                plan(s);
-                return;
-            }
-        } else if (sub->attempts >= m->opts.max_attempts) {
-            char why[160];
-            snprintf(why, sizeof why, "failed %d times: %s", sub->attempts, msg);
-            set_unavailable(sub, why);
-        } else {
-            sub->state = SUB_RETRY; /* 5xx, 429 rate limit, network, 401 mid-refresh */
-            arm_retry(s);
-        }
+        retry_or_give_up(m, s, sub, msg);
     }
     free(c);
-    maybe_close_gap(s);
+    create_settled(s, row);
 }
 
 static void create_sub(struct streamer *s, int row)
@@ -623,8 +834,8 @@ static void create_sub(struct streamer *s, int row)
             return;
         transport = json_pack("{ssss}", "method", "websocket", "session_id", wsession_id(se->ws));
     }
-    json_t *body = json_pack("{sssssoso}", "type", w->type, "version", w->version, "condition",
-                             condition_for(s, row, sub->host), "transport", transport);
+    json_t *body = json_pack("{sssssoso}", "type", w->t->type, "version", w->t->version,
+                             "condition", condition_for(s, row, sub->host), "transport", transport);
     struct call *c = calloc(1, sizeof *c);
     if (!body || !c) {
         json_decref(body);
@@ -681,6 +892,8 @@ static void arm_retry(struct streamer *s)
 /* ---- WebSocket sessions, one per user ---- */
 
 static void session_open(struct session *se);
+static void session_close(struct session *se);
+static void count_hosted(struct streamer *s, int row, void *arg);
 
 static void for_each_hosted(struct esm *m, const char *user,
                             void (*fn)(struct streamer *, int row, void *), void *arg)
@@ -749,6 +962,15 @@ static void on_lost(void *arg, int close_code, const char *why, int64_t last_ali
     log_warn("eventsub.session_lost", "user=%s code=%d meaning=\"%s\"", se->user, close_code,
              why ? why : "");
     for_each_hosted(m, se->user, lose_hosted, &l);
+    int hosted = 0;
+    for_each_hosted(m, se->user, count_hosted, &hosted);
+    if (!hosted) {
+        /* nothing to carry (Twitch closes an empty session with 4003): not reopened */
+        map_remove(&m->sessions, se->user);
+        log_info("eventsub.session_closed", "user=%s reason=\"nothing to carry\"", se->user);
+        session_close(se);
+        return;
+    }
     int delay = backoff_next(m, &se->retry_ms);
     uv_timer_start(&se->retry, on_session_retry, (uint64_t)delay, 0);
 }
@@ -771,8 +993,7 @@ static void session_open(struct session *se)
     if (wsession_open(m->loop, m->ws_url, m->ingest, &session_ops, se, &se->ws, &err) < 0) {
         log_warn("eventsub.session_open_failed", "user=%s error=\"%s\"", se->user, err.msg);
         se->ws = NULL;
-        uv_timer_start(&se->retry, on_session_retry, (uint64_t)backoff_next(m, &se->retry_ms),
-                       0);
+        uv_timer_start(&se->retry, on_session_retry, (uint64_t)backoff_next(m, &se->retry_ms), 0);
         return;
     }
     m->stats.sessions_opened++;
@@ -869,6 +1090,7 @@ static struct streamer *streamer_get(struct esm *m, const char *id, const char *
     snprintf(s->id, sizeof s->id, "%s", id);
     snprintf(s->login, sizeof s->login, "%s", login ? login : id);
     map_init(&s->viewers);
+    map_init(&s->skip);
     uv_timer_init(m->loop, &s->retry);
     s->retry.data = s;
     m->handles++;
@@ -878,6 +1100,7 @@ static struct streamer *streamer_get(struct esm *m, const char *id, const char *
         s->subs[i].state = SUB_IDLE;
     if (map_put(&m->streamers, s->id, s) < 0) {
         map_release(&s->viewers);
+        map_release(&s->skip);
         uv_close((uv_handle_t *)&s->retry, handle_closed);
         return NULL;
     }
@@ -894,7 +1117,7 @@ static void collect_hosts(struct streamer *s, char hosts[][32], int *n)
         int seen = 0;
         for (int k = 0; k < *n; k++)
             seen |= strcmp(hosts[k], h) == 0;
-        if (!seen && *n < (int)NWANTED)
+        if (!seen && *n < (int)MAX_WANTED)
             snprintf(hosts[(*n)++], 32, "%s", h);
     }
 }
@@ -903,7 +1126,7 @@ static void collect_hosts(struct streamer *s, char hosts[][32], int *n)
 static void streamer_drop(struct streamer *s)
 {
     struct esm *m = s->m;
-    char hosts[NWANTED][32];
+    char hosts[MAX_WANTED][32];
     int nhosts = 0;
     collect_hosts(s, hosts, &nhosts);
     for (size_t i = 0; i < NWANTED; i++) {
@@ -919,6 +1142,7 @@ static void streamer_drop(struct streamer *s)
     for (int k = 0; k < nhosts; k++)
         session_release_if_unused(m, hosts[k]);
     map_release(&s->viewers);
+    map_release(&s->skip);
     free(s->bscopes);
     uv_timer_stop(&s->retry);
     uv_close((uv_handle_t *)&s->retry, handle_closed);
@@ -936,7 +1160,7 @@ void esm_favorite_changed(struct esm *m, const char *user_id, const char *old_id
     if (leaving) {
         struct streamer *s = map_get(&m->streamers, leaving);
         if (s && map_remove(&s->viewers, user_id)) {
-            char hosts[NWANTED][32];
+            char hosts[MAX_WANTED][32];
             int nhosts = 0;
             collect_hosts(s, hosts, &nhosts);
             if (s->viewers.count == 0) {
@@ -1015,8 +1239,8 @@ static void adopt_and_plan(struct esm *m)
                 struct sub *sub = &s->subs[row];
                 enum esm_transport via;
                 const char *host = NULL, *why = NULL;
-                if (sub->id[0] || strcmp(catalog[row].type, type ? type : "") != 0 ||
-                    strcmp(catalog[row].version, version ? version : "") != 0)
+                if (sub->id[0] || strcmp(catalog[row].t->type, type ? type : "") != 0 ||
+                    strcmp(catalog[row].t->version, version ? version : "") != 0)
                     continue;
                 if (!decide(s, row, &via, &host, &why) || via != ESM_WEBHOOK)
                     continue;
@@ -1053,7 +1277,8 @@ static void on_listed(void *arg, int status, json_t *body, const char *error)
     if (call_returned(m))
         return;
     if (status != 200) {
-        log_warn("eventsub.list_failed", "status=%d error=\"%s\" action=\"creating without "
+        log_warn("eventsub.list_failed",
+                 "status=%d error=\"%s\" action=\"creating without "
                  "adoption; a 409 will be resolved by listing again\"",
                  status, error ? error : "");
         adopt_and_plan(m);
@@ -1124,6 +1349,7 @@ static struct sub *find_sub(struct esm *m, const char *id, struct streamer **own
     return NULL;
 }
 
+/* What SEV does next for each revocation reason (Twitch's Subscription status values). */
 void esm_on_revocation(struct esm *m, const char *subscription_id, const char *type,
                        const char *reason)
 {
@@ -1134,30 +1360,67 @@ void esm_on_revocation(struct esm *m, const char *subscription_id, const char *t
              reason ? reason : "?", sub != NULL);
     if (!sub)
         return;
+    const char *r = reason ? reason : "";
+    int by_viewer = sub->host[0] && strcmp(sub->host, s->id) != 0; /* a carrier's token */
+    char host[32];
+    snprintf(host, sizeof host, "%s", sub->host);
     sub->id[0] = 0;
     sub->gen++;
     mark_down(s, clock_wall_us(), "a subscription was revoked");
-    if (reason && (strcmp(reason, "authorization_revoked") == 0 ||
-                   strcmp(reason, "user_removed") == 0)) {
-        /* the user behind it withdrew: never resubscribe on that grant */
-        if (sub->host[0] && strcmp(sub->host, s->id) != 0) {
-            char user[32];
-            snprintf(user, sizeof user, "%s", sub->host);
-            set_unavailable(sub, "the viewer carrying it withdrew SEV's authorization");
-            esm_user_gone(m, user);
-            return;
-        }
+    if (strcmp(r, "authorization_revoked") == 0 && by_viewer) {
+        /* the carrier withdrew SEV's authorization: nothing rides on that grant any more;
+         * another viewer carries */
+        set_unavailable(sub, "the viewer carrying it withdrew SEV's authorization");
+        esm_user_gone(m, host);
+        return;
+    }
+    if (strcmp(r, "authorization_revoked") == 0) {
+        /* the broadcaster withdrew: no resubscribing until they authorize again */
         free(s->bscopes);
         s->bscopes = NULL;
         set_unavailable(sub, "the broadcaster withdrew SEV's authorization");
         plan(s);
         return;
     }
-    if (reason && strcmp(reason, "version_removed") == 0) {
-        set_unavailable(sub, "Twitch retired this version of the type");
+    if (strcmp(r, "user_removed") == 0 && by_viewer) {
+        set_unavailable(sub, "the viewer carrying it no longer exists on Twitch");
+        esm_user_gone(m, host);
         return;
     }
-    sub->state = SUB_RETRY; /* notification_failures_exceeded and the like: make it again */
+    if (strcmp(r, "user_removed") == 0) {
+        /* the streamer's account is gone: nothing to subscribe to until it is back */
+        set_unavailable(sub, "the streamer's Twitch account no longer exists");
+        sub->attempts = m->opts.max_attempts;
+        return;
+    }
+    if (strcmp(r, "chat_user_banned") == 0) {
+        /* the carrier was banned from this chat: the next viewer carries */
+        set_unavailable(sub, "the viewer carrying chat was banned from this chat");
+        if (by_viewer && s->viewers.count > 1) {
+            skip_carrier(s, host, "banned from the chat");
+            plan(s);
+            session_release_if_unused(m, host);
+        }
+        return;
+    }
+    if (strcmp(r, "moderator_removed") == 0) {
+        /* the moderator whose grant it used is no longer one: wait for a new grant */
+        set_unavailable(sub, "the moderator it was made with is no longer a moderator");
+        sub->attempts = m->opts.max_attempts;
+        return;
+    }
+    if (strcmp(r, "version_removed") == 0) {
+        /* SEV subscribes the version of its type table: that version is retired */
+        log_error("eventsub.version_removed", "type=%s action=\"update SEV's type table\"",
+                  type ? type : "?");
+        set_unavailable(sub, "Twitch retired this version of the type: SEV needs an update");
+        sub->attempts = m->opts.max_attempts;
+        return;
+    }
+    /* notification_failures_exceeded (deliveries failed: SEV answers every authentic one
+     * 2xx now), beta_maintenance (a beta type paused) and anything new: made again after
+     * the backoff */
+    sub->state = SUB_RETRY;
     arm_retry(s);
 }
 
@@ -1165,8 +1428,13 @@ void esm_on_verified(struct esm *m, const char *subscription_id)
 {
     struct streamer *s = NULL;
     struct sub *sub = find_sub(m, subscription_id, &s);
-    if (!sub)
+    if (!sub) {
+        /* the challenge can come before the create call's 202 is handled: remembered (a
+         * bounded few) so the subscription shows verified when it is */
+        if (subscription_id && m->early_verified.count < 256)
+            map_put(&m->early_verified, subscription_id, (void *)1);
         return;
+    }
     sub->state = SUB_ENABLED;
     maybe_close_gap(s);
 }
@@ -1181,17 +1449,18 @@ int esm_capabilities_json(struct esm *m, const char *login, struct buf *out)
     for (size_t i = 0; m && map_next(&m->streamers, &i, &key, &v);)
         if (strcasecmp(((struct streamer *)v)->login, login) == 0)
             s = v;
+    catalog_build(); /* m may be NULL: esm_new never ran */
     json_t *types = json_array();
     for (size_t row = 0; row < NWANTED; row++) {
         const struct wanted *w = &catalog[row];
-        if (row > 0 && strcmp(catalog[row - 1].type, w->type) == 0)
+        if (row > 0 && catalog[row - 1].t == w->t)
             continue; /* the second raid row: reported with the first */
         int receiving = 0;
         const char *reason = m ? "nobody watches this streamer yet: set it as your favorite"
                                : "SEV runs without Twitch credentials (TWITCH_CLIENT_ID)";
         const char *via = NULL;
         if (s) {
-            for (size_t k = row; k < NWANTED && strcmp(catalog[k].type, w->type) == 0; k++) {
+            for (size_t k = row; k < NWANTED && catalog[k].t == w->t; k++) {
                 const struct sub *sub = &s->subs[k];
                 if (sub->state == SUB_ENABLED) {
                     receiving = 1;
@@ -1205,11 +1474,20 @@ int esm_capabilities_json(struct esm *m, const char *login, struct buf *out)
                 }
             }
         }
-        json_array_append_new(types, json_pack("{sssssbss?ss?}", "type", w->type, "label",
-                                               w->label, "receiving", receiving, "transport",
-                                               via, "reason", receiving ? NULL : reason));
+        json_array_append_new(
+            types, json_pack("{ss ss ss sb ss? ss? ss? ss? ss?}", "type", w->t->type, "version",
+                             w->t->version, "label", w->t->what, "receiving", receiving,
+                             "transport", via, "reason", receiving ? NULL : reason, "scope",
+                             w->t->scope, "event_label", w->t->label, "icon", w->t->icon));
     }
-    json_t *doc = json_pack("{so}", "types", types);
+    json_t *labels = json_object();
+    json_t *doc = labels && event_labels_json(labels) == 0
+                      ? json_pack("{so so}", "types", types, "labels", labels)
+                      : NULL;
+    if (!doc) {
+        json_decref(labels);
+        json_decref(types);
+    }
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text)
@@ -1224,6 +1502,7 @@ int esm_capabilities_json(struct esm *m, const char *login, struct buf *out)
 int esm_new(uv_loop_t *loop, const struct esm_options *opts, const struct esm_twitch_ops *ops,
             struct ingest *ingest, struct esm **out, struct err *err)
 {
+    catalog_build();
     struct esm *m = calloc(1, sizeof *m);
     if (!m)
         return err_set(err, "out of memory");
@@ -1244,6 +1523,7 @@ int esm_new(uv_loop_t *loop, const struct esm_options *opts, const struct esm_tw
     map_init(&m->streamers);
     map_init(&m->sessions);
     map_init(&m->favorites);
+    map_init(&m->early_verified);
     if (!m->ws_url || !m->callback_url || !m->secret) {
         free(m->ws_url);
         free(m->callback_url);
@@ -1270,6 +1550,7 @@ void esm_free(struct esm *m)
         struct streamer *s = v;
         s->closing = 1;
         map_release(&s->viewers);
+        map_release(&s->skip);
         free(s->bscopes);
         uv_timer_stop(&s->retry);
         uv_close((uv_handle_t *)&s->retry, handle_closed);

@@ -72,17 +72,36 @@ static void on_ingested(void *arg, int status)
     free(d);
 }
 
+/* An authentic notification SEV cannot use (unknown shape, batched `events`, no
+ * broadcaster): answered 2xx all the same, since failing deliveries make Twitch revoke the
+ * subscription (notification_failures_exceeded); logged and counted, nothing stored. */
+static void skip_notification(struct webhook *wh, struct http_request *req, const char *id,
+                              json_t *body, const char *why)
+{
+    json_t *sub = json_object_get(body, "subscription");
+    wh->stats.skipped++;
+    log_warn("webhook.notification_skipped",
+             "message_id=%.64s type=%.64s version=%.16s reason=\"%.160s\"", id,
+             json_str(sub, "type") ? json_str(sub, "type") : "-",
+             json_str(sub, "version") ? json_str(sub, "version") : "-", why);
+    http_respond(req, 204, NULL, "", 0);
+}
+
 static void handle_notification(struct webhook *wh, struct http_request *req, const char *id,
                                 int64_t ts_us, json_t *body)
 {
     struct err err = {{0}};
     struct event *ev = NULL;
+    if (json_is_array(json_object_get(body, "events"))) {
+        skip_notification(wh, req, id, body, "batched events: no type SEV uses batches");
+        return;
+    }
     if (!json_is_object(json_object_get(body, "event"))) {
-        reject(wh, req, 400, "notification without an event object", id);
+        skip_notification(wh, req, id, body, "notification without an event object");
         return;
     }
     if (event_decode_notification(id, ts_us, body, &ev, &err) < 0) {
-        reject(wh, req, 400, err.msg[0] ? err.msg : "event could not be decoded", id);
+        skip_notification(wh, req, id, body, err.msg[0] ? err.msg : "event could not be decoded");
         return;
     }
     struct delivery *d = malloc(sizeof *d);
@@ -97,6 +116,38 @@ static void handle_notification(struct webhook *wh, struct http_request *req, co
         free(d);
         http_respond_error(req, 503, "could not queue the event; retry later");
     }
+}
+
+/* A copy of text without the commas that end a JSON object or array ("…,}"), outside strings:
+ * the few examples on Twitch's reference pages that carry them (channel.ad_break.begin) then
+ * still parse. NULL when out of memory. */
+static char *without_trailing_commas(const char *text, size_t len)
+{
+    char *out = malloc(len + 1);
+    size_t o = 0;
+    int in_string = 0;
+    for (size_t i = 0; out && i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\' && i + 1 < len)
+                out[o++] = text[i++];
+            else if (c == '"')
+                in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == ',') {
+            size_t k = i + 1;
+            while (k < len &&
+                   (text[k] == ' ' || text[k] == '\t' || text[k] == '\r' || text[k] == '\n'))
+                k++;
+            if (k < len && (text[k] == '}' || text[k] == ']'))
+                continue;
+        }
+        out[o++] = text[i];
+    }
+    if (out)
+        out[o] = 0;
+    return out;
 }
 
 static void handle_challenge(struct webhook *wh, struct http_request *req, const char *id,
@@ -161,6 +212,11 @@ void webhook_handle(struct webhook *wh, struct http_request *req)
     }
     json_error_t jerr;
     json_t *body = json_loadb(req->body, req->body_len, 0, &jerr);
+    if (!body && req->body_len) { /* authentic but not strict JSON: one lenient try */
+        char *lenient = without_trailing_commas(req->body, req->body_len);
+        body = lenient ? json_loads(lenient, 0, &jerr) : NULL;
+        free(lenient);
+    }
     if (!json_is_object(body)) {
         json_decref(body);
         reject(wh, req, 400, "body is not a JSON object", id);

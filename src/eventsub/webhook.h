@@ -5,11 +5,15 @@
  *   2. Twitch-Eventsub-Message-Id/-Timestamp/-Signature present → else 403
  *   3. HMAC-SHA256 over id + timestamp + raw body, constant time → else 403
  *   4. timestamp within 10 minutes of now (either way) → else 403
- *   5. JSON body → else 400
+ *   5. JSON body (one lenient retry without trailing commas, as some of Twitch's reference
+ *      examples have them) → else 400
  * then by Twitch-Eventsub-Message-Type:
  *   webhook_callback_verification → 200 text/plain, the challenge verbatim
  *   notification → decode → ingest; 204 once durable (a redelivery: 204, stored once);
- *                  503 if the store failed, so Twitch redelivers
+ *                  503 if the store failed, so Twitch redelivers. A notification SEV cannot
+ *                  decode (no event, batched `events`, no broadcaster) is answered 204 and
+ *                  counted as skipped, never 4xx: failures make Twitch revoke the
+ *                  subscription (notification_failures_exceeded)
  *   revocation   → hooks.on_revocation, 204
  */
 #ifndef SEV_EVENTSUB_WEBHOOK_H
@@ -36,6 +40,7 @@ struct webhook_stats {
     uint64_t challenges;
     uint64_t revocations;
     uint64_t rejected; /* 4xx answers */
+    uint64_t skipped;  /* authentic notifications SEV could not use: 204, nothing stored */
 };
 
 struct webhook;

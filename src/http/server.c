@@ -8,18 +8,38 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/map.h"
 #include "ws/frame.h"
 
 #define HEAD_MAX (16 * 1024)
 #define DEFAULT_BODY_MAX (64 * 1024)
 #define READ_BUF_SIZE (64 * 1024)
 #define IDLE_TIMEOUT_US (30 * 1000000LL)
-#define REQUEST_TIMEOUT_US (15 * 1000000LL)
-#define SWEEP_INTERVAL_MS 2000
+#define HEADER_TIMEOUT_US (15 * 1000000LL)
+#define BODY_TIMEOUT_US (30 * 1000000LL)
+#define SEND_TIMEOUT_US (60 * 1000000LL)
+#define LINGER_US (2 * 1000000LL) /* a connection answered 503 at once: time to read it out */
+#define RETRY_AFTER_S 5
 
 /* Connection states: reading a request → handling it (reads paused) → writing the answer →
- * reading again (keep-alive) or closing. An upgraded connection belongs to ws_ops. */
-enum conn_state { CONN_READING, CONN_HANDLING, CONN_UPGRADED, CONN_CLOSING };
+ * reading again (keep-alive) or closing. An upgraded connection belongs to ws_ops. A
+ * connection over a limit is REJECTING: answered 503 at accept, read out and closed.
+ *
+ * Each waiting state has a deadline (conn.deadline_us) that reads never move:
+ *   READING, no byte of a request yet      idle timeout from the last answer (or accept)
+ *   READING, in the head                   header timeout from the request's first byte
+ *   READING, in the body                   body timeout from the end of the head
+ *   HANDLING, the handler working          none (our own work)
+ *   HANDLING, the answer being written     send timeout from the answer
+ *   REJECTING                              LINGER_US from accept
+ * The sweep timer closes a connection past its deadline. */
+enum conn_state { CONN_READING, CONN_HANDLING, CONN_UPGRADED, CONN_CLOSING, CONN_REJECTING };
+
+/* Open connections from one client address (only counted when max_per_address is set). */
+struct peer {
+    size_t count;
+    char key[64]; /* the address as text (INET6_ADDRSTRLEN fits) */
+};
 
 struct http_conn {
     uv_tcp_t tcp; /* first: the handle's data points back here */
@@ -28,8 +48,10 @@ struct http_conn {
     http_parser parser;
     struct http_request *req; /* owned: the request being read or handled */
     struct buf *pending;      /* owned: pipelined bytes read past the current request, or NULL */
-    int64_t last_active_us;
+    struct peer *peer;        /* borrowed from srv->peers, counted; NULL when not counted */
+    int64_t deadline_us;      /* monotonic; 0: none (see the states above) */
     enum conn_state state;
+    int rejecting; /* counted in srv->nrejecting */
     const struct http_ws_ops *ws_ops;
     void *ws_arg;
 };
@@ -42,12 +64,25 @@ struct http_server {
     http_parser_settings settings;
     struct http_conn *conns;
     size_t nconns;
+    size_t nrejecting; /* of nconns: being answered 503 */
+    struct map peers;  /* address → struct peer (owned) */
+    /* the options with defaults applied */
+    int64_t idle_us, header_us, body_us, send_us;
+    char *busy_global;   /* owned: the canned 503 for max_connections */
+    char *busy_address;  /* owned: the canned 503 for max_per_address */
+    uint64_t busy_count; /* 503s and drops since the last log line about them */
+    int64_t busy_logged_us;
+    int64_t accept_error_logged_us;
     int port;
     int shutting_down;
     void (*shutdown_cb)(void *);
     void *shutdown_arg;
     int handles_open;
     int freeing; /* http_server_free was called: the last close callback frees */
+    /* the spare handle: accepts and closes a connection when there is no memory for it */
+    uv_tcp_t sink;
+    int sink_busy;      /* the sink is closing */
+    int accept_stalled; /* a connection waits for the sink */
     char read_buf[READ_BUF_SIZE]; /* shared: the loop consumes each read before the next */
 };
 
@@ -316,6 +351,7 @@ static int on_message_begin(http_parser *p)
     if (!c->req)
         return -1;
     c->req->header_state = 0;
+    c->deadline_us = clock_mono_us() + c->srv->header_us; /* the whole head, however sent */
     return 0;
 }
 
@@ -414,6 +450,7 @@ static int on_headers_complete(http_parser *p)
     req->verb = verb_of(p->method);
     req->keep_alive = http_should_keep_alive(p);
     req->header_state = 3;
+    c->deadline_us = clock_mono_us() + c->srv->body_us; /* the whole body, however sent */
     return 0;
 }
 
@@ -465,15 +502,16 @@ static void on_written(uv_write_t *w, int status)
     }
     if (c->state == CONN_HANDLING && !c->req) { /* response done: next request */
         c->state = CONN_READING;
-        c->last_active_us = clock_mono_us();
-        if (c->pending) {
+        c->deadline_us = clock_mono_us() + c->srv->idle_us;
+        if (c->pending) { /* a pipelined request, whole or in part */
             struct buf *pending = pending_take(c);
             conn_feed(c, pending->data, pending->len);
             buf_release(pending);
             free(pending);
-        } else {
-            uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
         }
+        /* still reading: nothing pending, or only the start of the next request */
+        if (c->state == CONN_READING)
+            uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
 }
 
@@ -488,6 +526,8 @@ static int conn_write_owned(struct http_conn *c, char *data, size_t len, int clo
     wr->conn = c;
     wr->data = data;
     wr->close_after = close_after;
+    if (c->state == CONN_HANDLING) /* an answer: the client has this long to take it */
+        c->deadline_us = clock_mono_us() + c->srv->send_us;
     uv_buf_t b = uv_buf_init(data, (unsigned)len);
     if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
         free(data);
@@ -631,6 +671,7 @@ static void conn_feed(struct http_conn *c, const char *data, size_t len)
             return;
         }
         c->state = CONN_HANDLING;
+        c->deadline_us = 0; /* the handler's time is ours */
         uv_read_stop((uv_stream_t *)&c->tcp);
         struct http_request *req = c->req;
         req->body = req->body_buf.data ? req->body_buf.data : "";
@@ -658,18 +699,62 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     }
     if (nread == 0)
         return;
-    c->last_active_us = clock_mono_us();
     if (c->state == CONN_UPGRADED) {
         if (c->ws_ops->on_read(c->ws_arg, (const uint8_t *)b->base, (size_t)nread) < 0)
             conn_close(c);
         return;
     }
-    if (c->state != CONN_READING)
+    if (c->state != CONN_READING) /* REJECTING: read out and dropped */
         return;
     conn_feed(c, b->base, (size_t)nread);
 }
 
 /* ---- connections ---- */
+
+/* Frees the server once its handles and connections have all closed. */
+static void server_destroy(struct http_server *srv)
+{
+    map_release(&srv->peers); /* empty: every connection has detached */
+    free(srv->busy_global);
+    free(srv->busy_address);
+    free(srv);
+}
+
+/* Counts c against its client address; 1 when that address is at its limit (not counted),
+ * -1 when out of memory. addr receives the address as text. */
+static int peer_attach(struct http_conn *c, char *addr, size_t size)
+{
+    struct http_server *srv = c->srv;
+    http_conn_peer(c, addr, size);
+    struct peer *p = map_get(&srv->peers, addr);
+    if (p && p->count >= srv->opts.max_per_address)
+        return 1;
+    if (!p) {
+        p = calloc(1, sizeof *p);
+        if (!p)
+            return -1;
+        snprintf(p->key, sizeof p->key, "%s", addr);
+        if (map_put(&srv->peers, p->key, p) < 0) {
+            free(p);
+            return -1;
+        }
+    }
+    p->count++;
+    c->peer = p;
+    return 0;
+}
+
+static void peer_detach(struct http_conn *c)
+{
+    struct peer *p = c->peer;
+    if (!p)
+        return;
+    c->peer = NULL;
+    if (--p->count == 0) {
+        map_remove(&c->srv->peers, p->key);
+        free(p);
+    }
+}
 
 static void on_conn_closed(uv_handle_t *h)
 {
@@ -682,6 +767,9 @@ static void on_conn_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
+    if (c->rejecting)
+        srv->nrejecting--;
+    peer_detach(c);
     request_free(c->req);
     struct buf *pending = pending_take(c);
     if (pending) {
@@ -696,7 +784,7 @@ static void on_conn_closed(uv_handle_t *h)
     }
     /* libuv runs close callbacks newest first, so the server may have gone first */
     if (srv->freeing && srv->nconns == 0 && srv->handles_open == 0)
-        free(srv);
+        server_destroy(srv);
 }
 
 static void conn_close(struct http_conn *c)
@@ -714,14 +802,131 @@ static void conn_close(struct http_conn *c)
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
+/* One log line per 10 s at most about connections refused for a limit: a flood must not
+ * flood the log too. */
+static void busy_note(struct http_server *srv, const char *limit, const char *addr)
+{
+    srv->busy_count++;
+    int64_t now = clock_mono_us();
+    if (srv->busy_logged_us && now - srv->busy_logged_us < 10 * 1000000LL)
+        return;
+    log_warn("http.busy",
+             "limit=%s addr=%s open=%zu refused=%llu max_connections=%zu max_per_address=%zu",
+             limit, addr, srv->nconns - srv->nrejecting, (unsigned long long)srv->busy_count,
+             srv->opts.max_connections, srv->opts.max_per_address);
+    srv->busy_logged_us = now;
+    srv->busy_count = 0;
+}
+
+static void on_refused_shutdown(uv_shutdown_t *sr, int status)
+{
+    free(sr);
+}
+
+/* A connection over a limit: answered at once with the canned 503 (a fresh socket takes it
+ * whole), then shut down and read out until the client closes or LINGER_US pass, so the
+ * answer is not lost to a reset. Beyond HTTP_REJECTING_MAX of those, closed unanswered. */
+static void conn_refuse(struct http_conn *c, const char *response, const char *limit,
+                        const char *addr)
+{
+    struct http_server *srv = c->srv;
+    busy_note(srv, limit, addr);
+    if (srv->nrejecting >= HTTP_REJECTING_MAX) {
+        conn_close(c);
+        return;
+    }
+    c->state = CONN_REJECTING;
+    c->rejecting = 1;
+    srv->nrejecting++;
+    c->deadline_us = clock_mono_us() + LINGER_US;
+    uv_buf_t b = uv_buf_init((char *)response, (unsigned)strlen(response));
+    uv_shutdown_t *sr = NULL;
+    if (uv_try_write((uv_stream_t *)&c->tcp, &b, 1) != (int)b.len || !(sr = malloc(sizeof *sr)) ||
+        uv_shutdown(sr, (uv_stream_t *)&c->tcp, on_refused_shutdown) < 0) {
+        free(sr);
+        conn_close(c);
+        return;
+    }
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void accept_error(struct http_server *srv, int status)
+{
+    int64_t now = clock_mono_us();
+    if (srv->accept_error_logged_us && now - srv->accept_error_logged_us < 10 * 1000000LL)
+        return;
+    srv->accept_error_logged_us = now;
+    log_warn("http.accept_failed", "error=\"%s\" open=%zu", uv_strerror(status), srv->nconns);
+}
+
+static void on_sink_closed(uv_handle_t *h);
+
+/* Out of memory for a connection: accept it into the server's one spare handle and close
+ * it, so libuv keeps accepting (it stops watching the listener while a connection waits to
+ * be accepted). If the spare is still closing, its close callback accepts the next one. */
+static void accept_drop(struct http_server *srv)
+{
+    if (srv->sink_busy) {
+        srv->accept_stalled = 1;
+        return;
+    }
+    srv->accept_stalled = 0;
+    uv_tcp_init(srv->loop, &srv->sink);
+    srv->sink.data = srv;
+    srv->sink_busy = 1;
+    srv->handles_open++;
+    uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&srv->sink);
+    uv_close((uv_handle_t *)&srv->sink, on_sink_closed);
+}
+
+static void on_sink_closed(uv_handle_t *h)
+{
+    struct http_server *srv = h->data;
+    srv->sink_busy = 0;
+    srv->handles_open--;
+    if (srv->freeing) {
+        if (srv->handles_open == 0 && srv->nconns == 0)
+            server_destroy(srv);
+        return;
+    }
+    if (srv->accept_stalled)
+        accept_drop(srv);
+}
+
+/* Closes one connection that nobody is waiting on (a refusal in progress, else an idle
+ * keep-alive one): uv_close gives its descriptor back at once. */
+static void shed_one(struct http_server *srv)
+{
+    struct http_conn *idle = NULL;
+    for (struct http_conn *c = srv->conns; c; c = c->next) {
+        if (c->state == CONN_REJECTING) {
+            conn_close(c);
+            return;
+        }
+        if (c->state == CONN_READING && !c->req)
+            idle = c;
+    }
+    if (idle)
+        conn_close(idle);
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct http_server *srv = listener->data;
-    if (status < 0)
+    if (status < 0) {
+        accept_error(srv, status);
+        /* EMFILE here means libuv's spare descriptor is gone too (with it, libuv accepts and
+         * closes the waiting connections itself and does not call us): libuv retries accept
+         * at once, so free a descriptor of ours or the loop would spin */
+        if (status == UV_EMFILE || status == UV_ENFILE)
+            shed_one(srv);
         return;
+    }
     struct http_conn *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
+        accept_drop(srv);
         return;
+    }
     uv_tcp_init(srv->loop, &c->tcp);
     c->tcp.data = c;
     c->srv = srv;
@@ -732,7 +937,7 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_tcp_nodelay(&c->tcp, 1);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    c->last_active_us = clock_mono_us();
+    c->deadline_us = clock_mono_us() + srv->idle_us;
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;
@@ -742,21 +947,43 @@ static void on_connection(uv_stream_t *listener, int status)
         conn_close(c);
         return;
     }
+    if (srv->opts.max_connections && srv->nconns - srv->nrejecting > srv->opts.max_connections) {
+        conn_refuse(c, srv->busy_global, "max_connections", "-");
+        return;
+    }
+    if (srv->opts.max_per_address) {
+        char addr[64];
+        int r = peer_attach(c, addr, sizeof addr);
+        if (r < 0) {
+            conn_close(c);
+            return;
+        }
+        if (r > 0) {
+            conn_refuse(c, srv->busy_address, "max_per_address", addr);
+            return;
+        }
+    }
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-/* Closes connections idle too long, or too slow to send their request. */
+/* Closes the connections past their deadline (see the states at the top). */
 static void on_sweep(uv_timer_t *t)
 {
     struct http_server *srv = t->data;
     int64_t now = clock_mono_us();
     for (struct http_conn *c = srv->conns, *next; c; c = next) {
         next = c->next;
-        if (c->state != CONN_READING)
+        if (c->state == CONN_UPGRADED || c->state == CONN_CLOSING || !c->deadline_us ||
+            now < c->deadline_us)
             continue;
-        int64_t limit = c->req ? REQUEST_TIMEOUT_US : IDLE_TIMEOUT_US;
-        if (now - c->last_active_us > limit)
-            conn_close(c);
+        if (c->state != CONN_REJECTING) {
+            const char *what = c->state == CONN_HANDLING ? "send"
+                               : !c->req                 ? "idle"
+                               : c->req->header_state == 3 ? "body"
+                                                           : "header";
+            log_debug("http.timeout", "waited_for=%s", what);
+        }
+        conn_close(c);
     }
 }
 
@@ -950,6 +1177,25 @@ static void parser_settings_init(http_parser_settings *s)
     s->on_message_complete = on_message_complete;
 }
 
+/* The answer to a connection over a limit, built once: it is sent before the request is
+ * read, so it cannot depend on it. */
+static char *busy_response(const struct http_server_options *opts, const char *message)
+{
+    struct buf body, out;
+    buf_init(&body, 0);
+    buf_init(&out, 0);
+    buf_puts(&body, "{\"error\":\"");
+    buf_json_escape(&body, message, strlen(message));
+    buf_puts(&body, "\"}");
+    buf_printf(&out, "HTTP/1.1 503 %s\r\n%sContent-Type: application/json\r\nRetry-After: %d\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+               http_status_text(503), opts->default_headers ? opts->default_headers : "",
+               RETRY_AFTER_S, body.len);
+    buf_append(&out, body.data, body.len);
+    buf_release(&body);
+    return buf_detach(&out, NULL);
+}
+
 int http_server_new(uv_loop_t *loop, const struct http_server_options *opts,
                     struct http_server **out, struct err *err)
 {
@@ -959,6 +1205,11 @@ int http_server_new(uv_loop_t *loop, const struct http_server_options *opts,
     srv->loop = loop;
     srv->opts = *opts;
     parser_settings_init(&srv->settings);
+    map_init(&srv->peers);
+    srv->idle_us = opts->idle_timeout_us > 0 ? opts->idle_timeout_us : IDLE_TIMEOUT_US;
+    srv->header_us = opts->header_timeout_us > 0 ? opts->header_timeout_us : HEADER_TIMEOUT_US;
+    srv->body_us = opts->body_timeout_us > 0 ? opts->body_timeout_us : BODY_TIMEOUT_US;
+    srv->send_us = opts->send_timeout_us > 0 ? opts->send_timeout_us : SEND_TIMEOUT_US;
 
     struct sockaddr_storage addr;
     if (uv_ip4_addr(opts->host, opts->port, (struct sockaddr_in *)&addr) != 0 &&
@@ -982,9 +1233,28 @@ int http_server_new(uv_loop_t *loop, const struct http_server_options *opts,
     uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
     srv->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
                                                  : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    srv->busy_global = busy_response(opts, "SEV is at its connection limit; try again shortly");
+    srv->busy_address = busy_response(opts, "too many connections from your address; close some "
+                                            "and try again");
+    if (!srv->busy_global || !srv->busy_address) { /* start-up: nothing else to undo yet */
+        free(srv->busy_global);
+        free(srv->busy_address);
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+        uv_run(loop, UV_RUN_NOWAIT);
+        free(srv);
+        return err_set(err, "out of memory");
+    }
     uv_timer_init(loop, &srv->sweep);
     srv->sweep.data = srv;
-    uv_timer_start(&srv->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
+    /* a deadline is met within a quarter of the shortest one (at most 1 s late) */
+    int64_t shortest = srv->idle_us;
+    int64_t others[] = {srv->header_us, srv->body_us, srv->send_us};
+    for (size_t i = 0; i < 3; i++)
+        if (others[i] < shortest)
+            shortest = others[i];
+    uint64_t every_ms = (uint64_t)(shortest / 4000);
+    every_ms = every_ms < 20 ? 20 : every_ms > 1000 ? 1000 : every_ms;
+    uv_timer_start(&srv->sweep, on_sweep, every_ms, every_ms);
     uv_unref((uv_handle_t *)&srv->sweep);
     srv->handles_open = 2;
     *out = srv;
@@ -1006,13 +1276,12 @@ void http_server_shutdown(struct http_server *srv, void (*cb)(void *arg), void *
     srv->shutting_down = 1;
     srv->shutdown_cb = cb;
     srv->shutdown_arg = arg;
-    uv_timer_stop(&srv->sweep);
-    /* idle keep-alive and upgraded connections close now; busy ones after their answer */
+    /* connections waiting on their client (keep-alive, a request not yet whole, a refusal)
+     * and upgraded ones close now; busy ones after their answer, which the sweep still
+     * bounds by the send timeout */
     for (struct http_conn *c = srv->conns, *next; c; c = next) {
         next = c->next;
-        if (c->state == CONN_READING && !c->req)
-            conn_close(c);
-        else if (c->state == CONN_UPGRADED)
+        if (c->state == CONN_READING || c->state == CONN_REJECTING || c->state == CONN_UPGRADED)
             conn_close(c);
     }
     if (srv->nconns == 0 && srv->shutdown_cb) {
@@ -1025,7 +1294,7 @@ static void on_server_handle_closed(uv_handle_t *h)
 {
     struct http_server *srv = h->data;
     if (--srv->handles_open == 0 && srv->nconns == 0)
-        free(srv);
+        server_destroy(srv);
 }
 
 void http_server_free(struct http_server *srv)

@@ -9,8 +9,13 @@
  * socket then belongs to the given struct http_ws_ops (the hub) until it closes.
  *
  * Limits (every buffer that grows from the network has a cap): request line + headers
- * 16 KiB, body per route (default 64 KiB) → 431 / 413; idle keep-alive 30 s, request read
- * 15 s → the connection is closed.
+ * 16 KiB, body per route (default 64 KiB) → 431 / 413. Every wait on the client is a total
+ * deadline that reads do not extend (a byte every few seconds holds nothing): the next
+ * request's first byte within the idle timeout, its head within the header timeout, its body
+ * within the body timeout, each response taken within the send timeout; past one, the
+ * connection is closed. Connections past max_connections, or past max_per_address from one
+ * client address, are answered 503 (JSON, Retry-After, Connection: close) and closed; a few
+ * more than that are closed unanswered, so the server never runs out of descriptors.
  */
 #ifndef SEV_HTTP_SERVER_H
 #define SEV_HTTP_SERVER_H
@@ -84,7 +89,17 @@ struct http_server_options {
     const char *default_headers;     /* "Name: value\r\n..." added to every response */
     http_observe_fn observe;
     void *observe_arg;
+    /* Limits; 0 takes the default in brackets. Times in µs. */
+    int64_t idle_timeout_us;   /* [30 s] keep-alive: for the next request's first byte */
+    int64_t header_timeout_us; /* [15 s] from a request's first byte to the end of its head */
+    int64_t body_timeout_us;   /* [30 s] from the end of the head to the end of the body */
+    int64_t send_timeout_us;   /* [60 s] for the client to take all of one response */
+    size_t max_connections;    /* [unlimited] open connections; more are answered 503 */
+    size_t max_per_address;    /* [off] open connections from one client address */
 };
+
+/* Connections the server may hold beyond max_connections while answering them 503. */
+#define HTTP_REJECTING_MAX 64
 
 int http_server_new(uv_loop_t *loop, const struct http_server_options *opts,
                     struct http_server **out, struct err *err);

@@ -480,13 +480,16 @@ int twitch_eventsub_list(struct twitch *t, const char *as_user,
         return -1;
     struct buf p;
     buf_init(&p, 1024);
-    int bad = buf_puts(&p, "/eventsub/subscriptions?first=100");
+    /* Get EventSub Subscriptions takes no `first`: Twitch picks the page size */
+    int bad = buf_puts(&p, "/eventsub/subscriptions?");
     const char *keys[] = {"status", "type", "user_id", "subscription_id"};
     const char *vals[] = {f ? f->status : NULL, f ? f->type : NULL, f ? f->user_id : NULL,
                           f ? f->subscription_id : NULL};
     for (size_t i = 0; i < 4; i++)
         if (vals[i] && *vals[i])
             bad |= add_params(&p, keys[i], &vals[i], 0, 1);
+    if (!bad && p.data[p.len - 1] == '?')
+        p.data[--p.len] = 0;
     bad |= collect_add_path(c, &p);
     if (bad || (after && strlen(after) >= sizeof c->cursor)) {
         buf_release(&p);

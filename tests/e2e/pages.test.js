@@ -122,18 +122,21 @@ test('an unknown streamer and a stranger get friendly pages', async () => {
   await context.close();
 });
 
-test('stream status in a "stream" object (the API shape being added) renders as well', async () => {
+test('the stream status as SEV sends it (top-level live, title, …) renders live and offline', async () => {
   const { context, page, problems } = await open({ colorScheme: 'dark' });
   const started = new Date(Date.now() - 65 * 60000).toISOString();
   let live = true;
-  await page.route(`**/api/streamers/${STREAMER}`, (route) => route.fulfill({
-    status: 200,
-    contentType: 'application/json',
-    body: JSON.stringify({
-      streamer: { id: h.idFor(STREAMER), login: STREAMER, display_name: 'PixelPaula' },
-      stream: { live, title: 'Routed title', game_name: 'Tetris', viewer_count: live ? 1234 : null, started_at: live ? started : null },
-    }),
-  }));
+  let real = null;
+  // SEV's own answer with only the values of its fields changed: the shape stays SEV's, so a
+  // change of shape on either side (the API or the page) fails here.
+  await page.route(`**/api/streamers/${STREAMER}`, async (route) => {
+    const res = await route.fetch();
+    real = await res.json();
+    const values = { live, title: 'Routed title', game_name: 'Tetris', viewer_count: live ? 1234 : null, started_at: live ? started : null };
+    const body = { ...real };
+    for (const k of Object.keys(values)) if (k in body) body[k] = values[k];
+    await route.fulfill({ response: res, json: body });
+  });
   await page.goto(`${sev.url}/streamer/${STREAMER}`);
   await page.waitForSelector('#live-badge', { timeout: SLOW });
   assert.equal(await page.textContent('#live-badge'), 'Live');
@@ -148,6 +151,26 @@ test('stream status in a "stream" object (the API shape being added) renders as 
   assert.equal(await page.textContent('#live-badge'), 'Offline');
   assert.equal(await page.textContent('#stream-title'), 'Last title: Routed title');
   assert.doesNotMatch(await page.textContent('#stream-meta'), /watching|live for/);
+  assert.deepEqual(Object.keys(real).sort(), ['game_name', 'live', 'started_at', 'streamer', 'title', 'viewer_count']);
+  assert.equal(real.streamer.login, STREAMER);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an error link shows SEV\'s own words, never the text in the link', async () => {
+  const { context, page, problems } = await open();
+  const evil = encodeURIComponent('Your account is locked. Call +1 555 0100 now');
+  await page.goto(`${sev.url}/?error=access_denied&error_description=${evil}`);
+  await page.waitForSelector('#flash .notice, #flash [role]', { timeout: SLOW });
+  let flash = await page.textContent('#flash');
+  assert.match(flash, /cancelled the Twitch login/);
+  assert.doesNotMatch(flash, /555|locked/);
+  await page.goto(`${sev.url}/?error=call_555_0100&error_description=${evil}&message=${evil}`);
+  await page.waitForSelector('#flash .notice, #flash [role]', { timeout: SLOW });
+  flash = await page.textContent('#flash');
+  assert.match(flash, /Something went wrong\. Please try again\./);
+  assert.doesNotMatch(flash, /555|locked|call_/);
+  assert.equal(new URL(page.url()).search, '', 'the parameters are gone from the address bar');
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -154,21 +154,23 @@ test('streamer page: embeds, status, history, capability panel', async () => {
 });
 
 test('triggered events slide in within 2 s, newest first, with icon, label and both times', async () => {
+  // labels and icons come from SEV's type table through the capabilities answer
   const kinds = [
-    { type: 'channel.chat.notification', notice_type: 'sub', user: 'alice_sub' },
-    { type: 'channel.chat.notification', notice_type: 'raid', user: 'raider_rex', viewers: 42 },
-    { type: 'channel.chat.notification', notice_type: 'community_sub_gift', user: 'generous_gus', total: 5 },
-    { type: 'channel.chat.message', user: 'bits_bea', bits: 100, message: 'Cheer100 great run' },
-    { type: 'channel.raid', user: 'raider_ron', viewers: 77 },
+    { type: 'channel.chat.notification', notice_type: 'sub', user: 'alice_sub', label: 'Subscription' },
+    { type: 'channel.chat.notification', notice_type: 'raid', user: 'raider_rex', viewers: 42, label: 'Raid' },
+    { type: 'channel.chat.notification', notice_type: 'community_sub_gift', user: 'generous_gus', total: 5, label: 'Gift subs' },
+    { type: 'channel.chat.message', user: 'bits_bea', bits: 100, message: 'Cheer100 great run', label: 'Cheer' },
+    { type: 'channel.raid', user: 'raider_ron', viewers: 77, label: 'Raid' },
+    { type: 'channel.shared_chat.begin', user: 'partner_pia', label: 'Shared chat started' },
   ];
   const seen = [];
-  for (const k of kinds) {
+  for (const { label, ...k } of kinds) {
     const { id, t0 } = await trigger(k);
     const ms = await seeWithin(id, t0);
     seen.push(id);
     const row = page.locator(`#events li[data-id="${id}"]`);
     assert.equal(await row.locator('.event-icon svg use').count(), 1, 'an icon');
-    assert.ok((await row.locator('.event-type').textContent()).trim().length > 0, 'a text label');
+    assert.equal((await row.locator('.event-type').textContent()).trim(), label, `${k.type} label`);
     assert.ok((await row.locator('.event-summary').textContent()).trim().length > 0, 'a summary');
     assert.match(await row.locator('time').getAttribute('datetime'), /^\d{4}-\d\d-\d\dT/);
     assert.match(await row.locator('time').textContent(), /just now|min ago/);

@@ -201,3 +201,28 @@ test('capabilities list every type with a reason when SEV has no Twitch credenti
   }
   assert.equal((await fetch(`${sev.url}/api/streamers/bad%20name/capabilities`)).status, 400);
 });
+
+test('capabilities carry the labels and icons of every type, from the one type table', async () => {
+  const r = await fetch(`${sev.url}/api/streamers/somebody/capabilities`);
+  const { types, labels } = await r.json();
+  // every subscribed type has a page label, a plural (analytics) and an icon
+  for (const t of types) {
+    const row = labels.types[t.type];
+    assert.ok(row, t.type);
+    for (const k of ['label', 'plural', 'icon', 'tone']) assert.equal(typeof row[k], 'string', `${t.type}.${k}`);
+    assert.match(t.version, /^\d+$/);
+  }
+  for (const t of ['channel.bits.use', 'channel.goal.begin', 'channel.charity_campaign.donate', 'channel.shoutout.receive',
+    'channel.shared_chat.begin', 'channel.ad_break.begin', 'channel.channel_points_automatic_reward_redemption.add', 'sev.gap']) {
+    assert.ok(labels.types[t], t);
+  }
+  assert.equal(types.find((t) => t.type === 'channel.channel_points_automatic_reward_redemption.add').version, '2');
+  const timeout = labels.variants.find((v) => v.type === 'channel.ban' && v.key === 'is_permanent');
+  assert.deepEqual([timeout.value, timeout.label], ['false', 'Timeout']);
+  assert.ok(labels.variants.some((v) => v.type === 'channel.chat.notification' && v.value === 'community_sub_gift'));
+  // every icon the table names is a symbol of web/icons.svg
+  const svg = require('node:fs').readFileSync(require('node:path').join(h.ROOT, 'web/icons.svg'), 'utf8');
+  for (const icon of [...Object.values(labels.types), ...labels.variants].map((r) => r.icon)) {
+    assert.ok(svg.includes(`id="${icon}"`), `${icon} in web/icons.svg`);
+  }
+});

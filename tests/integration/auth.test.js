@@ -850,7 +850,8 @@ test('without Twitch credentials nobody can log in, and sev says so', async () =
     assert.equal(r.status, 302);
     const to = new URL(r.headers.get('location'), v.url);
     assert.equal(to.pathname, '/');
-    assert.equal(to.searchParams.get('error'), 'twitch_unavailable');
+    assert.equal(to.searchParams.get('error'), 'no_twitch_app');
+    assert.equal(to.searchParams.get('error_description'), null, 'the page words it, not the link');
     assert.ok(!cookieLine(r.headers.getSetCookie(), 'sev_state'));
     const cb = await fetch(`${v.url}/auth/callback?code=abc&state=${'a'.repeat(64)}`, { redirect: 'manual' });
     assert.equal(cb.status, 400);

@@ -89,14 +89,64 @@ test('an oversized body is refused with 413', async () => {
   assert.deepEqual(await eventsOf('bigone'), []);
 });
 
-test('signed but malformed bodies get 400 and nothing crashes', async () => {
-  for (const body of ['not json', '[]', '{"subscription":{"type":"channel.follow"}}', '{"subscription":{"type":"channel.follow"},"event":{"user_login":"x"}}', '{"subscription":{"type":7},"event":[]}']) {
+test('signed bodies that are not JSON objects get 400 and nothing crashes', async () => {
+  for (const body of ['not json', '[]']) {
     const r = await h.postWebhook(sev, { body });
     assert.equal(r.status, 400, body);
   }
   const r = await h.postWebhook(sev, { body: h.followBody('x1', 'y1'), type: 'mystery' });
   assert.equal(r.status, 400);
   assert.equal((await fetch(sev.url + '/healthz')).status, 200);
+});
+
+async function skippedCount() {
+  const text = await (await fetch(sev.url + '/metrics')).text();
+  const m = /sev_webhook_messages_total\{outcome="skipped"\} (\d+)/.exec(text);
+  assert.ok(m, 'the skipped counter is in /metrics');
+  return Number(m[1]);
+}
+
+// Failing an authentic delivery makes Twitch retry, then revoke the subscription
+// (notification_failures_exceeded): what SEV cannot use is answered 2xx, logged and counted.
+test('authentic notifications SEV cannot decode are answered 204, logged, counted, not stored', async () => {
+  const before = await skippedCount();
+  const sub = (type, version = '1') => ({ id: crypto.randomUUID(), status: 'enabled', type, version, cost: 0, condition: {}, transport: { method: 'webhook', callback: 'x' }, created_at: new Date().toISOString() });
+  const bodies = [
+    { subscription: sub('channel.follow', '2') }, // no event
+    { subscription: sub('channel.follow', '2'), event: { user_login: 'x' } }, // no broadcaster
+    { subscription: sub('drop.entitlement.grant'), events: [{ id: 'e1', data: {} }] }, // batched
+    { subscription: { type: 7 }, event: [] },
+    { subscription: sub('user.authorization.grant'), event: { client_id: 'c', user_id: '1', user_login: 'u', user_name: 'U' } },
+  ];
+  for (const body of bodies) {
+    const r = await h.postWebhook(sev, { body });
+    assert.equal(r.status, 204, JSON.stringify(body));
+  }
+  assert.equal(await skippedCount(), before + bodies.length);
+  assert.match(sev.proc.output, /msg=webhook.notification_skipped .*type=drop.entitlement.grant .*reason="batched events/);
+  assert.deepEqual(await eventsOf('x'), []);
+  // an unknown type or version that names a broadcaster is kept, decoded generically
+  const body = { subscription: sub('channel.future_thing', '7'), event: { broadcaster_user_id: '77', broadcaster_user_login: 'futurestar', broadcaster_user_name: 'FutureStar' } };
+  assert.equal((await h.postWebhook(sev, { body })).status, 204);
+  const [e] = await eventsOf('futurestar');
+  assert.equal(e.type, 'channel.future_thing');
+  assert.equal(e.summary, 'channel.future_thing event');
+});
+
+test("Twitch's own ad break example (with its trailing commas) is stored and pushed", async () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const sample = JSON.parse(fs.readFileSync(path.join(h.ROOT, 'tests/data/eventsub/channel.ad_break.begin.json'), 'utf8'));
+  sample.event.broadcaster_user_login = 'adbreakstar';
+  // as the reference page prints it: a comma before the closing brace of condition and event
+  const raw = JSON.stringify(sample, null, 2).replace('"1337"\n    }', '"1337",\n    }').replace(/("requester_user_name": "Cool_User")/, '$1,');
+  assert.throws(() => JSON.parse(raw));
+  const ws = await h.openWs(sev, 'adbreakstar');
+  const r = await h.postWebhook(sev, { body: raw });
+  assert.equal(r.status, 204);
+  const ev = await h.waitFor('the ad break on the socket', () => ws.events().find((x) => x.type === 'channel.ad_break.begin'), 5000);
+  assert.equal(ev.summary, 'Ad break started (60 seconds)');
+  ws.close();
 });
 
 test('a revocation is acknowledged with 204', async () => {
@@ -125,7 +175,7 @@ test('every EventSub sample type is accepted and pushed to a WebSocket client', 
   }
   for (const s of samples.filter((x) => !plainChat.includes(x))) {
     const e = s.body.event;
-    const login = e.broadcaster_user_login || e.to_broadcaster_user_login;
+    const login = e.broadcaster_user_login || e.broadcaster_login || e.to_broadcaster_user_login;
     if (!byStreamer.has(login)) byStreamer.set(login, []);
     byStreamer.get(login).push(s);
   }
@@ -137,9 +187,14 @@ test('every EventSub sample type is accepted and pushed to a WebSocket client', 
       ids.push(id);
       const r = await h.postWebhook(sev, { body: s.body, id });
       assert.equal(r.status, 204, `${s.file}: ${r.status}`);
+      // Twitch redelivers with the same message id: answered 2xx, stored and pushed once
+      const again = await h.postWebhook(sev, { body: s.body, id, headers: { 'Twitch-Eventsub-Message-Retry': '1' } });
+      assert.equal(again.status, 204, `${s.file} redelivered: ${again.status}`);
     }
     const got = await ws.waitForCount(list.length);
     ws.close();
+    const stored = await eventsOf(login);
+    for (const id of ids) assert.equal(stored.filter((e) => e.id === id).length, 1, `${id} stored once`);
     assert.deepEqual(got.map((e) => e.id), ids, `live order for ${login}`);
     for (let i = 0; i < list.length; i++) {
       const e = got[i];

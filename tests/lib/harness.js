@@ -91,7 +91,9 @@ async function startSev(opts = {}) {
     TWITCH_CLIENT_SECRET: '',
     ...(opts.env || {}),
   };
-  const proc = new Proc('sev', SEV_BIN, opts.args || [], env);
+  // opts.wrap(bin, args) → [bin, args] runs sev under another command (e.g. a shell setting ulimit)
+  const [bin, args] = opts.wrap ? opts.wrap(SEV_BIN, opts.args || []) : [SEV_BIN, opts.args || []];
+  const proc = new Proc('sev', bin, args, env);
   const url = `http://127.0.0.1:${port}`;
   await waitFor('sev to answer /healthz', async () => {
     if (proc.child.exitCode !== null) throw new Error(`sev exited ${proc.child.exitCode}: ${proc.output}`);

@@ -14,6 +14,9 @@ const HYPE_RUNNING = ['id', ...BC, 'total', 'progress', 'goal', 'top_contributio
 const POLL = ['id', ...BC, 'title', 'choices', 'bits_voting', 'channel_points_voting'];
 const NOTICES = ['sub', 'resub', 'sub_gift', 'community_sub_gift', 'gift_paid_upgrade', 'prime_paid_upgrade', 'pay_it_forward', 'raid', 'unraid', 'announcement', 'bits_badge_tier', 'charity_donation'];
 const ALL_NOTICES = [...NOTICES, ...NOTICES.map((n) => `shared_chat_${n}`)];
+const GOAL = ['id', ...BC, 'type', 'description', 'current_amount', 'target_amount', 'started_at'];
+const CHARITY = ['charity_name', 'charity_description', 'charity_logo', 'charity_website'];
+const CAMPAIGN_BC = ['broadcaster_id', 'broadcaster_login', 'broadcaster_name'];
 
 const FIELDS = {
   'stream.online': ['id', ...BC, 'type', 'started_at'],
@@ -41,8 +44,24 @@ const FIELDS = {
     'channel_points_custom_reward_id', ...trio('source_broadcaster_user'), 'source_message_id', 'source_badges', 'is_source_only'],
   'channel.chat.notification': [...BC, ...trio('chatter_user'), 'chatter_is_anonymous', 'color', 'badges', 'system_message', 'message_id',
     'message', 'notice_type', ...ALL_NOTICES, ...trio('source_broadcaster_user'), 'source_message_id', 'source_badges'],
+  // types added in 2024-2025 (the reference's field tables)
+  'channel.bits.use': [...USER, ...BC, 'bits', 'type', 'message', 'power_up'],
+  'channel.channel_points_automatic_reward_redemption.add': [...BC, ...USER, 'id', 'reward', 'message', 'redeemed_at'],
+  'channel.shared_chat.begin': ['session_id', ...BC, ...trio('host_broadcaster_user'), 'participants'],
+  'channel.shared_chat.update': ['session_id', ...BC, ...trio('host_broadcaster_user'), 'participants'],
+  'channel.shared_chat.end': ['session_id', ...BC, ...trio('host_broadcaster_user')],
+  'channel.goal.begin': GOAL,
+  'channel.goal.progress': GOAL,
+  'channel.goal.end': [...GOAL, 'is_achieved', 'ended_at'],
+  'channel.charity_campaign.donate': ['id', 'campaign_id', ...BC, ...USER, ...CHARITY, 'amount'],
+  'channel.charity_campaign.start': ['id', ...CAMPAIGN_BC, ...CHARITY, 'current_amount', 'target_amount', 'started_at'],
+  'channel.charity_campaign.progress': ['id', ...CAMPAIGN_BC, ...CHARITY, 'current_amount', 'target_amount'],
+  'channel.charity_campaign.stop': ['id', ...CAMPAIGN_BC, ...CHARITY, 'current_amount', 'target_amount', 'stopped_at'],
+  'channel.ad_break.begin': ['duration_seconds', 'started_at', 'is_automatic', ...BC, ...trio('requester_user')],
+  'channel.shoutout.create': [...BC, ...trio('moderator_user'), ...trio('to_broadcaster_user'), 'started_at', 'viewer_count', 'cooldown_ends_at', 'target_cooldown_ends_at'],
+  'channel.shoutout.receive': [...BC, ...trio('from_broadcaster_user'), 'viewer_count', 'started_at'],
 };
-const VERSIONS = { 'channel.update': '2', 'channel.follow': '2', 'channel.hype_train.begin': '2', 'channel.hype_train.progress': '2', 'channel.hype_train.end': '2' };
+const VERSIONS = { 'channel.channel_points_automatic_reward_redemption.add': '2', 'channel.update': '2', 'channel.follow': '2', 'channel.hype_train.begin': '2', 'channel.hype_train.progress': '2', 'channel.hype_train.end': '2' };
 const NOTICE_FIELDS = {
   sub: ['sub_tier', 'is_prime', 'duration_months'],
   resub: ['cumulative_months', 'duration_months', 'streak_months', 'sub_tier', 'is_prime', 'is_gift', 'gifter_is_anonymous', 'gifter_user_id', 'gifter_user_name', 'gifter_user_login'],
@@ -58,7 +77,8 @@ const NOTICE_FIELDS = {
   charity_donation: ['charity_name', 'amount'],
 };
 const SCOPES = ['moderator:read:followers', 'channel:read:subscriptions', 'bits:read', 'channel:read:redemptions', 'channel:read:hype_train',
-  'channel:read:polls', 'channel:read:predictions', 'channel:moderate', 'user:read:chat'];
+  'channel:read:polls', 'channel:read:predictions', 'channel:moderate', 'user:read:chat', 'channel:read:goals', 'channel:read:charity',
+  'channel:read:ads', 'moderator:read:shoutouts'];
 
 let sim;
 let socket;
@@ -66,7 +86,7 @@ let streamer;
 
 function conditionFor(type) {
   if (type === 'channel.raid') return { to_broadcaster_user_id: streamer.id };
-  if (type === 'channel.follow') return { broadcaster_user_id: streamer.id, moderator_user_id: streamer.id };
+  if (type === 'channel.follow' || type.startsWith('channel.shoutout.')) return { broadcaster_user_id: streamer.id, moderator_user_id: streamer.id };
   if (type.startsWith('channel.chat.')) return { broadcaster_user_id: streamer.id, user_id: streamer.id };
   return { broadcaster_user_id: streamer.id };
 }
@@ -97,16 +117,47 @@ async function trigger(body) {
 
 for (const type of Object.keys(FIELDS)) {
   test(`${type}: the event has exactly the documented fields`, async () => {
-    const actor = type.startsWith('stream.') || type === 'channel.update' ? {} : { user: type === 'channel.raid' ? 'evraider' : 'evfan' };
+    const actor = type.startsWith('stream.') || type === 'channel.update' ? {} : { user: type === 'channel.raid' || type.startsWith('channel.shoutout.') ? 'evraider' : 'evfan' };
     const event = await trigger({ type, ...actor });
     assert.deepEqual(Object.keys(event).sort(), [...FIELDS[type]].sort());
     for (const [k, v] of Object.entries(event)) {
       if (/(^|_)id$/.test(k) && v !== null) assert.equal(typeof v, 'string', `${k} is a string`);
       if (/_at$/.test(k) && v !== null) assert.ok(!Number.isNaN(Date.parse(v)), `${k} is a timestamp`);
     }
-    assert.equal(event.broadcaster_user_id ?? event.to_broadcaster_user_id, streamer.id);
+    assert.equal(event.broadcaster_user_id ?? event.broadcaster_id ?? event.to_broadcaster_user_id, streamer.id);
   });
 }
+
+test('channel.bits.use: a cheer, a Power-up and a Combo, each as the reference shapes it', async () => {
+  const cheer = await trigger({ type: 'channel.bits.use', user: 'evfan', bits_type: 'cheer', bits: 100 });
+  assert.equal(cheer.type, 'cheer');
+  assert.equal(cheer.power_up, null);
+  assert.match(cheer.message.text, /^Cheer100 /);
+  assert.equal(cheer.message.fragments[0].type, 'cheermote');
+  const power = await trigger({ type: 'channel.bits.use', user: 'evfan', bits_type: 'power_up' });
+  assert.equal(power.message, null);
+  assert.ok(['message_effect', 'celebration', 'gigantify_an_emote'].includes(power.power_up.type));
+  const combo = await trigger({ type: 'channel.bits.use', user: 'evfan', bits_type: 'combo' });
+  assert.equal(combo.type, 'combo');
+  const bad = await sim.control('POST', '/trigger', { broadcaster: 'evstreamer', type: 'channel.bits.use', bits_type: 'tip' });
+  assert.equal(bad.status, 400);
+});
+
+test('a goal and a charity campaign keep their id from start to end', async () => {
+  const begin = await trigger({ type: 'channel.goal.begin' });
+  const progress = await trigger({ type: 'channel.goal.progress' });
+  const end = await trigger({ type: 'channel.goal.end' });
+  assert.equal(progress.id, begin.id);
+  assert.equal(end.id, begin.id);
+  assert.equal(typeof end.is_achieved, 'boolean');
+  const start = await trigger({ type: 'channel.charity_campaign.start' });
+  const donation = await trigger({ type: 'channel.charity_campaign.donate', user: 'evfan', total: 2500 });
+  const stop = await trigger({ type: 'channel.charity_campaign.stop' });
+  assert.equal(donation.campaign_id, start.id);
+  assert.equal(stop.id, start.id);
+  assert.deepEqual(donation.amount, { value: 2500, decimal_places: 2, currency: 'USD' });
+  assert.ok(stop.current_amount.value >= 2500);
+});
 
 test('channel.chat.notification: every notice type fills only its own object', async () => {
   for (const notice of [...NOTICES, 'shared_chat_sub', 'shared_chat_raid', 'shared_chat_announcement']) {
@@ -202,6 +253,9 @@ test('/sim/streams emits stream.online/offline and channel.update; Helix follows
   const streams = await sim.helix(app, 'GET', '/streams?user_login=evstreamer');
   assert.equal(streams.json.data[0].title, 'going live');
   assert.equal(online.payload.event.id, streams.json.data[0].id);
+  // EventSub: nanoseconds; Helix: whole seconds; the same second
+  assert.match(online.payload.event.started_at, /\.\d{9}Z$/);
+  assert.equal(online.payload.event.started_at.replace(/\.\d+Z$/, 'Z'), streams.json.data[0].started_at);
   const off = await sim.control('POST', '/streams/evstreamer', { live: false });
   assert.equal(off.json.delivered, 1);
   assert.deepEqual((await sim.helix(app, 'GET', '/streams?user_login=evstreamer')).json.data, []);
@@ -214,6 +268,9 @@ test('/sim/follows records the follow and emits channel.follow with its followed
   const n = await socket.next('notification', (m) => m.metadata.message_id === r.json.message_ids[0]);
   assert.equal(n.payload.event.user_login, 'evraider');
   assert.equal(n.payload.event.followed_at, r.json.followed_at);
+  // EventSub writes nanoseconds; Helix lists the same follow in whole seconds, the same second
+  assert.match(n.payload.event.followed_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
   const again = await sim.control('POST', '/follows', { user: 'evraider', broadcaster: 'evstreamer' });
   assert.equal(again.json.delivered, 0);
+  assert.equal(again.json.followed_at, n.payload.event.followed_at.replace(/\.\d+Z$/, 'Z'));
 });

@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "auth/accounts_int.h"
 #include "event/event.h"
 
 #define DATA_DIR "tests/data/eventsub"
@@ -275,21 +276,47 @@ static void test_type_table(void)
         "channel.bits.use",
         "channel.chat.message",
         "channel.chat.notification",
+        "channel.channel_points_automatic_reward_redemption.add",
+        "channel.shared_chat.begin",
+        "channel.shared_chat.update",
+        "channel.shared_chat.end",
+        "channel.goal.begin",
+        "channel.goal.progress",
+        "channel.goal.end",
+        "channel.charity_campaign.donate",
+        "channel.charity_campaign.start",
+        "channel.charity_campaign.progress",
+        "channel.charity_campaign.stop",
+        "channel.ad_break.begin",
+        "channel.shoutout.create",
+        "channel.shoutout.receive",
     };
     size_t n = 0;
     const struct event_type_info *types = event_types(&n);
     CHECK(n >= sizeof required / sizeof required[0]);
     for (size_t i = 0; i < n; i++) {
         CHECK(types[i].type && types[i].version && types[i].label && types[i].decode);
+        CHECK(types[i].what && types[i].plural && types[i].icon && types[i].tone);
         CHECK(event_type_find(types[i].type) == &types[i]); /* names are unique */
+        /* a broadcaster type names the scope the broadcaster login asks for */
+        if (types[i].need == EVENT_NEED_BROADCASTER &&
+            strcmp(types[i].scope, "channel:moderate") != 0 /* not read-only: never asked */) {
+            CHECK(strstr(SCOPES_BROADCASTER, types[i].scope) != NULL);
+        }
+        if (types[i].superseded_by)
+            CHECK(event_type_find(types[i].superseded_by) != NULL);
     }
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         CHECK(event_type_find(required[i]));
     CHECK_STR(event_type_find("channel.follow")->version, "2");
     CHECK_STR(event_type_find("channel.hype_train.begin")->version, "2");
     CHECK_STR(event_type_find("channel.update")->version, "2");
-    CHECK_INT(event_type_find("channel.follow")->needs_broadcaster, 1);
-    CHECK_INT(event_type_find("stream.online")->needs_broadcaster, 0);
+    CHECK_STR(event_type_find("channel.channel_points_automatic_reward_redemption.add")->version,
+              "2");
+    CHECK_INT(event_type_find("channel.follow")->need, EVENT_NEED_BROADCASTER);
+    CHECK_INT(event_type_find("stream.online")->need, EVENT_NEED_NOTHING);
+    CHECK_INT(event_type_find("channel.shared_chat.begin")->need, EVENT_NEED_NOTHING);
+    CHECK_INT(event_type_find("channel.shoutout.create")->cond, EVENT_COND_MODERATOR);
     CHECK_STR(event_type_find("channel.cheer")->scope, "bits:read");
     CHECK(event_type_find("channel.nonsense") == NULL);
     CHECK(event_type_find(NULL) == NULL);
@@ -654,10 +681,12 @@ static void test_dedupe_keys_are_per_type(void)
     struct event *live = decode_text(
         "channel.follow", "{" BC ",\"user_id\":\"9\",\"followed_at\":\"2026-11-22T10:00:00.123Z\"}",
         NULL);
-    struct event *helix = decode_text(
-        "channel.follow", "{" BC ",\"user_id\":\"9\",\"followed_at\":\"2026-11-22T10:00:00Z\"}", NULL);
-    struct event *later = decode_text(
-        "channel.follow", "{" BC ",\"user_id\":\"9\",\"followed_at\":\"2026-11-22T10:00:01Z\"}", NULL);
+    struct event *helix =
+        decode_text("channel.follow",
+                    "{" BC ",\"user_id\":\"9\",\"followed_at\":\"2026-11-22T10:00:00Z\"}", NULL);
+    struct event *later =
+        decode_text("channel.follow",
+                    "{" BC ",\"user_id\":\"9\",\"followed_at\":\"2026-11-22T10:00:01Z\"}", NULL);
     struct event *no_time = decode_text("channel.follow", "{" BC ",\"user_id\":\"9\"}", NULL);
     CHECK(live && helix && later && no_time);
     CHECK_STR(live->dedupe_key, helix->dedupe_key);
@@ -667,6 +696,44 @@ static void test_dedupe_keys_are_per_type(void)
     event_free(helix);
     event_free(later);
     event_free(no_time);
+}
+
+/* One cheer, told by channel.cheer and by channel.bits.use (a broadcaster who granted
+ * bits:read, subscriptions adopted from before SEV used bits.use): one dedupe key. A
+ * Power-up is no cheer; another cheer of the same viewer is another key. */
+static void test_cheer_told_twice_is_one(void)
+{
+    struct event *cheer =
+        decode_text("channel.cheer",
+                    "{" BC ",\"is_anonymous\":false,\"user_id\":\"1001\","
+                    "\"user_login\":\"alice\",\"bits\":100,\"message\":\"Cheer100 gg\"}",
+                    NULL);
+    struct event *use = decode_text(
+        "channel.bits.use",
+        "{" BC ",\"user_id\":\"1001\",\"user_login\":\"alice\",\"bits\":100,\"type\":\"cheer\","
+        "\"message\":{\"text\":\"Cheer100 gg\",\"fragments\":[]},\"power_up\":null}",
+        NULL);
+    struct event *other = decode_text(
+        "channel.bits.use",
+        "{" BC ",\"user_id\":\"1001\",\"user_login\":\"alice\",\"bits\":100,\"type\":\"cheer\","
+        "\"message\":{\"text\":\"Cheer100 again\",\"fragments\":[]},\"power_up\":null}",
+        NULL);
+    struct event *power_up = decode_text(
+        "channel.bits.use",
+        "{" BC ",\"user_id\":\"1001\",\"user_login\":\"alice\",\"bits\":100,"
+        "\"type\":\"power_up\",\"message\":null,\"power_up\":{\"type\":\"celebration\"}}",
+        NULL);
+    CHECK(cheer && use && other && power_up);
+    CHECK(cheer->dedupe_key && use->dedupe_key);
+    CHECK_STR(cheer->dedupe_key, use->dedupe_key);
+    CHECK(strncmp(cheer->dedupe_key, "channel.cheer:1337:1001/100/", 28) == 0);
+    CHECK(strcmp(other->dedupe_key, use->dedupe_key) != 0);
+    CHECK(power_up->dedupe_key == NULL);
+    CHECK_STR(power_up->summary, "alice used 100 bits on an On-Screen Celebration");
+    event_free(cheer);
+    event_free(use);
+    event_free(other);
+    event_free(power_up);
 }
 
 static void test_chat_notification_unknown_notice(void)
@@ -826,6 +893,7 @@ static const struct unit_test tests[] = {
     {"control characters leave summaries", test_control_characters_in_summary},
     {"unusable time fields keep the message time", test_time_field_unusable_keeps_message_time},
     {"dedupe keys are per type", test_dedupe_keys_are_per_type},
+    {"a cheer told by channel.cheer and channel.bits.use is one", test_cheer_told_twice_is_one},
     {"unknown chat notices use the system message", test_chat_notification_unknown_notice},
     {"bans with odd times", test_ban_with_odd_times},
     {"encode respects the buffer cap", test_encode_respects_the_cap},

@@ -479,12 +479,12 @@ static void test_eventsub_list_delete(void)
     struct twitch_eventsub_filter f = {.status = "enabled"};
     CHECK(twitch_eventsub_list(C.tw, NULL, &f, NULL, 0, on_list, NULL) == 0);
     run_until(&C.calls, 1);
-    CHECK_STR(C.got, "/helix/eventsub/subscriptions?first=100&status=enabled;|1,2,10000,p2");
+    CHECK_STR(C.got, "/helix/eventsub/subscriptions?status=enabled;|1,2,10000,p2");
     C.got[0] = 0;
     CHECK(twitch_eventsub_list(C.tw, "42", NULL, NULL, 1, on_list, NULL) == 0);
     run_until(&C.calls, 2);
-    CHECK_STR(C.got, "/helix/eventsub/subscriptions?first=100;"
-                     "/helix/eventsub/subscriptions?first=100&after=p2;|2,2,10000,end");
+    CHECK_STR(C.got, "/helix/eventsub/subscriptions;"
+                     "/helix/eventsub/subscriptions?after=p2;|2,2,10000,end");
     CHECK(twitch_eventsub_delete(C.tw, NULL, "sub-1", on_done, NULL) == 0);
     run_until(&C.calls, 3);
     CHECK_INT(C.last_status, 204);

@@ -11,6 +11,7 @@ const rand = require('./random');
 
 const REVOKE_REASONS = ['authorization_revoked', 'user_removed', 'version_removed', 'moderator_removed', 'notification_failures_exceeded', 'chat_user_banned'];
 const TRIGGER_FIELDS = new Set(['type', 'broadcaster', 'user', 'duplicate', ...Object.keys(OPTION_FIELDS)]);
+const BITS_TYPES = ['cheer', 'power_up', 'combo'];
 const TIERS = { 1: '1000', 2: '2000', 3: '3000', 1000: '1000', 2000: '2000', 3000: '3000' };
 
 const fail = (status, message) => {
@@ -177,6 +178,7 @@ class Control {
       opt[key] = kind === 'tier' ? TIERS[body[key]] : body[key];
     }
     if (opt.notice_type !== undefined && !NOTICE_TYPES.includes(opt.notice_type)) fail(400, `"notice_type" must be one of: ${NOTICE_TYPES.join(', ')}`);
+    if (opt.bits_type !== undefined && !BITS_TYPES.includes(opt.bits_type)) fail(400, `"bits_type" must be one of: ${BITS_TYPES.join(', ')}`);
     const duplicate = body.duplicate ?? false;
     checkType('duplicate', duplicate, 'boolean');
     const ids = this.emit(body.type, { b, u, opt, duplicate });

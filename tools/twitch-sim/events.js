@@ -11,6 +11,7 @@ const rand = require('./random');
 const OPTION_FIELDS = {
   notice_type: 'string', bits: 'integer', message: 'string', title: 'string', category_name: 'string',
   viewers: 'integer', tier: 'tier', total: 'integer', anonymous: 'boolean', reward_id: 'string',
+  bits_type: 'string',
 };
 
 const NOTICE_KINDS = [
@@ -287,7 +288,8 @@ const BUILDERS = {
   // The stream exists: emitting stream.online puts the broadcaster live first.
   'stream.online': (ctx) => {
     const stream = ctx.state.streams.get(ctx.b.id);
-    return { id: stream.id, ...bc(ctx.b), type: 'live', started_at: stream.started_at };
+    const startedAt = stream.startedMs === undefined ? stream.started_at : ctx.state.timestamp(stream.startedMs);
+    return { id: stream.id, ...bc(ctx.b), type: 'live', started_at: startedAt };
   },
   'stream.offline': (ctx) => bc(ctx.b),
   'channel.update': (ctx) => {
@@ -349,7 +351,123 @@ const BUILDERS = {
   },
   'channel.chat.message': chatMessageEvent,
   'channel.chat.notification': chatNotification,
+  // Cheers, Power-ups and Combos (opt.notice_type picks: cheer, power_up, combo).
+  'channel.bits.use': (ctx) => {
+    const kind = ctx.opt.bits_type ?? rand.weighted([['cheer', 5], ['power_up', 2], ['combo', 1]]);
+    const bits = ctx.opt.bits ?? (kind === 'combo' ? rand.pick([1, 5, 10]) : rand.pick([50, 100, 500]));
+    const text = kind === 'cheer' ? ctx.opt.message ?? `Cheer${bits} ${rand.pick(rand.CHEER_MESSAGES)}` : null;
+    const powerUp = kind !== 'power_up' ? null : {
+      type: rand.pick(['message_effect', 'celebration', 'gigantify_an_emote']),
+      emote: null, message_effect_id: null,
+    };
+    if (powerUp && powerUp.type === 'gigantify_an_emote') powerUp.emote = { id: EMOTES.Kappa, name: 'Kappa' };
+    if (powerUp && powerUp.type === 'message_effect') powerUp.message_effect_id = 'cosmic-abyss';
+    return {
+      ...who(ctx.u, 'user'), ...bc(ctx.b), bits, type: kind,
+      message: text === null ? null : chatMessage(text, ctx.state), power_up: powerUp,
+    };
+  },
+  'channel.channel_points_automatic_reward_redemption.add': (ctx) => {
+    const type = rand.pick(['send_highlighted_message', 'single_message_bypass_sub_mode', 'random_sub_emote_unlock']);
+    const text = type === 'random_sub_emote_unlock' ? '' : ctx.opt.message ?? rand.pick(rand.CHAT_LINES);
+    return {
+      ...bc(ctx.b), ...who(ctx.u, 'user'), id: rand.uuid(),
+      reward: {
+        type, channel_points: rand.pick([100, 150, 250]),
+        emote: type === 'random_sub_emote_unlock' ? { id: EMOTES.HeyGuys, name: 'HeyGuys' } : null,
+      },
+      message: { text, fragments: text ? fragments(text, ctx.state).map(({ type: t, text: x, emote }) => ({ type: t === 'emote' ? 'emote' : 'text', text: x, emote: emote ? { id: emote.id } : null })) : [] },
+      redeemed_at: ctx.now,
+    };
+  },
+  'channel.ad_break.begin': (ctx) => ({
+    duration_seconds: ctx.opt.total ?? rand.pick([30, 60, 90, 180]), started_at: ctx.now, is_automatic: rand.chance(0.5),
+    ...bc(ctx.b), ...who(ctx.b, 'requester_user'),
+  }),
+  // The broadcaster shouts out the acting user (another streamer); a moderator may do it.
+  'channel.shoutout.create': (ctx) => ({
+    ...bc(ctx.b), ...who(ctx.b, 'moderator_user'), ...who(ctx.u, 'to_broadcaster_user'),
+    started_at: ctx.now, viewer_count: ctx.opt.viewers ?? rand.int(2, 800),
+    cooldown_ends_at: later(ctx, 120), target_cooldown_ends_at: later(ctx, 3600),
+  }),
+  // The acting user (another streamer) shouts out the broadcaster.
+  'channel.shoutout.receive': (ctx) => ({
+    ...bc(ctx.b), ...who(ctx.u, 'from_broadcaster_user'), viewer_count: ctx.opt.viewers ?? rand.int(2, 800), started_at: ctx.now,
+  }),
+  'channel.charity_campaign.donate': (ctx) => {
+    const c = charity(ctx, 'donate');
+    const value = ctx.opt.total ?? rand.pick([500, 1000, 2500, 10000]);
+    c.current += value;
+    return {
+      id: rand.uuid(), campaign_id: c.id, ...bc(ctx.b), ...who(ctx.u, 'user'), ...charityInfo(c),
+      amount: { value, decimal_places: 2, currency: 'USD' },
+    };
+  },
 };
+
+// --- goals and charity campaigns: one running per broadcaster, from start to end -------------
+const GOAL_KINDS = ['follow', 'subscription', 'subscription_count', 'new_subscription', 'new_subscription_count', 'new_bit', 'new_cheerer'];
+function goal(phase) {
+  return (ctx) => {
+    const g = activity(ctx, 'goal', phase, () => ({
+      id: rand.uuid(), type: rand.pick(GOAL_KINDS), description: ctx.opt.title ?? 'Road to 100!',
+      current: rand.int(0, 50), target: 100, started_at: ctx.now,
+    }));
+    if (phase !== 'begin') g.current = Math.min(g.target, g.current + rand.int(1, 20));
+    const event = {
+      id: g.id, ...bc(ctx.b), type: g.type, description: g.description,
+      current_amount: g.current, target_amount: g.target, started_at: g.started_at,
+    };
+    if (phase === 'end') Object.assign(event, { is_achieved: g.current >= g.target, ended_at: ctx.now });
+    return event;
+  };
+}
+
+function charity(ctx, phase) {
+  return activity(ctx, 'charity', phase === 'start' ? 'begin' : phase === 'stop' ? 'end' : phase, () => ({
+    id: rand.uuid(), name: rand.pick(rand.CHARITIES), current: 0, target: 1500000, started_at: ctx.now,
+  }));
+}
+
+const charityInfo = (c) => ({
+  charity_name: c.name, charity_description: `Support ${c.name}`,
+  charity_logo: 'https://static-cdn.jtvnw.net/charity/logo.png', charity_website: 'https://www.example.org',
+});
+
+// The campaign events name the channel broadcaster_id/_login/_name, as the reference does.
+function charityCampaign(phase) {
+  return (ctx) => {
+    const c = charity(ctx, phase);
+    if (phase === 'progress') c.current += rand.int(1000, 50000);
+    const event = {
+      id: c.id, broadcaster_id: ctx.b.id, broadcaster_name: ctx.b.display_name, broadcaster_login: ctx.b.login,
+      ...charityInfo(c),
+      current_amount: { value: c.current, decimal_places: 2, currency: 'USD' },
+      target_amount: { value: c.target, decimal_places: 2, currency: 'USD' },
+    };
+    if (phase === 'start') event.started_at = ctx.now;
+    if (phase === 'stop') event.stopped_at = ctx.now;
+    return event;
+  };
+}
+
+// --- shared chat: the broadcaster and the acting user's channel share one chat ---------------
+function sharedChat(phase) {
+  return (ctx) => {
+    const s = activity(ctx, 'shared_chat', phase === 'update' ? 'progress' : phase, () => ({
+      session_id: rand.uuid(), participants: [ctx.b],
+    }));
+    if (phase !== 'end' && !s.participants.some((p) => p.id === ctx.u.id)) s.participants.push(ctx.u);
+    const host = s.participants[0];
+    const event = { session_id: s.session_id, ...bc(ctx.b), ...who(host, 'host_broadcaster_user') };
+    if (phase !== 'end') event.participants = s.participants.map((p) => bc(p));
+    return event;
+  };
+}
+
+for (const phase of ['begin', 'progress', 'end']) BUILDERS[`channel.goal.${phase}`] = goal(phase);
+for (const phase of ['start', 'progress', 'stop']) BUILDERS[`channel.charity_campaign.${phase}`] = charityCampaign(phase);
+for (const phase of ['begin', 'update', 'end']) BUILDERS[`channel.shared_chat.${phase}`] = sharedChat(phase);
 for (const phase of ['begin', 'progress', 'end']) {
   BUILDERS[`channel.hype_train.${phase}`] = hypeTrain(phase);
   BUILDERS[`channel.poll.${phase}`] = poll(phase);
@@ -357,7 +475,9 @@ for (const phase of ['begin', 'progress', 'end']) {
 for (const phase of ['begin', 'progress', 'lock', 'end']) BUILDERS[`channel.prediction.${phase}`] = prediction(phase);
 
 // Types whose event has no acting user.
-const NO_ACTOR = new Set(['stream.online', 'stream.offline', 'channel.update']);
+const NO_ACTOR = new Set(['stream.online', 'stream.offline', 'channel.update', 'channel.ad_break.begin',
+  'channel.goal.begin', 'channel.goal.progress', 'channel.goal.end', 'channel.charity_campaign.start',
+  'channel.charity_campaign.progress', 'channel.charity_campaign.stop', 'channel.shared_chat.end']);
 
 function buildEvent(type, ctx) {
   return BUILDERS[type]({ ...ctx, now: ctx.state.timestamp() });

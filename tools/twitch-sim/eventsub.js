@@ -90,7 +90,7 @@ class EventSub {
     if (spec.removed?.includes(body.version)) {
       throw new Reject(410, `version ${body.version} of subscription type ${body.type} has been removed`);
     }
-    if (body.version !== spec.version) throw new Reject(400, `unsupported version ${body.version} for subscription type ${body.type}`);
+    if (body.version !== spec.version && !spec.older?.includes(body.version)) throw new Reject(400, `unsupported version ${body.version} for subscription type ${body.type}`);
     const transport = this.checkTransport(body.transport, token);
     const session = transport.method === 'websocket'
       ? this.sim.ws.sessionForSubscription(transport.session_id, `${token.clientId}:${token.userId}`)

@@ -106,7 +106,8 @@ class State {
   goLive(user, startedMs = this.nowMs()) {
     const stream = {
       id: String(this.nextStreamId++),
-      started_at: new Date(startedMs).toISOString().replace(/\.\d+Z$/, 'Z'),
+      started_at: new Date(startedMs).toISOString().replace(/\.\d+Z$/, 'Z'), // Helix: whole seconds
+      startedMs, // EventSub's stream.online says the same moment with nanoseconds
       viewer_count: rand.int(5, 5000),
       type: 'live',
     };
@@ -115,13 +116,16 @@ class State {
   }
 
   // --- follows and moderators --------------------------------------------------------------
+  // Records a follow; returns its time as EventSub writes it (nanoseconds), or null when the
+  // user already follows.
   follow(user, broadcaster, at = new Date(this.nowMs())) {
     if (!this.follows.has(broadcaster.id)) this.follows.set(broadcaster.id, new Map());
     const followers = this.follows.get(broadcaster.id);
     if (followers.has(user.id)) return null;
-    const followedAt = at.toISOString().replace(/\.\d+Z$/, 'Z');
-    followers.set(user.id, followedAt);
-    return followedAt;
+    // Helix lists follows in whole seconds; EventSub's channel.follow tells the same moment
+    // with nanoseconds (returned here, for the event).
+    followers.set(user.id, at.toISOString().replace(/\.\d+Z$/, 'Z'));
+    return this.timestamp(at.getTime());
   }
 
   unfollow(user, broadcaster) {

@@ -33,6 +33,20 @@ const TYPES = {
     auth: byBroadcaster('channel:read:redemptions', 'channel:manage:redemptions'),
   },
   'channel.ban': { version: '1', condition: broadcasterOnly, auth: byBroadcaster('channel:moderate') },
+  'channel.bits.use': { version: '1', condition: broadcasterOnly, auth: byBroadcaster('bits:read') },
+  'channel.channel_points_automatic_reward_redemption.add': {
+    version: '2', older: ['1'], condition: broadcasterOnly,
+    auth: byBroadcaster('channel:read:redemptions', 'channel:manage:redemptions'),
+  },
+  'channel.ad_break.begin': { version: '1', condition: broadcasterOnly, auth: byBroadcaster('channel:read:ads') },
+  'channel.shoutout.create': {
+    version: '1', condition: { required: ['broadcaster_user_id', 'moderator_user_id'] },
+    auth: { user: 'moderator_user_id', scopes: ['moderator:read:shoutouts', 'moderator:manage:shoutouts'], moderator: true },
+  },
+  'channel.shoutout.receive': {
+    version: '1', condition: { required: ['broadcaster_user_id', 'moderator_user_id'] },
+    auth: { user: 'moderator_user_id', scopes: ['moderator:read:shoutouts', 'moderator:manage:shoutouts'], moderator: true },
+  },
   'channel.chat.message': {
     version: '1',
     condition: { required: ['broadcaster_user_id', 'user_id'] },
@@ -53,6 +67,15 @@ for (const phase of ['begin', 'progress', 'end']) {
     version: '1', condition: broadcasterOnly, auth: byBroadcaster('channel:read:polls', 'channel:manage:polls'),
   };
 }
+for (const phase of ['begin', 'update', 'end']) {
+  TYPES[`channel.shared_chat.${phase}`] = { version: '1', condition: broadcasterOnly }; // no authorization
+}
+for (const phase of ['begin', 'progress', 'end']) {
+  TYPES[`channel.goal.${phase}`] = { version: '1', condition: broadcasterOnly, auth: byBroadcaster('channel:read:goals') };
+}
+for (const phase of ['donate', 'start', 'progress', 'stop']) {
+  TYPES[`channel.charity_campaign.${phase}`] = { version: '1', condition: broadcasterOnly, auth: byBroadcaster('channel:read:charity') };
+}
 for (const phase of ['begin', 'progress', 'lock', 'end']) {
   TYPES[`channel.prediction.${phase}`] = {
     version: '1', condition: broadcasterOnly,
@@ -67,7 +90,9 @@ const READER_FIELDS = new Set(['user_id', 'moderator_user_id']);
 function conditionMatches(condition, event) {
   for (const [key, value] of Object.entries(condition)) {
     if (READER_FIELDS.has(key)) continue;
-    const actual = key === 'reward_id' ? event.reward?.id : event[key];
+    // the charity campaign start/progress/stop events name the channel broadcaster_id
+    const actual = key === 'reward_id' ? event.reward?.id
+      : key === 'broadcaster_user_id' && !('broadcaster_user_id' in event) ? event.broadcaster_id : event[key];
     if (actual !== value) return false;
   }
   return true;

@@ -18,7 +18,6 @@ const STATUS_BY_CODE = {
   4006: 'websocket_network_error', 4007: 'websocket_failed_to_reconnect',
 };
 // After a hand-over, how long the client may keep the old socket open before it is closed (4004).
-const HANDOVER_LINGER_MS = 1000;
 
 function rejectUpgrade(socket, status, message) {
   const body = JSON.stringify({ error: status === 404 ? 'Not Found' : 'Bad Request', status, message });
@@ -223,6 +222,7 @@ class WsServer {
         reconnect_url: `ws://${session.host}/ws?reconnect_id=${session.reconnectId}`, connected_at: session.connectedAt,
       },
     }));
+    session.graceEndsMs = Date.now() + this.config.wsReconnectGrace * 1000;
     session.timers.grace = setTimeout(() => this.end(session, 4004), this.config.wsReconnectGrace * 1000);
     return true;
   }
@@ -245,9 +245,11 @@ class WsServer {
     old.queue = [];
     const oldSock = old.sock;
     if (oldSock) {
+      // As Twitch: the old connection stays until the client closes it, at most until the
+      // 30 s (--ws-reconnect-grace) after session_reconnect are over; then 4004.
       setTimeout(() => {
         if (oldSock.readyState === WebSocket.OPEN) oldSock.close(4004, REASONS[4004]);
-      }, HANDOVER_LINGER_MS);
+      }, Math.max(0, (old.graceEndsMs ?? Date.now()) - Date.now()));
     }
   }
 

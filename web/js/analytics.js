@@ -9,7 +9,7 @@
 import { api, ApiError, getMe } from './api.js';
 import { el, notice, initShell } from './ui.js';
 import { barChart, columnChart } from './charts.js';
-import { typeName } from './events.js';
+import { typeName, loadLabels } from './events.js';
 
 const $ = (id) => document.getElementById(id);
 const fmt = (n) => Number(n || 0).toLocaleString();
@@ -159,6 +159,7 @@ function pick(login, { push = true } = {}) {
 async function main() {
   initShell().catch(() => {});
   const rows = await loadStreamers();
+  await loadLabels(rows.length ? rows[0].streamer : null);
   const select = $('pick');
   if (!rows.length) {
     $('one-card').hidden = true;

@@ -1,112 +1,76 @@
 // events.js — how one SEV event looks: an icon, a text label (type is never shown by
 // colour alone), the server's summary, a detail line from the EventSub payload, and times.
 //
-// TYPES is the registry: one row per EventSub type. channel.chat.notification picks its row
-// from data.notice_type (NOTICES); unknown types get a generic bell.
+// Labels, icons and tones are not kept here: SEV's one table of EventSub types
+// (src/event/event_types.c) serves them in the "labels" member of
+// GET /api/streamers/{login}/capabilities ({types: {type: {label, plural, icon, tone}},
+// variants: [{type, key, value, label, icon, tone}]}). Pages call loadLabels() before they
+// render; until then (or for a type SEV does not know) events get a generic bell.
 
 import { el, icon, relativeTime, parseTime, formatClock, formatAbsolute } from './ui.js';
+import { api } from './api.js';
 
-// type -> [icon symbol, label, tone]
-export const TYPES = {
-  'stream.online': ['i-live', 'Went live', 'live'],
-  'stream.offline': ['i-offline', 'Went offline', 'muted'],
-  'channel.update': ['i-edit', 'Stream info changed', 'info'],
-  'channel.follow': ['i-heart', 'Follow', 'follow'],
-  'channel.subscribe': ['i-star', 'Subscription', 'sub'],
-  'channel.subscription.end': ['i-star', 'Subscription ended', 'muted'],
-  'channel.subscription.gift': ['i-gift', 'Gift subs', 'sub'],
-  'channel.subscription.message': ['i-resub', 'Resub', 'sub'],
-  'channel.cheer': ['i-bits', 'Cheer', 'bits'],
-  'channel.bits.use': ['i-bits', 'Bits', 'bits'],
-  'channel.raid': ['i-raid', 'Raid', 'raid'],
-  'channel.channel_points_custom_reward_redemption.add': ['i-points', 'Reward redeemed', 'points'],
-  'channel.channel_points_custom_reward_redemption.update': ['i-points', 'Redemption updated', 'points'],
-  'channel.channel_points_automatic_reward_redemption.add': ['i-points', 'Reward redeemed', 'points'],
-  'channel.hype_train.begin': ['i-hype', 'Hype train started', 'hype'],
-  'channel.hype_train.progress': ['i-hype', 'Hype train progress', 'hype'],
-  'channel.hype_train.end': ['i-hype', 'Hype train ended', 'hype'],
-  'channel.poll.begin': ['i-poll', 'Poll started', 'poll'],
-  'channel.poll.progress': ['i-poll', 'Poll update', 'poll'],
-  'channel.poll.end': ['i-poll', 'Poll ended', 'poll'],
-  'channel.prediction.begin': ['i-prediction', 'Prediction started', 'poll'],
-  'channel.prediction.progress': ['i-prediction', 'Prediction update', 'poll'],
-  'channel.prediction.lock': ['i-lock', 'Prediction locked', 'poll'],
-  'channel.prediction.end': ['i-trophy', 'Prediction ended', 'poll'],
-  'channel.ban': ['i-ban', 'Ban', 'mod'],
-  'channel.unban': ['i-check', 'Unban', 'mod'],
-  'channel.chat.message': ['i-chat', 'Chat message', 'chat'],
-  'channel.chat.notification': ['i-megaphone', 'Chat notice', 'info'],
-  'sev.gap': ['i-gap', 'Possible gap', 'gap'],
-};
+const GENERIC = { icon: 'i-bell', label: 'Event', tone: 'muted' };
 
-// channel.chat.notification notice_type -> [icon, label, tone]; shared_chat_* use the same rows.
-export const NOTICES = {
-  sub: ['i-star', 'Subscription', 'sub'],
-  resub: ['i-resub', 'Resub', 'sub'],
-  sub_gift: ['i-gift', 'Gift sub', 'sub'],
-  community_sub_gift: ['i-gift', 'Gift subs', 'sub'],
-  gift_paid_upgrade: ['i-upgrade', 'Sub upgrade', 'sub'],
-  prime_paid_upgrade: ['i-upgrade', 'Prime upgrade', 'sub'],
-  pay_it_forward: ['i-gift', 'Pay it forward', 'sub'],
-  raid: ['i-raid', 'Raid', 'raid'],
-  unraid: ['i-x', 'Raid cancelled', 'muted'],
-  announcement: ['i-megaphone', 'Announcement', 'info'],
-  bits_badge_tier: ['i-bits', 'Bits badge', 'bits'],
-  charity_donation: ['i-heart', 'Charity donation', 'follow'],
-};
+let labels = { types: {}, variants: [] };
+let loading = null;
 
-const GENERIC = ['i-bell', 'Event', 'muted'];
+// Takes the "labels" member of a capabilities answer.
+export function setLabels(l) {
+  if (!l || typeof l !== 'object') return;
+  labels = {
+    types: l.types && typeof l.types === 'object' ? l.types : {},
+    variants: Array.isArray(l.variants) ? l.variants : [],
+  };
+}
 
-// Plural labels for counts (analytics, capability panel fallback).
-export const TYPE_NAMES = {
-  'stream.online': 'Stream started',
-  'stream.offline': 'Stream ended',
-  'channel.update': 'Title & category changes',
-  'channel.follow': 'Follows',
-  'channel.subscribe': 'Subscriptions',
-  'channel.subscription.gift': 'Gift subs',
-  'channel.subscription.message': 'Resubs',
-  'channel.cheer': 'Cheers',
-  'channel.raid': 'Raids',
-  'channel.channel_points_custom_reward_redemption.add': 'Channel point redemptions',
-  'channel.hype_train.begin': 'Hype trains started',
-  'channel.hype_train.progress': 'Hype train progress',
-  'channel.hype_train.end': 'Hype trains ended',
-  'channel.poll.begin': 'Polls started',
-  'channel.poll.progress': 'Poll updates',
-  'channel.poll.end': 'Polls ended',
-  'channel.prediction.begin': 'Predictions started',
-  'channel.prediction.progress': 'Prediction updates',
-  'channel.prediction.lock': 'Predictions locked',
-  'channel.prediction.end': 'Predictions ended',
-  'channel.ban': 'Bans & timeouts',
-  'channel.chat.message': 'Cheers in chat',
-  'channel.chat.notification': 'Chat notices (subs, raids, …)',
-  'sev.gap': 'Possible gaps',
-};
+// Fetches the labels once per page (any login answers with the same labels; the page's own
+// streamer is used where there is one). Never rejects: without them events look generic.
+export function loadLabels(login) {
+  if (!loading) {
+    const who = login || 'twitch';
+    loading = api(`/api/streamers/${encodeURIComponent(who)}/capabilities`)
+      .then((caps) => { setLabels(caps && caps.labels); return caps; })
+      .catch(() => null);
+  }
+  return loading;
+}
 
+// The type's row, or null when SEV's table does not know the type.
+export function typeRow(type) {
+  const row = labels.types[type];
+  return row && typeof row === 'object' ? row : null;
+}
+
+// Plural label for counts (analytics).
 export function typeName(type) {
-  return TYPE_NAMES[type] || (TYPES[type] ? TYPES[type][1] : type);
+  const row = typeRow(type);
+  return (row && (row.plural || row.label)) || type;
 }
 
 export function isGap(ev) {
   return !!ev && ev.type === 'sev.gap';
 }
 
+function variantMatches(v, d) {
+  let actual = d[v.key];
+  if (v.value === '*') return actual !== undefined && actual !== null && actual !== false;
+  if (v.key === 'notice_type' && typeof actual === 'string') actual = actual.replace(/^shared_chat_/, '');
+  return actual !== undefined && actual !== null && String(actual) === v.value;
+}
+
 // -> {icon, label, tone} for one event
 export function describe(ev) {
   const d = (ev && ev.data) || {};
-  let row = TYPES[ev && ev.type] || GENERIC;
-  if (ev.type === 'channel.chat.notification' && typeof d.notice_type === 'string') {
-    row = NOTICES[d.notice_type.replace(/^shared_chat_/, '')] || row;
-  } else if (ev.type === 'channel.ban' && d.is_permanent === false) {
-    row = ['i-timeout', 'Timeout', 'mod'];
-  } else if (ev.type === 'channel.chat.message' && d.cheer && d.cheer.bits) {
-    row = ['i-bits', 'Cheer', 'bits'];
-  } else if (ev.type === 'channel.subscribe' && d.is_gift) {
-    row = ['i-gift', 'Gifted sub', 'sub'];
+  const row = typeRow(ev && ev.type);
+  let out = row ? { icon: row.icon, label: row.label, tone: row.tone } : GENERIC;
+  for (const v of labels.variants) {
+    if (v && v.type === ev.type && variantMatches(v, d)) {
+      out = { icon: v.icon, label: v.label, tone: v.tone };
+      break;
+    }
   }
-  return { icon: row[0], label: row[1], tone: row[2] };
+  return out;
 }
 
 const str = (v) => (typeof v === 'string' && v.trim() ? v.trim() : null);
@@ -143,6 +107,18 @@ export function detailOf(ev) {
     }
     case 'channel.ban':
       return str(d.reason) ? `Reason: ${d.reason}` : null;
+    case 'channel.bits.use':
+    case 'channel.channel_points_automatic_reward_redemption.add':
+      return msgText(d.message);
+    case 'channel.goal.begin':
+    case 'channel.goal.progress':
+    case 'channel.goal.end':
+      return str(d.description);
+    case 'channel.charity_campaign.donate':
+    case 'channel.charity_campaign.start':
+    case 'channel.charity_campaign.progress':
+    case 'channel.charity_campaign.stop':
+      return str(d.charity_description);
     case 'channel.poll.begin':
     case 'channel.poll.progress':
     case 'channel.poll.end':
@@ -211,7 +187,7 @@ export function renderEvent(ev, { isNew = false } = {}) {
     const extra = detail ? detail.split(' · ').filter((part) => !bare(summary).includes(bare(part))).join(' · ') : '';
     if (extra) body.append(el('p', { class: 'event-detail' }, extra));
     const typeEl = el('span', { class: 'event-type' }, desc.label);
-    if (!TYPES[ev.type]) typeEl.title = ev.type || 'unknown type';
+    if (!typeRow(ev.type)) typeEl.title = ev.type || 'unknown type';
     const when = parseTime(ev.created_at);
     body.append(el('p', { class: 'event-meta' }, typeEl, el('span', { 'aria-hidden': 'true' }, '·'), relativeTime(ev.created_at),
       when ? el('span', { class: 'event-abs' }, formatClock(when)) : null));

@@ -6,7 +6,7 @@
 
 import { api, ApiError, normalizeLogin, LOGIN_RE } from './api.js';
 import { el, icon, avatar, notice, initShell, showFlash, startRelativeClock } from './ui.js';
-import { renderEvent } from './events.js';
+import { renderEvent, loadLabels } from './events.js';
 import { mountFollowing } from './following.js';
 
 const $ = (id) => document.getElementById(id);
@@ -193,6 +193,7 @@ async function main() {
   } catch {
     me = null;
   }
+  await loadLabels(me && me.favorite ? me.favorite.login : null);
   $('loading').hidden = true;
   if (!me) {
     demoFeed();

@@ -9,7 +9,7 @@
 
 import { api, ApiError, LOGIN_RE } from './api.js';
 import { startRelativeClock } from './ui.js';
-import { EventListView, isGap } from './events.js';
+import { EventListView, isGap, loadLabels } from './events.js';
 import { LiveFeed, stateText } from './live.js';
 
 const params = new URLSearchParams(location.search);
@@ -61,6 +61,7 @@ async function main() {
     return;
   }
   const view = new EventListView(ticker, { limit, filter });
+  await loadLabels(login);
   let history = [];
   try {
     // With a type filter, fetch more so the filter still leaves enough to show.

@@ -7,7 +7,7 @@
 
 import { api, ApiError, getConfig, LOGIN_RE } from './api.js';
 import { el, icon, avatar, notice, initShell, showFlash, startRelativeClock, createAnnouncer, copyText, formatAbsolute } from './ui.js';
-import { EventListView, announceText, TYPES } from './events.js';
+import { EventListView, announceText, loadLabels, typeRow } from './events.js';
 import { LiveFeed, stateText } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -74,10 +74,10 @@ function renderHeader() {
   meta.append(facts);
 }
 
-// GET /api/streamers/{login}: the stream status either at the top level ("live", "title", …)
-// or in a "stream" object; "live": null means SEV does not know.
+// GET /api/streamers/{login}: {"streamer", "live", "title", "game_name", "viewer_count",
+// "started_at"}; "live": null means SEV does not know.
 function applyInfo(info) {
-  const st = info.stream && typeof info.stream === 'object' ? info.stream : info;
+  const st = info;
   if (typeof st.live === 'boolean') {
     state.statusKnown = true;
     state.live = st.live;
@@ -212,12 +212,7 @@ async function startEvents(initial) {
 // ----- capabilities -----
 
 async function loadCapabilities() {
-  let caps;
-  try {
-    caps = await api(`/api/streamers/${encodeURIComponent(login)}/capabilities`);
-  } catch {
-    return; // 404 or unavailable: keep the panel hidden
-  }
+  const caps = await loadLabels(login); // null: unavailable, keep the panel hidden
   const types = caps && Array.isArray(caps.types) ? caps.types : [];
   if (!types.length) return;
   // One row per label (hype train begin/progress/end are one "Hype train"); what is not
@@ -226,7 +221,7 @@ async function loadCapabilities() {
   const missing = new Map(); // reason -> [label]
   const seen = new Set();
   for (const t of types) {
-    const label = t.label || (TYPES[t.type] ? TYPES[t.type][1] : t.type);
+    const label = t.label || (typeRow(t.type) ? typeRow(t.type).plural : t.type);
     const yes = t.receiving === true;
     const key = `${yes}:${label}`;
     if (seen.has(key)) continue;
@@ -354,6 +349,7 @@ async function main() {
   const cfgPromise = getConfig();
   const infoPromise = api(`/api/streamers/${encodeURIComponent(login)}`).catch((err) => err);
   const eventsPromise = api(`/api/streamers/${encodeURIComponent(login)}/events?limit=${LIMIT}`).catch((err) => err);
+  const labelsPromise = loadLabels(login);
 
   const info = await infoPromise;
   if (info && !(info instanceof Error)) applyInfo(info);
@@ -362,6 +358,7 @@ async function main() {
 
   const events = await eventsPromise;
   me = await mePromise;
+  await labelsPromise;
   if (events instanceof ApiError && events.status === 404) {
     showUnknown();
     return;

@@ -158,8 +158,9 @@ export function createAnnouncer(region, { interval = 5000, noun = 'event', maxIt
 
 // ----- page shell -----
 
-// Reads ?error=, ?deleted=, ?logged_out= and shows a friendly message in `slot`, then strips
-// the parameter from the address bar so a reload does not show it again.
+// Reads ?error=, ?deleted=, ?logged_out= and shows a friendly message in `slot` (a fixed text
+// per known error code), then strips the parameter from the address bar so a reload does not
+// show it again.
 const ERROR_TEXT = {
   session_expired: 'Your session expired. Please log in again.',
   expired: 'Your session expired. Please log in again.',
@@ -170,6 +171,7 @@ const ERROR_TEXT = {
   login_failed: "Twitch didn't let SEV finish logging you in. Please try again.",
   token: "Twitch didn't let SEV finish logging you in. Please try again.",
   twitch_unavailable: "Twitch isn't answering right now. Please try again in a minute.",
+  no_twitch_app: 'This SEV has no Twitch application set up, so logging in is not possible here.',
   revoked: 'SEV lost access to your Twitch account (the connection was removed on Twitch). Log in again to reconnect.',
 };
 
@@ -178,8 +180,10 @@ export function showFlash(slot) {
   let shown = false;
   const err = params.get('error');
   if (err) {
-    const desc = params.get('error_description') || params.get('message');
-    const text = ERROR_TEXT[err] || (desc ? `Something went wrong: ${desc}` : `Something went wrong (${err}). Please try again.`);
+    // Only SEV's own words: anyone can send a link with ?error_description= (or any error
+    // code) to put their text on SEV's page, so the description is never shown and an
+    // unknown code gets the same fixed sentence.
+    const text = Object.hasOwn(ERROR_TEXT, err) ? ERROR_TEXT[err] : 'Something went wrong. Please try again.';
     const body = el('p', {}, text, ' ');
     if (/session|expired|state|login|token|revoked|denied/.test(err)) body.append(el('a', { href: '/auth/login' }, 'Log in with Twitch'));
     slot.append(notice('warn', body, { dismissible: true }));
