@@ -147,8 +147,7 @@ static void fav_apply(struct app *app, const char *user_id, const char *new_id,
     } else {
         map_remove(&s->favs, user_id);
     }
-    esm_favorite_changed(app->esm, user_id, old ? old->id : NULL, new_id,
-                         nf ? nf->login : NULL);
+    esm_favorite_changed(app->esm, user_id, old ? old->id : NULL, new_id, nf ? nf->login : NULL);
     free(old);
 }
 
@@ -172,8 +171,8 @@ static void on_favorites(void *arg, int status, struct store_favorite_list *list
 {
     struct favorites_read *r = arg;
     struct app *app = r->app;
-    int current = r->generation == app->esm_generation && app->esm && app->esm_sync &&
-                  !app->stopping;
+    int current =
+        r->generation == app->esm_generation && app->esm && app->esm_sync && !app->stopping;
     free(r);
     if (!current) { /* leadership went (or came back) meanwhile */
         store_favorite_list_free(list);
@@ -234,8 +233,8 @@ static void on_tokens_adopted(void *arg, int live)
 {
     struct favorites_read *r = arg;
     struct app *app = r->app;
-    int current = live && r->generation == app->esm_generation && app->esm && app->esm_sync &&
-                  !app->stopping;
+    int current =
+        live && r->generation == app->esm_generation && app->esm && app->esm_sync && !app->stopping;
     free(r);
     if (current)
         favorites_read(app);
@@ -316,8 +315,7 @@ void app_eventsub_lead(struct app *app, int leading)
     if (app->esm || !app->accounts_ready)
         return; /* on_accounts_ready calls again */
     struct err err = {{0}};
-    if (manager_new(app, app->esm_ops, app->esm_secret_changed, app->esm_stopped_at_us, &err) <
-        0) {
+    if (manager_new(app, app->esm_ops, app->esm_secret_changed, app->esm_stopped_at_us, &err) < 0) {
         log_error("cluster.manager_failed", "error=\"%s\"", err.msg);
         return;
     }

@@ -5,8 +5,8 @@
 
 static const struct bus_backend *const backends[] = {&bus_local_backend, &bus_redis_backend};
 
-int bus_open(uv_loop_t *loop, const char *uri, bus_deliver_fn deliver, void *arg,
-             struct bus **out, struct err *err)
+int bus_open(uv_loop_t *loop, const char *uri, bus_deliver_fn deliver, void *arg, struct bus **out,
+             struct err *err)
 {
     const struct bus_backend *be = NULL;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)

@@ -21,8 +21,8 @@ typedef void (*bus_resync_fn)(void *arg);
 /* uri: "local" or "redis://host:port" (the redis bus connects, and reconnects with backoff,
  * by itself; publishing while it is away reaches only this node: other nodes fill from the
  * store). Returns 0 and *out, or -1 with err. */
-int bus_open(uv_loop_t *loop, const char *uri, bus_deliver_fn deliver, void *arg,
-             struct bus **out, struct err *err);
+int bus_open(uv_loop_t *loop, const char *uri, bus_deliver_fn deliver, void *arg, struct bus **out,
+             struct err *err);
 /* Called (loop thread) each time the bus (re)connects; see bus_resync_fn. */
 void bus_on_resync(struct bus *bus, bus_resync_fn fn, void *arg);
 /* Closes connections and handles; run the loop afterwards. bus_free after the loop. */

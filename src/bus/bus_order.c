@@ -33,7 +33,7 @@ struct bus_order {
     uv_timer_t timer;
     unsigned ticks;
     size_t priming; /* streams whose first events are being gathered */
-    int pending; /* store reads not yet called back */
+    int pending;    /* store reads not yet called back */
     int closing, timer_closed;
     struct bus_order_stats stats;
 };
@@ -126,8 +126,8 @@ static void fill_start(struct ostream *s)
     struct bus_order *o = s->o;
     s->filling = 1;
     s->retry = 0;
-    if (!s->last_id || store_since(o->store, s->login, s->last_id, BUS_ORDER_FILL_LIMIT,
-                                   on_fill, s) < 0) {
+    if (!s->last_id ||
+        store_since(o->store, s->login, s->last_id, BUS_ORDER_FILL_LIMIT, on_fill, s) < 0) {
         s->retry = 1;
         return;
     }

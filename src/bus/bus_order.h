@@ -21,10 +21,10 @@
 #include "store/store.h"
 
 #define BUS_ORDER_CHECK_MS 3000
-#define BUS_ORDER_RETRY_MS 1000     /* a failed store read is tried again this often */
-#define BUS_ORDER_PRIME_MS 500      /* first sight of a streamer: wait this long for earlier ones */
-#define BUS_ORDER_FILL_LIMIT 500     /* events per store read while filling */
-#define BUS_ORDER_HOLD_MAX 10000     /* held events per streamer; beyond, the oldest go on */
+#define BUS_ORDER_RETRY_MS 1000  /* a failed store read is tried again this often */
+#define BUS_ORDER_PRIME_MS 500   /* first sight of a streamer: wait this long for earlier ones */
+#define BUS_ORDER_FILL_LIMIT 500 /* events per store read while filling */
+#define BUS_ORDER_HOLD_MAX 10000 /* held events per streamer; beyond, the oldest go on */
 
 struct bus_order;
 

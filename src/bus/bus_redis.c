@@ -33,16 +33,16 @@ struct redis_bus;
 
 struct rconn {
     struct redis_bus *rb;
-    const char *name;         /* "publish" or "subscribe", for logs */
-    redisAsyncContext *ac;    /* owned by hiredis; NULL while down */
-    int up;                   /* connected */
-    int subscribed;           /* the subscribe connection's PSUBSCRIBE was confirmed */
+    const char *name;      /* "publish" or "subscribe", for logs */
+    redisAsyncContext *ac; /* owned by hiredis; NULL while down */
+    int up;                /* connected */
+    int subscribed;        /* the subscribe connection's PSUBSCRIBE was confirmed */
     int is_sub;
     int backoff_ms;
     int64_t next_try_us;
-    int64_t ping_sent_us;     /* 0: no ping outstanding */
+    int64_t ping_sent_us; /* 0: no ping outstanding */
     int64_t last_ping_us;
-    int64_t started_us;       /* when the connection attempt began */
+    int64_t started_us; /* when the connection attempt began */
 };
 
 struct redis_bus {
@@ -76,8 +76,8 @@ static void conn_down(struct rconn *rc)
     rc->subscribed = 0;
     rc->ping_sent_us = 0;
     rc->next_try_us = clock_mono_us() + (int64_t)rc->backoff_ms * 1000;
-    rc->backoff_ms = rc->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS
-                                                                : rc->backoff_ms * 2;
+    rc->backoff_ms =
+        rc->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS : rc->backoff_ms * 2;
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -192,8 +192,7 @@ static void on_tick(uv_timer_t *t)
     struct rconn *conns[2] = {&rb->pub, &rb->sub};
     for (int i = 0; i < 2; i++) {
         struct rconn *rc = conns[i];
-        if (rc->ac && !rc->up &&
-            now - rc->started_us > (int64_t)REDIS_CONNECT_TIMEOUT_MS * 1000) {
+        if (rc->ac && !rc->up && now - rc->started_us > (int64_t)REDIS_CONNECT_TIMEOUT_MS * 1000) {
             log_debug("bus.redis_connect_timeout", "conn=%s", rc->name);
             conn_kill(rc);
         }
@@ -224,8 +223,10 @@ static int parse_uri(const char *uri, char *host, size_t hsize, int *port, struc
     if (*p == '/')
         p++;
     if (*p)
-        return err_set(err, "SEV_BUS: '%s' must be redis://host:port (no database, user or "
-                            "options)", uri);
+        return err_set(err,
+                       "SEV_BUS: '%s' must be redis://host:port (no database, user or "
+                       "options)",
+                       uri);
     return 0;
 }
 
@@ -266,8 +267,8 @@ static void redis_publish(struct bus *bus, const struct event *ev)
         rb->unpublished++;
         return;
     }
-    redisAsyncCommand(rb->pub.ac, NULL, NULL, "PUBLISH " CHANNEL_PREFIX "%s %b",
-                      ev->streamer_login, msg, len);
+    redisAsyncCommand(rb->pub.ac, NULL, NULL, "PUBLISH " CHANNEL_PREFIX "%s %b", ev->streamer_login,
+                      msg, len);
     free(msg);
     rb->published++;
 }

@@ -25,10 +25,10 @@ struct leader {
     int want; /* the events the connection waits for */
     uv_timer_t timer;
     int leading;
-    int busy;                 /* a query is in flight */
-    int query_is_lock;        /* the query in flight tries the lock */
-    int64_t query_sent_us;    /* when the query in flight was sent */
-    int64_t confirmed_us;     /* send time of the last answered query while leading */
+    int busy;              /* a query is in flight */
+    int query_is_lock;     /* the query in flight tries the lock */
+    int64_t query_sent_us; /* when the query in flight was sent */
+    int64_t confirmed_us;  /* send time of the last answered query while leading */
     int64_t next_query_us;
     int64_t next_connect_us;
     int closing, handles_open;
@@ -140,8 +140,7 @@ static void read_results(struct leader *l)
         if (!r) { /* the query is done */
             l->busy = 0;
             l->next_query_us =
-                clock_mono_us() +
-                (int64_t)(l->leading ? LEADER_RENEW_MS : LEADER_RETRY_MS) * 1000;
+                clock_mono_us() + (int64_t)(l->leading ? LEADER_RENEW_MS : LEADER_RETRY_MS) * 1000;
             break;
         }
         ExecStatusType st = PQresultStatus(r);
@@ -231,9 +230,9 @@ static void on_poll(uv_poll_t *p, int status, int events)
 static void connect_start(struct leader *l)
 {
     /* the URI first, then what must hold whatever it says: TCP keepalives, a connect timeout */
-    const char *keys[] = {"dbname",           "keepalives",          "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", "connect_timeout",
-                          "application_name", NULL};
+    const char *keys[] = {
+        "dbname",           "keepalives",      "keepalives_idle",  "keepalives_interval",
+        "keepalives_count", "connect_timeout", "application_name", NULL};
     const char *vals[] = {l->uri, "1", "2", "1", "3", "3", "sev-leader", NULL};
     l->conn = PQconnectStartParams(keys, vals, 1);
     if (!l->conn || PQstatus(l->conn) == CONNECTION_BAD) {
@@ -278,8 +277,7 @@ int leader_new(uv_loop_t *loop, const char *database, leader_change_fn change, v
     l->arg = arg;
     l->poll_fd = -1;
     *out = l;
-    if (strncmp(database, "postgres://", 11) != 0 && strncmp(database, "postgresql://", 13) != 0)
-    {
+    if (strncmp(database, "postgres://", 11) != 0 && strncmp(database, "postgresql://", 13) != 0) {
         l->leading = 1; /* one node on one file: it leads */
         change(arg, 1);
         return 0;

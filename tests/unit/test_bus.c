@@ -63,23 +63,25 @@ static void test_wire_roundtrip(void)
 
 static void test_wire_rejects(void)
 {
-    const char *bad[] = {"", "[]", "{}", "nonsense", "{\"seq\":1,\"sseq\":1,\"at\":1,\"data\":{}}",
+    const char *bad[] = {"",
+                         "[]",
+                         "{}",
+                         "nonsense",
+                         "{\"seq\":1,\"sseq\":1,\"at\":1,\"data\":{}}",
                          "{\"seq\":\"1\",\"sseq\":1,\"id\":\"a\",\"type\":\"t\",\"sid\":\"1\","
                          "\"slogin\":\"x\",\"at\":1,\"data\":null}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK(bus_wire_decode(bad[i], strlen(bad[i])) == NULL);
 }
 
-static void on_nothing(void *arg, const struct event *ev)
-{
-}
+static void on_nothing(void *arg, const struct event *ev) {}
 
 static void test_bus_uris(void)
 {
     uv_loop_t loop;
     CHECK(uv_loop_init(&loop) == 0);
-    const char *bad[] = {"redis://", "redis://:6379", "redis://h:0", "redis://h:70000",
-                         "redis://h:1/2?x", "amqp://h:1", "locally"};
+    const char *bad[] = {"redis://",        "redis://:6379", "redis://h:0", "redis://h:70000",
+                         "redis://h:1/2?x", "amqp://h:1",    "locally"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct bus *b = NULL;
         struct err err = {{0}};
@@ -293,10 +295,14 @@ static const struct unit_test tests[] = {
     {"wire: an event survives encode and decode", test_wire_roundtrip},
     {"wire: what encode does not make is rejected", test_wire_rejects},
     {"bus: bad SEV_BUS URIs are refused with the variable named", test_bus_uris},
-    {"order: a jump is filled from the store, repeats are dropped", test_order_fills_gaps_and_drops_repeats},
-    {"order: after a resync shown streamers are filled at once", test_order_resync_fills_active_streamers},
-    {"order: after a resync other streamers fill before their next event", test_order_stale_streamer_fills_before_next},
-    {"order: a first sight gathers earlier events before handing on", test_order_first_sight_waits_for_earlier},
+    {"order: a jump is filled from the store, repeats are dropped",
+     test_order_fills_gaps_and_drops_repeats},
+    {"order: after a resync shown streamers are filled at once",
+     test_order_resync_fills_active_streamers},
+    {"order: after a resync other streamers fill before their next event",
+     test_order_stale_streamer_fills_before_next},
+    {"order: a first sight gathers earlier events before handing on",
+     test_order_first_sight_waits_for_earlier},
     {"order: events without a streamer_seq pass straight through", test_order_passes_unnumbered},
     {0},
 };
