@@ -129,6 +129,9 @@ test('Redis killed for 2 s, then back: no viewer misses an event', async () => {
   await h.waitFor('A and C to have all 7', () => ids(va).length >= 7 && ids(vc).length >= 7, 10000);
   assert.deepEqual(ids(va), acked);
   assert.deepEqual(ids(vc), acked);
+  const metrics = await (await fetch(a.url + '/metrics')).text();
+  const filled = Number(/^sev_bus_filled_total (\d+)/m.exec(metrics)?.[1]);
+  assert.ok(filled >= 5, `A read the five it missed from the store (sev_bus_filled_total ${filled})`);
   va.close(); vc.close();
 });
 
