@@ -21,6 +21,7 @@ struct ostream {
     int retry;   /* the last read failed: read again on the next tick */
     int stale;   /* the bus may have lost events: fill before delivering the next one */
     int64_t priming_until_us; /* first sight (see bus_order_event); 0 when done */
+    int64_t last_event_us;    /* when the bus last brought one of its events */
 };
 
 struct bus_order {
@@ -177,6 +178,9 @@ void bus_order_event(struct bus_order *o, const struct event *ev)
         return;
     }
     struct ostream *s = map_get(&o->streams, ev->streamer_login);
+    int64_t now = clock_mono_us();
+    if (s)
+        s->last_event_us = now;
     if (!s) { /* first sight: nothing of it was delivered here before */
         s = calloc(1, sizeof *s);
         if (!s || !(s->login = strdup(ev->streamer_login)) ||
@@ -188,6 +192,7 @@ void bus_order_event(struct bus_order *o, const struct event *ev)
             return;
         }
         s->o = o;
+        s->last_event_us = now;
         if (ev->streamer_seq == 1) {
             deliver(s, ev);
             return;
@@ -195,7 +200,7 @@ void bus_order_event(struct bus_order *o, const struct event *ev)
         /* Earlier ones may still be on their way (another node published them a moment
          * before, or this node's own copy overtook them): gather for BUS_ORDER_PRIME_MS, then
          * hand on in order. */
-        s->priming_until_us = clock_mono_us() + (int64_t)BUS_ORDER_PRIME_MS * 1000;
+        s->priming_until_us = now + (int64_t)BUS_ORDER_PRIME_MS * 1000;
         o->priming++;
     }
     if (s->priming_until_us) {
@@ -255,6 +260,7 @@ static void on_tick(uv_timer_t *t)
 {
     struct bus_order *o = t->data;
     int check = ++o->ticks % (BUS_ORDER_CHECK_MS / TICK_MS) == 0;
+    int check_quiet = o->ticks % (BUS_ORDER_CHECK_QUIET_MS / TICK_MS) == 0;
     int retry = o->ticks % (BUS_ORDER_RETRY_MS / TICK_MS) == 0;
     if (!check && !retry && !o->priming)
         return;
@@ -271,8 +277,10 @@ static void on_tick(uv_timer_t *t)
             }
         } else if (s->retry && retry) {
             fill_start(s);
-        } else if (check && !s->filling && o->active(o->arg, s->login)) {
-            fill_start(s);
+        } else if (check && !s->filling &&
+                   (check_quiet || now - s->last_event_us < (int64_t)BUS_ORDER_RECENT_MS * 1000) &&
+                   o->active(o->arg, s->login)) {
+            fill_start(s); /* busy streamers every 3 s, quiet ones every 30 s */
         }
     }
 }

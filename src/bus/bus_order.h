@@ -6,8 +6,9 @@
  *   then everything goes on in order.
  *
  * After the bus reconnects (bus_order_resync) every streamer is filled from the store again,
- * and a periodic check (every BUS_ORDER_CHECK_MS) fills the streamers the node is showing,
- * so a lost newest event is found without waiting for the next one. Events without a
+ * and a periodic check fills the streamers the node is showing (every BUS_ORDER_CHECK_MS
+ * those with an event in the last BUS_ORDER_RECENT_MS, every BUS_ORDER_CHECK_QUIET_MS the
+ * rest), so a lost newest event is found without waiting for the next one. Events without a
  * streamer_seq (a backend that does not number streamers) pass straight through.
  * Loop thread only.
  */
@@ -20,7 +21,9 @@
 #include "bus/bus.h"
 #include "store/store.h"
 
-#define BUS_ORDER_CHECK_MS 3000
+#define BUS_ORDER_CHECK_MS 3000        /* streamers with an event in the last minute */
+#define BUS_ORDER_CHECK_QUIET_MS 30000 /* the others this node shows */
+#define BUS_ORDER_RECENT_MS 60000
 #define BUS_ORDER_RETRY_MS 1000  /* a failed store read is tried again this often */
 #define BUS_ORDER_PRIME_MS 500   /* first sight of a streamer: wait this long for earlier ones */
 #define BUS_ORDER_FILL_LIMIT 500 /* events per store read while filling */

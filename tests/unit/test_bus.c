@@ -277,6 +277,20 @@ static void test_order_first_sight_waits_for_earlier(void)
     fx_release(&f);
 }
 
+static void test_order_periodic_check_finds_a_lost_newest_event(void)
+{
+    struct fx f;
+    fx_setup(&f, 2);
+    f.active = 1;
+    struct bus_order *o = bus_order_new(&f.loop, f.st, on_deliver, is_active, &f);
+    bus_order_event(o, f.stored[0]);
+    /* e2 is lost on the bus and nothing follows it: the check reads it from the store */
+    run_until(&f, &f.ndelivered, 2);
+    check_delivered_in_order(&f, 2);
+    bus_order_free(o);
+    fx_release(&f);
+}
+
 static void test_order_passes_unnumbered(void)
 {
     struct fx f;
@@ -303,6 +317,8 @@ static const struct unit_test tests[] = {
      test_order_stale_streamer_fills_before_next},
     {"order: a first sight gathers earlier events before handing on",
      test_order_first_sight_waits_for_earlier},
+    {"order: the periodic check finds a lost newest event",
+     test_order_periodic_check_finds_a_lost_newest_event},
     {"order: events without a streamer_seq pass straight through", test_order_passes_unnumbered},
     {0},
 };
