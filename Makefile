@@ -58,6 +58,7 @@ run: deps all
 
 # PostgreSQL, Redis, N nodes (N=3) and nginx on :8080, plus the demo simulator.
 cluster: deps all
+	@scripts/deps.sh --cluster
 	@scripts/cluster.sh
 
 test: deps
