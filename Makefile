@@ -1,8 +1,8 @@
-# SEV — plain Makefile. `make`, `make run`, `make test`, `make bench`, `make fuzz`, `make soak`,
-# `make format`.
+# SEV — plain Makefile. `make`, `make run`, `make cluster`, `make test`, `make bench`, `make fuzz`,
+# `make soak`, `make format`.
 # SAN=1 builds into build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer.
 
-PKGS     := libuv jansson sqlite3 libcurl openssl zlib libpq
+PKGS     := libuv jansson sqlite3 libcurl openssl zlib hiredis libpq
 CC       ?= cc
 ifeq ($(SAN),1)
 B        := build-asan
@@ -26,7 +26,7 @@ DEP      := $(OBJ:.o=.d) $(B)/obj/src/main.d
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 
-.PHONY: all deps run test test-unit test-integration test-e2e test-asan bench fuzz soak format clean sim
+.PHONY: all deps run cluster test test-unit test-integration test-e2e test-asan bench fuzz soak format clean sim
 
 all: $(B)/sev $(B)/twitch-sim $(UNIT_BIN) $(B)/faultfs.so
 
@@ -64,6 +64,11 @@ $(B)/twitch-sim: tools/twitch-sim/launcher.sh
 
 run: deps all
 	@scripts/run.sh
+
+# PostgreSQL, Redis, N nodes (N=3) and nginx on :8080, plus the demo simulator.
+cluster: deps all
+	@scripts/deps.sh --cluster
+	@scripts/cluster.sh
 
 test: deps
 	@scripts/deps.sh --test

@@ -9,7 +9,8 @@ want="build-essential pkg-config libuv1-dev libhttp-parser-dev libjansson-dev li
 # libFuzzer on Debian 12: clang (14) compiles, libclang-rt-14-dev holds libclang_rt.fuzzer*.a
 fuzz="clang libclang-rt-14-dev"
 case "${1:-}" in
-  --test) want="$want chromium valgrind postgresql $fuzz" ;;
+  --test) want="$want chromium valgrind postgresql redis-server $fuzz" ;;
+  --cluster) want="$want postgresql redis-server nginx" ;;
   --fuzz) want="$want $fuzz" ;;
   --bench) want="$want nginx libnginx-mod-nchan wrk php-fpm php-slim php-sqlite3" ;;
 esac

@@ -4,15 +4,16 @@
 # Suites: C unit tests (plain and ASan+UBSan builds), the store's unit tests again on a
 # PostgreSQL started for them (unit-pg, both builds), the simulator's fidelity tests, SEV's
 # integration tests against build/sev and build-asan/sev, the browser tests, and a short
-# run of each libFuzzer target in tests/fuzz (FUZZ_SECS each, default 20).
-# SUITES="unit sim integration e2e fuzz" limits what runs; TEST_FILTER is passed to node --test.
+# run of each libFuzzer target in tests/fuzz (FUZZ_SECS each, default 20), and the cluster
+# tests (several nodes, a Redis and a store they start themselves: tests/cluster).
+# SUITES="unit sim integration cluster e2e fuzz" limits what runs; TEST_FILTER is passed to node --test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p tests/artifacts
 log=tests/artifacts/test-output.txt
 : > "$log"
 pass=0 fail=0
-suites=${SUITES:-"unit unit-asan unit-pg sim integration integration-asan e2e fuzz"}
+suites=${SUITES:-"unit unit-asan unit-pg sim integration integration-asan cluster e2e fuzz"}
 
 count() { # name, then the command; its TAP output is tallied
   local name=$1; shift
@@ -93,6 +94,7 @@ for s in $suites; do
     integration) count "integration (build/sev)" node_suite tests/integration SEV_BIN=build/sev ;;
     integration-asan) count "integration (ASan+UBSan build-asan/sev)" node_suite tests/integration SEV_BIN=build-asan/sev \
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ;;
+    cluster) count "cluster (build/sev nodes, Redis, shared store)" node_suite tests/cluster SEV_BIN=build/sev ;;
     e2e) count "browser (chromium)" node_suite tests/e2e SEV_BIN=build/sev ;;
     fuzz) count "fuzz (libFuzzer, ${FUZZ_SECS:-20} s per target)" fuzz ;;
   esac

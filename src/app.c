@@ -4,14 +4,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "api/stats_cache.h"
 #include "auth/tokenbox.h"
+#include "auth/accounts.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "bus/bus.h"
+#include "bus/bus_order.h"
+#include "cluster/leader.h"
 #include "eventsub/webhook.h"
 #include "http/server.h"
 #include "http/static.h"
@@ -71,9 +75,41 @@ static void on_request_done(void *arg, const char *route, int status, int64_t du
 static void on_bus_event(void *arg, const struct event *ev)
 {
     struct app *app = arg;
-    streams_on_event(app->streams, ev);
+    if (app->streams)
+        streams_on_event(app->streams, ev);
     if (app->hub) /* events made durable by the final drain have no live audience left */
         hub_publish(app->hub, ev);
+}
+
+/* A shared bus may drop, repeat or reorder: bus_order puts each streamer back in order. */
+static void on_bus_raw(void *arg, const struct event *ev)
+{
+    struct app *app = arg;
+    if (app->order)
+        bus_order_event(app->order, ev);
+    else
+        on_bus_event(app, ev);
+}
+
+static void on_bus_resync(void *arg)
+{
+    struct app *app = arg;
+    if (app->order)
+        bus_order_resync(app->order);
+}
+
+static void on_leader_change(void *arg, int leading)
+{
+    struct app *app = arg;
+    if (app->several_nodes) /* one node: accounts keeps its own timer, as ever */
+        accounts_set_upkeep(app->accounts, leading);
+    app_eventsub_lead(app, leading);
+}
+
+static int streamer_active(void *arg, const char *login)
+{
+    struct app *app = arg;
+    return app->hub && hub_streamer(app->hub, login) != NULL;
 }
 
 /* The origin (scheme://host[:port]) of url into out. */
@@ -280,6 +316,9 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     app->started_us = clock_mono_us();
     if (static_load(cfg->web_dir, &app->web, err) < 0)
         return -1;
+    /* the bus first: a bad SEV_BUS must not leave a database behind */
+    if (bus_open(loop, cfg->bus, on_bus_raw, app, &app->bus, err) < 0)
+        return -1;
     if (store_open(loop, cfg->database, &app->store, err) < 0) {
         struct err why = *err; /* the contract: a bad value's error names its variable */
         return err_set(err, "SEV_DATABASE: %s", why.msg);
@@ -290,8 +329,12 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     app->stats_cache = stats_cache_new(app->store, &sco);
     if (!app->stats_cache)
         return err_set(err, "out of memory");
-    if (bus_open(loop, cfg->bus, on_bus_event, app, &app->bus, err) < 0)
-        return -1;
+    if (bus_shared(app->bus)) {
+        app->order = bus_order_new(loop, app->store, on_bus_event, streamer_active, app);
+        if (!app->order)
+            return err_set(err, "out of memory");
+        bus_on_resync(app->bus, on_bus_resync, app);
+    }
     struct hub_options hopts = {
         .max_queue_bytes = (size_t)cfg->ws_queue_kib << 10,
         .ping_interval_ms = (int64_t)cfg->ws_ping_interval_s * 1000,
@@ -310,10 +353,15 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     if (!app->webhook || build_routes(app) < 0)
         return err_set(err, "out of memory");
     struct esm_twitch_ops twitch_ops;
+    app->several_nodes = strncmp(cfg->database, "sqlite:", 7) != 0;
     if (app_accounts_start(app, &twitch_ops, err) < 0 ||
         app_eventsub_start(app, app->twitch ? &twitch_ops : NULL, err) < 0 ||
         app_accounts_load(app, err) < 0)
         return -1;
+    if (leader_new(loop, cfg->database, on_leader_change, app, &app->leader, err) < 0)
+        return -1;
+    if (app->several_nodes) /* the hourly validation waits for leadership */
+        accounts_set_upkeep(app->accounts, leader_is(app->leader));
     app->streams = streams_new(app->twitch, STREAM_STATUS_TTL_S);
     if (!app->streams)
         return err_set(err, "out of memory");
@@ -337,6 +385,13 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
     struct err herr = {{0}};
     if (http_server_new(loop, &hopt, &app->http, &herr) < 0)
         return err_set(err, "SEV_LISTEN: %s", herr.msg);
+    if (cfg->node_id[0]) {
+        snprintf(app->node_id, sizeof app->node_id, "%s", cfg->node_id);
+    } else {
+        char host[64] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(app->node_id, sizeof app->node_id, "%s:%d", host, app_port(app));
+    }
     uv_signal_init(loop, &app->sigint);
     uv_signal_init(loop, &app->sigterm);
     app->sigint.data = app->sigterm.data = app;
@@ -353,6 +408,11 @@ int app_port(const struct app *app)
 static void on_http_drained(void *arg)
 {
     struct app *app = arg;
+    leader_free(app->leader); /* the lock goes with its session; another node takes over */
+    app->leader = NULL;
+    bus_stop(app->bus); /* nothing more arrives from other nodes */
+    bus_order_free(app->order); /* its pending store reads call back and deliver nothing */
+    app->order = NULL;
     app_eventsub_stop(app); /* before the store closes: it records the stop time */
     app_accounts_stop(app); /* after the manager (it asks for tokens), before the store */
     streams_free(app->streams); /* after the Twitch client: its free answered our calls */
@@ -385,6 +445,14 @@ void app_release(struct app *app)
 {
     stats_cache_free(app->stats_cache);
     app->stats_cache = NULL;
+    leader_free(app->leader); /* start-up failed before the loop ran */
+    app->leader = NULL;
+    free(app->esm_ops);
+    app->esm_ops = NULL;
+    if (app->order) { /* start-up failed before the loop ran */
+        bus_order_free(app->order);
+        app->order = NULL;
+    }
     if (app->store) /* start-up failed before the loop ran */
         store_close(app->store);
     webhook_free(app->webhook);
@@ -399,6 +467,26 @@ void app_release(struct app *app)
 
 void app_render_metrics_extra(struct app *app, struct buf *out)
 {
+    buf_printf(out,
+               "# HELP sev_leader 1 when this node runs the once-per-deployment work.\n"
+               "# TYPE sev_leader gauge\nsev_leader %d\n",
+               leader_is(app->leader));
+    if (app->order) {
+        struct bus_order_stats s;
+        bus_order_stats(app->order, &s);
+        buf_printf(out,
+                   "# HELP sev_bus_delivered_total Events handed to the hub in each streamer's "
+                   "order.\n# TYPE sev_bus_delivered_total counter\nsev_bus_delivered_total "
+                   "%llu\n"
+                   "# HELP sev_bus_repeats_total Bus deliveries dropped as already delivered.\n"
+                   "# TYPE sev_bus_repeats_total counter\nsev_bus_repeats_total %llu\n"
+                   "# HELP sev_bus_filled_total Events read from the store to fill a gap.\n"
+                   "# TYPE sev_bus_filled_total counter\nsev_bus_filled_total %llu\n"
+                   "# HELP sev_bus_fills_total Store reads made to fill gaps or to check.\n"
+                   "# TYPE sev_bus_fills_total counter\nsev_bus_fills_total %llu\n",
+                   (unsigned long long)s.delivered, (unsigned long long)s.repeats,
+                   (unsigned long long)s.filled, (unsigned long long)s.fills);
+    }
     app_eventsub_metrics(app, out);
     app_accounts_metrics(app, out);
 }

@@ -11,6 +11,7 @@
 
 struct store;
 struct bus;
+struct bus_order;
 struct hub;
 struct ingest;
 struct webhook;
@@ -23,6 +24,9 @@ struct tokenbox;
 struct accounts;
 struct streams;
 struct stats_cache;
+struct leader;
+struct esm_twitch_ops;
+struct esm_sync;
 
 #define APP_MAX_ROUTES 64
 
@@ -36,6 +40,7 @@ struct app {
     uv_loop_t *loop;             /* borrowed */
     struct store *store;         /* owned, each below too */
     struct bus *bus;
+    struct bus_order *order;     /* between a shared bus and the hub; NULL on the local bus */
     struct hub *hub;
     struct ingest *ingest;
     struct webhook *webhook;
@@ -47,6 +52,15 @@ struct app {
     struct streams *streams;     /* live status per streamer (Helix when there is a client) */
     /* /api/stats answers, shared and bounded (owned) */
     struct stats_cache *stats_cache;
+    struct leader *leader;       /* which node runs the EventSub manager (cluster/leader.h) */
+    int several_nodes;           /* SEV_DATABASE is PostgreSQL: the manager runs on the leader */
+    int accounts_ready;          /* stored tokens and favorites are loaded */
+    struct esm_twitch_ops *esm_ops; /* owned; kept to build the manager on each takeover */
+    int esm_secret_changed;      /* computed at start-up, for the first manager */
+    int64_t esm_stopped_at_us;   /* likewise */
+    unsigned esm_generation;     /* bumps when the manager is freed (stale favorite reads) */
+    struct esm_sync *esm_sync;   /* owned by app_eventsub.c: the leader's favorites sync */
+    char node_id[128];           /* SEV_NODE_ID, or host:port */
     struct static_files *web;
     struct http_server *http;
     uv_signal_t sigint, sigterm;

@@ -14,6 +14,7 @@
 #include "auth/accounts.h"
 #include "auth/tokenbox.h"
 #include "base/log.h"
+#include "cluster/leader.h"
 #include "twitch/twitch.h"
 
 /* ---- the manager's view of Twitch ---- */
@@ -90,7 +91,9 @@ static void hook_favorite(void *arg, const char *user_id, const char *old_id, co
                           const char *new_login)
 {
     struct app *app = arg;
-    if (app->esm)
+    if (app->several_nodes)
+        app_eventsub_favorite(app, user_id, new_id, new_login);
+    else if (app->esm)
         esm_favorite_changed(app->esm, user_id, old_id, new_id, new_login);
 }
 
@@ -118,7 +121,10 @@ static void app_token_changed(void *arg, const char *token, int64_t expires_at_u
 static void on_accounts_ready(void *arg)
 {
     struct app *app = arg;
-    if (app->esm)
+    app->accounts_ready = 1;
+    if (app->several_nodes) /* the leader builds and starts the manager */
+        app_eventsub_lead(app, leader_is(app->leader));
+    else if (app->esm)
         esm_start(app->esm);
 }
 
@@ -152,6 +158,7 @@ int app_accounts_start(struct app *app, struct esm_twitch_ops *ops, struct err *
         .auth_url = app->cfg.auth_url,
         .client_id = app->cfg.client_id,
         .validate_interval_ms = validate_ms,
+        .shared_store = app->several_nodes,
     };
     struct accounts_hooks hooks = {hook_favorite, hook_tokens_gone, hook_authorized, app};
     if (accounts_new(app->loop, app->store, app->twitch, app->tokenbox, &ao, &hooks,

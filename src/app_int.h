@@ -12,6 +12,14 @@ void app_eventsub_on_revocation(void *arg, const char *subscription_id, const ch
                                 const char *reason);
 /* Builds app->esm when Twitch credentials are set (ops: the Twitch client's adapter). */
 int app_eventsub_start(struct app *app, const struct esm_twitch_ops *ops, struct err *err);
+/* Leadership changed (cluster/leader.h): on several nodes the leader builds the manager,
+ * feeds it every stored favorite and starts it; a node that stops leading frees it. */
+void app_eventsub_lead(struct app *app, int leading);
+/* Several nodes: a favorite changed on this node (accounts hook); the leader applies it now,
+ * the others leave it to the leader's sync (every APP_FAVORITES_SYNC_MS). */
+void app_eventsub_favorite(struct app *app, const char *user_id, const char *new_streamer_id,
+                           const char *new_login);
+#define APP_FAVORITES_SYNC_MS 5000
 /* Records the clean-stop time and frees the manager (before the store closes). */
 void app_eventsub_stop(struct app *app);
 void app_eventsub_metrics(struct app *app, struct buf *out);

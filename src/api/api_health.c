@@ -6,6 +6,7 @@
 #include "app.h"
 #include "base/clock.h"
 #include "bus/bus.h"
+#include "cluster/leader.h"
 #include "eventsub/webhook.h"
 #include "hub/hub.h"
 #include "ingest/ingest.h"
@@ -31,8 +32,13 @@ void api_healthz(struct http_request *req)
         http_respond_error(req, 503, "the bus is not answering");
         return;
     }
-    static const char ok[] = "{\"status\":\"ok\"}";
-    http_respond(req, 200, "application/json", ok, sizeof ok - 1);
+    struct buf b;
+    buf_init(&b, 512);
+    buf_puts(&b, "{\"status\":\"ok\",\"node\":\"");
+    buf_json_escape(&b, app->node_id, strlen(app->node_id));
+    buf_printf(&b, "\",\"leader\":%s}", leader_is(app->leader) ? "true" : "false");
+    http_respond(req, 200, "application/json", b.data ? b.data : "{}", b.data ? b.len : 2);
+    buf_release(&b);
 }
 
 void api_config_json(struct http_request *req)

@@ -369,10 +369,44 @@ static void utok_refresh(struct accounts *a, struct utok *t)
 
 /* ---- the token provider ---- */
 
+struct token_lookup {
+    struct accounts *a;
+    char user_id[32];
+    twitch_access_fn cb;
+    void *arg;
+};
+
+static void user_token_now(struct accounts *a, const char *user_id, twitch_access_fn cb,
+                           void *arg);
+
+static void on_token_looked_up(void *arg, int live)
+{
+    struct token_lookup *l = arg;
+    struct accounts *a = l->a;
+    if (!live) /* accounts is gone: answer as its other pending token requests were */
+        l->cb(l->arg, NULL, "SEV is stopping");
+    else if (map_get(&a->tokens, l->user_id))
+        user_token_now(a, l->user_id, l->cb, l->arg);
+    else
+        defer(a, l->cb, l->arg, NULL, "SEV holds no Twitch token for that user");
+    free(l);
+}
+
 static void user_token_now(struct accounts *a, const char *user_id, twitch_access_fn cb,
                            void *arg)
 {
     struct utok *t = map_get(&a->tokens, user_id);
+    if (!t && a->opts.shared_store && !map_get(&a->ended, user_id)) {
+        /* the user may have logged in on another node: read the stored tokens once */
+        struct token_lookup *l = calloc(1, sizeof *l);
+        if (l) {
+            *l = (struct token_lookup){.a = a, .cb = cb, .arg = arg};
+            snprintf(l->user_id, sizeof l->user_id, "%s", user_id);
+            if (accounts_adopt_new_tokens(a, on_token_looked_up, l) == 0)
+                return;
+            free(l);
+        }
+    }
     if (!t) {
         defer(a, cb, arg, NULL, "SEV holds no Twitch token for that user");
         return;
@@ -628,6 +662,67 @@ static void on_tokens(void *arg, int status, struct store_token_list *l)
         log_error("auth.start_failed", "%s", "what=favorites");
         a->ready(a->ready_arg);
     }
+}
+
+struct adopt_call {
+    struct accounts *a;
+    void (*done)(void *arg, int live);
+    void *arg;
+};
+
+static void on_new_tokens(void *arg, int status, struct store_token_list *l)
+{
+    struct adopt_call c = *(struct adopt_call *)arg;
+    struct accounts *a = c.a;
+    free(arg);
+    if (acc_returned(a)) {
+        store_token_list_free(l);
+        if (c.done)
+            c.done(c.arg, 0);
+        return;
+    }
+    size_t adopted = 0;
+    for (size_t i = 0; status == 0 && l && i < l->count; i++) {
+        const char *owner = l->items[i].owner;
+        if (strcmp(owner, "app") == 0 || map_get(&a->tokens, owner) ||
+            map_get(&a->ended, owner))
+            continue;
+        if (load_one(a, &l->items[i]) == 0)
+            adopted++;
+    }
+    if (adopted)
+        log_info("auth.tokens_adopted", "users=%zu", adopted);
+    store_token_list_free(l);
+    if (c.done)
+        c.done(c.arg, 1);
+}
+
+int accounts_adopt_new_tokens(struct accounts *a, void (*done)(void *arg, int live), void *arg)
+{
+    if (!a->loaded || a->freeing)
+        return -1;
+    struct adopt_call *c = malloc(sizeof *c);
+    if (!c)
+        return -1;
+    *c = (struct adopt_call){a, done, arg};
+    if (store_tokens_all(a->store, on_new_tokens, c) < 0) {
+        free(c);
+        return -1;
+    }
+    acc_started(a);
+    return 0;
+}
+
+void accounts_set_upkeep(struct accounts *a, int on)
+{
+    if (!a || a->freeing)
+        return;
+    if (!on)
+        uv_timer_stop(&a->validate_timer);
+    else if (!uv_is_active((uv_handle_t *)&a->validate_timer))
+        uv_timer_start(&a->validate_timer, on_validate_timer,
+                       (uint64_t)a->opts.validate_interval_ms,
+                       (uint64_t)a->opts.validate_interval_ms);
 }
 
 int accounts_start(struct accounts *a, void (*ready)(void *arg), void *arg)

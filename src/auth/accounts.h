@@ -61,6 +61,8 @@ struct accounts_options {
     int64_t session_ttl_s;         /* default ACCOUNTS_SESSION_TTL_S */
     int64_t refresh_margin_s;      /* refresh when the token expires within this (default 300;
                                     * at most a quarter of the token's lifetime) */
+    int shared_store;              /* several nodes write tokens: a token this node lacks is
+                                    * looked for in the store before saying there is none */
 };
 
 /* Loop, store, twitch client and tokenbox are borrowed and outlive accounts. Registers itself
@@ -72,6 +74,15 @@ int accounts_new(uv_loop_t *loop, struct store *st, struct twitch *tw, struct to
  * every favorite (hooks.on_favorite_changed each), then calls ready. Token requests that
  * arrive before the tokens are loaded wait for them. Returns 0 or -1. */
 int accounts_start(struct accounts *a, void (*ready)(void *arg), void *arg);
+/* Several nodes: loads the stored tokens of users this node does not know yet (they logged in
+ * on another node), so the leader's subscription manager can use them. Tokens it knows are
+ * left alone. done (may be NULL) runs on the loop once they are loaded (live 1), or with live
+ * 0 when accounts was freed meanwhile (then it must not touch accounts). Returns 0, or -1
+ * (then done is not called). */
+int accounts_adopt_new_tokens(struct accounts *a, void (*done)(void *arg, int live), void *arg);
+/* Several nodes: the hourly validation of every stored token runs on the leader only
+ * (on = 1 starts it, 0 stops it). accounts_start starts it; start-up validation still runs. */
+void accounts_set_upkeep(struct accounts *a, int on);
 /* Pending token callbacks run with an error; memory goes once every store and Twitch call it
  * made has called back (run the loop on; free accounts before the twitch client). */
 void accounts_free(struct accounts *a);

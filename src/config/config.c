@@ -446,6 +446,8 @@ static const struct option_row rows[] = {
      "streamers without viewers whose newest events stay in memory (least recently used "
      "dropped first)",
      set_hub_idle_channels, 0, 0},
+    {"SEV_NODE_ID", "--node-id", "", "this node's name in /healthz (default: host name:port)",
+     NULL, STR_FIELD(node_id)},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 

@@ -56,6 +56,7 @@ struct config {
     int ws_queue_kib;       /* unsent bytes per client before it is closed (4096) */
     int ws_replay_kib;      /* since= replay bytes buffered per client at once (256) */
     int hub_idle_channels;  /* streamers without viewers kept in memory (1000) */
+    char node_id[128]; /* SEV_NODE_ID: this node's name in /healthz; empty: host name:port */
 };
 
 /* Parses env (NULL-terminated "K=V" array) then argv. Returns 0, 1 when --help was asked

@@ -139,6 +139,10 @@ static void on_stored(void *arg, struct event *ev, int status)
     } else if (status == STORE_DUPLICATE) {
         in->stats.duplicates++;
         log_debug("ingest.duplicate", "id=%s type=%s", ev->id, ev->type);
+        /* the first delivery's node may have died between its COMMIT and its publish: publish
+         * again, and every node drops it if it had it already (by its streamer_seq) */
+        if (ev->streamer_seq > 0 && bus_shared(in->bus))
+            bus_publish(in->bus, ev);
     } else {
         in->stats.failed++;
         log_error("ingest.store_failed", "id=%s type=%s status=%d", ev->id, ev->type, status);

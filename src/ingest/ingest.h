@@ -2,7 +2,8 @@
  *
  * Transports (webhook, EventSub WebSocket) hand it decoded events. It stores each durably
  * (the store group-commits), then publishes new ones on the bus; duplicates (a redelivery,
- * or the same event over two transports) are acknowledged and not published again.
+ * or the same event over two transports) are acknowledged and, on a shared bus (redis) with
+ * a store that numbers streamers, published again: the bus drops what a node had already.
  */
 #ifndef SEV_INGEST_H
 #define SEV_INGEST_H

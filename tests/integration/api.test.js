@@ -79,7 +79,9 @@ test('stats: events per streamer and per type', async () => {
 
 test('healthz and metrics', async () => {
   const r = await fetch(`${sev.url}/healthz`);
-  assert.deepEqual(await r.json(), { status: 'ok' });
+  const health = await r.json();
+  assert.deepEqual(health, { status: 'ok', node: health.node, leader: true }, 'one SQLite node leads');
+  assert.match(health.node, /^[^:]+:\d+$/, 'the node id defaults to host:port');
   const m = await (await fetch(`${sev.url}/metrics`)).text();
   for (const name of ['sev_http_requests_total', 'sev_websocket_clients', 'sev_events_ingested_total', 'sev_fanout_latency_seconds_bucket', 'sev_webhook_messages_total']) {
     assert.match(m, new RegExp(`^${name}`, 'm'), name);
