@@ -443,3 +443,17 @@ void store_favorite_list_free(struct store_favorite_list *list)
     free(list->items);
     free(list);
 }
+
+void utf8_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= size) {
+        n = size - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--; /* src[n] would be the first byte cut: never cut inside a character */
+    }
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = 0;
+}
+

@@ -86,6 +86,9 @@ struct store_acct_op {
 /* Loop thread: hands the result to the caller and frees op. */
 void store_acct_deliver(struct store_acct_op *op);
 
+/* Copies src (NULL as "") into a fixed field, cutting at a UTF-8 boundary (any thread). */
+void utf8_copy(char *dst, size_t size, const char *src);
+
 struct store {
     const struct store_backend *be; /* borrowed: a static table */
     uv_loop_t *loop;                /* borrowed */

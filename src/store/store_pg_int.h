@@ -19,6 +19,11 @@
  *
  * Start-up work (store_open: migrations, partitions; settings) uses short blocking
  * connections, as store.h allows.
+ *
+ * Files, lowest first (each calls only those before it; upward only through a pointer):
+ * store_pg_sql.c (libpq helpers), store_pg_schema.c, store_pg_conn.c (connections, units,
+ * the kick), store_pg_write.c (append batches), store_pg_read.c (reads, accounts),
+ * store_pg.c (open, close, settings, ping, on_kick; the backend table).
  */
 #ifndef SEV_STORE_PG_INT_H
 #define SEV_STORE_PG_INT_H
@@ -113,6 +118,7 @@ struct pg_store {
     char where[160];   /* "host:port/db" for messages */
     struct pg_conn writer, reader;
     uv_idle_t kick; /* runs queued work at the next loop turn */
+    uv_idle_cb on_kick; /* store_pg.c's, set at open: pg_store_kick starts it (no call up) */
     int kick_on;
     uv_timer_t upkeep; /* partitions ahead, hourly */
     struct pg_job_queue jobs;
@@ -140,6 +146,7 @@ void pg_conn_send(struct pg_conn *pc, struct pg_unit *u);
 /* store_close: drains the writer blocking, fails the rest, closes handles. */
 void pg_conn_drain(struct pg_conn *pc);
 void pg_conn_stop(struct pg_conn *pc);
+/* Runs ps->on_kick at the next loop turn (once however often it is called). */
 void pg_store_kick(struct pg_store *ps);
 void pg_store_handle_closed(uv_handle_t *h);
 void pg_unit_queue_init(struct pg_unit_queue *q);
@@ -167,7 +174,7 @@ int pg_schema_latest(void);
 /* The SQL that creates this month's and the next months' partitions (idempotent). */
 extern const char pg_partitions_sql[];
 
-/* store_pg_sql.c: helpers. A PostgreSQL array literal of strings ({"a",NULL,...}), built
+/* store_pg_sql.c: helpers (they call nothing else of the store). A PostgreSQL array literal of strings ({"a",NULL,...}), built
  * into a growing buffer. */
 struct pg_array {
     char *buf; /* owned */

@@ -13,8 +13,6 @@
 #include "base/log.h"
 #include "store/store_pg_int.h"
 
-void utf8_copy(char *dst, size_t size, const char *src); /* store_sqlite.c */
-
 #define HOUR_US INT64_C(3600000000)
 
 #define EVENT_COLUMNS                                                                              \

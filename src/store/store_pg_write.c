@@ -23,8 +23,6 @@
 #include "base/log.h"
 #include "store/store_pg_int.h"
 
-void utf8_copy(char *dst, size_t size, const char *src); /* store_sqlite.c */
-
 struct pg_job {
     struct pg_job *next;
     struct event *ev; /* borrowed until the callback */

@@ -1,7 +1,7 @@
 /* store_sqlite_accounts.c: users, sessions, sealed tokens and favorites in SQLite.
  *
- * Writes are jobs on the writer thread (store_sqlite_write.c runs sqlite_acct_write inside
- * its batch transaction): each one in a SAVEPOINT, so a failing account write is rolled back
+ * Writes are jobs for the writer thread (struct acct_job, run by store_sqlite_write.c inside
+ * its batch transaction through its run function): each one in a SAVEPOINT, so a failing account write is rolled back
  * alone and never takes the events of its batch with it. Reads are uv_work jobs on the pool's
  * read-only connections. These statements are rare (logins, API calls), so they are prepared
  * per use rather than kept. */
@@ -163,7 +163,7 @@ static int w_favorite_set(sqlite3 *db, struct store_acct_op *op)
     return run_stmt(s, b);
 }
 
-int sqlite_acct_write(sqlite3 *db, struct store_acct_op *op)
+static int acct_write(sqlite3 *db, struct store_acct_op *op)
 {
     if (sqlite3_exec(db, "SAVEPOINT acct", NULL, NULL, NULL) != SQLITE_OK) {
         op->status = -1;
@@ -191,6 +191,40 @@ int sqlite_acct_write(sqlite3 *db, struct store_acct_op *op)
     sqlite3_exec(db, "RELEASE acct", NULL, NULL, NULL);
     op->status = rc < 0 ? -1 : 0;
     return op->status;
+}
+
+/* An account write as a writer job. */
+struct acct_job {
+    struct write_job base;     /* first */
+    struct store_acct_op *op; /* owned until delivered */
+};
+
+/* Writer thread: in its own savepoint, so it fails alone (never an error for the batch). */
+static int acct_job_run(struct sql_conn *c, struct write_job *base)
+{
+    struct acct_job *j = (struct acct_job *)base;
+    j->base.status = acct_write(c->db, j->op);
+    return 0;
+}
+
+static void acct_job_deliver(struct write_job *base)
+{
+    struct acct_job *j = (struct acct_job *)base;
+    if (j->base.status < 0)
+        j->op->status = -1; /* the whole batch failed */
+    store_acct_deliver(j->op);
+    free(j);
+}
+
+static int acct_write_submit(struct sqlite_store *ss, struct store_acct_op *op)
+{
+    struct acct_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    j->base.run = acct_job_run;
+    j->base.deliver = acct_job_deliver;
+    j->op = op;
+    return sqlite_writer_submit(&ss->w, &j->base) < 0 ? -1 : 0;
 }
 
 /* ---- reads (pool thread) ---- */
@@ -338,7 +372,7 @@ static void acct_read_after(uv_work_t *w, int status)
     store_acct_deliver(r->op);
     free(r);
     ss->reads_inflight--;
-    sqlite_store_maybe_free(ss);
+    ss->maybe_free(ss);
 }
 
 int sqlite_account(struct store *st, struct store_acct_op *op)
@@ -347,7 +381,7 @@ int sqlite_account(struct store *st, struct store_acct_op *op)
     if (ss->closed)
         return -1;
     if (op->writes)
-        return sqlite_acct_write_submit(ss, op);
+        return acct_write_submit(ss, op);
     struct acct_read *r = calloc(1, sizeof *r);
     if (!r)
         return -1;

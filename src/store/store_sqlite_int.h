@@ -20,7 +20,16 @@
  * does no locking of its own, because each connection is used by one thread at a time.
  *
  * Lifetime: the struct outlives store_close until the writer's async handle is closed and
- * every submitted read has called back (reads_inflight): sqlite_store_maybe_free decides.
+ * every submitted read has called back (reads_inflight): ss->maybe_free decides.
+ *
+ * Files, lowest first (each calls only those before it; upward only through a pointer):
+ *   store_sqlite_conn.c      connections and statements
+ *   store_sqlite_schema.c    migrations
+ *   store_sqlite_write.c     the writer thread: runs write jobs, knows no job kind but its own
+ *                            (events, streamer puts); others bring their run function
+ *   store_sqlite_read.c      the read pool and the event/stats reads
+ *   store_sqlite_accounts.c  account reads (pool) and writes (jobs for the writer)
+ *   store_sqlite.c           open, close, settings, ping; the backend table
  */
 #ifndef SEV_STORE_SQLITE_INT_H
 #define SEV_STORE_SQLITE_INT_H
@@ -43,6 +52,8 @@ struct sql_conn {
     struct sql_conn *next; /* the read pool's idle list */
 };
 
+/* store_sqlite_conn.c */
+
 /* Opens path (flags: SQLITE_OPEN_*; NOMUTEX is added) with a busy timeout. */
 int sql_conn_open(struct sql_conn *c, const char *path, int flags, const char *const *sql,
                   size_t count, struct err *err);
@@ -58,7 +69,24 @@ int sql_run(struct sql_conn *c, size_t i);
 /* For a read-write connection: refuses a read-only file, sets WAL and synchronous=FULL. */
 int sql_conn_writable(struct sql_conn *c, const char *path, struct err *err);
 
+/* A job for the writer thread. Each kind embeds this first (allocated with malloc: the writer
+ * frees a refused job with free) and brings its own run and deliver functions, so the writer
+ * calls no kind by name. */
 struct write_job;
+/* Writer thread, inside the batch's transaction: sets j->status (< 0: this job failed
+ * alone). Returns -1 for an SQLite error, which rolls the whole batch back, else 0. */
+typedef int (*write_run_fn)(struct sql_conn *c, struct write_job *j);
+/* Loop thread, after the batch, in queue order: j->status is -1 when the batch failed.
+ * Hands the result on and frees j. */
+typedef void (*write_deliver_fn)(struct write_job *j);
+
+struct write_job {
+    struct write_job *next; /* queue link */
+    write_run_fn run;
+    write_deliver_fn deliver;
+    int status;   /* result: written by the writer, read on the loop after */
+    int is_event; /* counted in stored / duplicates */
+};
 
 struct write_queue {
     struct write_job *head;  /* owned list */
@@ -92,12 +120,12 @@ struct sqlite_store {
     struct writer w;
     struct read_pool pool;
     unsigned reads_inflight; /* loop thread */
+    /* Set by store_sqlite.c at open; called (loop thread) when a read has called back or the
+     * writer's handle has closed: frees the store once closed and nothing is left. */
+    void (*maybe_free)(struct sqlite_store *ss);
     int closed;              /* loop thread: store_close has run */
     int async_open;          /* loop thread: w.async not yet closed */
 };
-
-/* store_sqlite.c */
-void sqlite_store_maybe_free(struct sqlite_store *ss);
 
 /* store_sqlite_schema.c */
 int sqlite_schema_latest(void);
@@ -105,7 +133,11 @@ int sqlite_migrate(sqlite3 *db, const char *path, struct err *err);
 
 /* store_sqlite_write.c */
 int sqlite_writer_start(struct sqlite_store *ss, struct err *err);
-/* Drains (callbacks run here), joins, closes the connection and the async handle. */
+/* Queues j (the writer owns it from here; a refused job is freed, not delivered). 0,
+ * STORE_EINVAL (stopping) or STORE_EFULL. */
+int sqlite_writer_submit(struct writer *w, struct write_job *j);
+/* Drains (callbacks run here), joins, closes the connection and the async handle (then
+ * ss->maybe_free). */
 void sqlite_writer_stop(struct sqlite_store *ss);
 /* After stop, once the async handle is closed: frees the rest. */
 void sqlite_writer_release(struct sqlite_store *ss);
@@ -125,17 +157,12 @@ int sqlite_read(struct store *st, const struct store_read *req);
 struct sql_conn *sqlite_pool_take(struct read_pool *p);
 void sqlite_pool_give(struct read_pool *p, struct sql_conn *c);
 
-/* store_sqlite_accounts.c: account operations. Writes are queued to the writer, which runs
- * sqlite_acct_write inside its batch transaction (in a savepoint); reads run on the pool. */
+/* store_sqlite_accounts.c: account operations. Writes are write jobs for the writer, run
+ * inside its batch transaction (in a savepoint); reads run on the pool. */
 int sqlite_account(struct store *st, struct store_acct_op *op);
-int sqlite_acct_write(sqlite3 *db, struct store_acct_op *op); /* writer thread; op->status */
-int sqlite_acct_write_submit(struct sqlite_store *ss, struct store_acct_op *op);
 
 /* The SQL of a read query by name ("recent", "since", "streamer", "stats_streamers",
  * "stats_types", "stats_hourly", "seq_of"), or NULL: for tests that check query plans. */
 const char *store_sqlite_query(const char *name);
-
-/* store_sqlite.c: copies src (NULL as "") into a fixed field, cutting at a UTF-8 boundary. */
-void utf8_copy(char *dst, size_t size, const char *src);
 
 #endif

@@ -506,7 +506,7 @@ static void read_after(uv_work_t *w, int status)
     job_free(j);
     /* Only now: the callback may have called store_close, which must not free ss yet. */
     ss->reads_inflight--;
-    sqlite_store_maybe_free(ss);
+    ss->maybe_free(ss);
 }
 
 int sqlite_read(struct store *st, const struct store_read *req)

@@ -8,6 +8,10 @@
  * A job that fails on its own (out of memory encoding its data) fails alone; an SQLite
  * error fails the whole batch (rolled back: nothing of it is stored), because after an I/O
  * error nothing in the transaction can be trusted.
+ *
+ * The writer runs struct write_job (store_sqlite_int.h): each job brings its own run and
+ * deliver functions. The two kinds defined here are events and streamer puts; account writes
+ * are defined in store_sqlite_accounts.c and submitted through sqlite_writer_submit.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +19,24 @@
 #include "base/log.h"
 #include "store/store_sqlite_int.h"
 
-struct write_job {
-    struct write_job *next;    /* queue link */
-    struct event *ev;          /* borrowed until the callback; NULL for a streamer put */
-    struct streamer_info s;    /* a streamer put: copied */
-    int64_t at_us;             /* received_at of an event; now for a put */
-    int64_t seq;               /* result: written by the writer, read on the loop after */
-    int64_t streamer_seq;      /* result likewise */
-    int status;                /* result likewise */
-    store_append_fn append_cb; /* ev != NULL */
-    store_done_fn done_cb;     /* ev == NULL */
+/* store_append */
+struct event_job {
+    struct write_job base; /* first */
+    struct event *ev;      /* borrowed until the callback */
+    int64_t at_us;         /* received_at */
+    int64_t seq;           /* result: written by the writer, read on the loop after */
+    int64_t streamer_seq;  /* result likewise */
+    store_append_fn cb;
     void *arg;
-    struct store_acct_op *acct; /* an account write (owned until delivered), else NULL */
+};
+
+/* store_streamer_put */
+struct put_job {
+    struct write_job base;  /* first */
+    struct streamer_info s; /* copied */
+    int64_t at_us;          /* now */
+    store_done_fn cb;
+    void *arg;
 };
 
 enum writer_stmt {
@@ -126,7 +136,7 @@ static int bind_text(sqlite3_stmt *s, int i, const char *v)
 /* The seq and streamer_seq of the stored event with this id (or dedupe key). 0 ok, -1 SQLite
  * error. */
 static int seq_lookup(struct sql_conn *c, enum writer_stmt which, const char *key,
-                      struct write_job *j)
+                      struct event_job *j)
 {
     sqlite3_stmt *s = sql_stmt(c, which);
     if (!s || bind_text(s, 1, key) != SQLITE_OK)
@@ -146,7 +156,7 @@ fail:
 }
 
 /* Binds and runs the insert; *inserted says whether a row was added. */
-static int insert_event(struct sql_conn *c, struct write_job *j, const char *data, int *inserted)
+static int insert_event(struct sql_conn *c, struct event_job *j, const char *data, int *inserted)
 {
     const struct event *ev = j->ev;
     sqlite3_stmt *s = sql_stmt(c, W_INSERT_EVENT);
@@ -217,13 +227,14 @@ static int upsert_streamer(struct sql_conn *c, const struct streamer_info *si, i
     return upsert_once(c, si, first_us, last_us) == SQLITE_OK ? 0 : -1;
 }
 
-static int write_event(struct sql_conn *c, struct write_job *j)
+static int event_run(struct sql_conn *c, struct write_job *base)
 {
+    struct event_job *j = (struct event_job *)base;
     const struct event *ev = j->ev;
     char *data = NULL; /* owned */
     int inserted = 0, rc = -1;
     if (ev->data && !(data = json_dumps(ev->data, JSON_COMPACT | JSON_ENCODE_ANY))) {
-        j->status = -1; /* this job alone: not an SQLite error */
+        j->base.status = -1; /* this job alone: not an SQLite error */
         return 0;
     }
     if (insert_event(c, j, data, &inserted) < 0)
@@ -233,11 +244,11 @@ static int write_event(struct sql_conn *c, struct write_job *j)
         utf8_copy(si.id, sizeof si.id, ev->streamer_id);
         utf8_copy(si.login, sizeof si.login, ev->streamer_login);
         utf8_copy(si.display_name, sizeof si.display_name, ev->streamer_name);
-        j->status = STORE_STORED;
+        j->base.status = STORE_STORED;
         rc = upsert_streamer(c, &si, j->at_us, &ev->created_at_us);
         goto free_data;
     }
-    j->status = STORE_DUPLICATE;
+    j->base.status = STORE_DUPLICATE;
     rc = seq_lookup(c, W_SEQ_BY_ID, ev->id, j);
     if (rc == 0 && j->seq == 0 && ev->dedupe_key)
         rc = seq_lookup(c, W_SEQ_BY_KEY, ev->dedupe_key, j);
@@ -246,15 +257,10 @@ free_data:
     return rc;
 }
 
-static int write_job(struct sql_conn *c, struct write_job *j)
+static int put_run(struct sql_conn *c, struct write_job *base)
 {
-    if (j->acct) { /* in its own savepoint: it fails alone */
-        j->status = sqlite_acct_write(c->db, j->acct);
-        return 0;
-    }
-    if (j->ev)
-        return write_event(c, j);
-    j->status = 0;
+    struct put_job *j = (struct put_job *)base;
+    j->base.status = 0;
     return upsert_streamer(c, &j->s, j->at_us, NULL);
 }
 
@@ -262,11 +268,8 @@ static int write_job(struct sql_conn *c, struct write_job *j)
 
 static void batch_fail(struct write_job *jobs)
 {
-    for (struct write_job *j = jobs; j; j = j->next) {
-        j->status = -1;
-        j->seq = 0;
-        j->streamer_seq = 0;
-    }
+    for (struct write_job *j = jobs; j; j = j->next)
+        j->status = -1; /* deliver reads no other result then */
 }
 
 /* Writes the batch in one transaction. Returns 1 when committed, 0 when it failed (every
@@ -278,7 +281,7 @@ static int batch_write(struct sql_conn *c, struct write_job *jobs, size_t n)
         goto rollback;
     step = "insert";
     for (struct write_job *j = jobs; j; j = j->next)
-        if (write_job(c, j) < 0)
+        if (j->run(c, j) < 0)
             goto rollback;
     step = "commit";
     if (sql_run(c, W_COMMIT) != SQLITE_OK)
@@ -299,9 +302,9 @@ static void count_results(struct store_counters *k, const struct write_job *jobs
     for (const struct write_job *j = jobs; j; j = j->next) {
         if (j->status < 0)
             k->failed++;
-        else if (j->ev && j->status == STORE_STORED)
+        else if (j->is_event && j->status == STORE_STORED)
             k->stored++;
-        else if (j->ev && j->status == STORE_DUPLICATE)
+        else if (j->is_event && j->status == STORE_DUPLICATE)
             k->duplicates++;
     }
 }
@@ -389,21 +392,21 @@ static void writer_main(void *p)
 
 /* ---- the loop side ---- */
 
-static void job_deliver(struct write_job *j)
+static void event_deliver(struct write_job *base)
 {
-    if (j->acct) {
-        if (j->status < 0)
-            j->acct->status = -1; /* the whole batch failed */
-        store_acct_deliver(j->acct);
-    } else if (j->ev) {
-        if (j->status >= 0) {
-            j->ev->seq = j->seq;
-            j->ev->streamer_seq = j->streamer_seq;
-        }
-        j->append_cb(j->arg, j->ev, j->status);
-    } else {
-        j->done_cb(j->arg, j->status);
+    struct event_job *j = (struct event_job *)base;
+    if (j->base.status >= 0) {
+        j->ev->seq = j->seq;
+        j->ev->streamer_seq = j->streamer_seq;
     }
+    j->cb(j->arg, j->ev, j->base.status);
+    free(j);
+}
+
+static void put_deliver(struct write_job *base)
+{
+    struct put_job *j = (struct put_job *)base;
+    j->cb(j->arg, j->base.status);
     free(j);
 }
 
@@ -418,7 +421,7 @@ static void deliver_done(struct writer *w)
         uv_mutex_unlock(&w->lock);
         if (!j)
             return;
-        job_deliver(j);
+        j->deliver(j);
     }
 }
 
@@ -432,10 +435,10 @@ static void on_async_closed(uv_handle_t *h)
 {
     struct sqlite_store *ss = h->data;
     ss->async_open = 0;
-    sqlite_store_maybe_free(ss);
+    ss->maybe_free(ss);
 }
 
-static int enqueue(struct writer *w, struct write_job *j)
+int sqlite_writer_submit(struct writer *w, struct write_job *j)
 {
     int rc = 0;
     uv_mutex_lock(&w->lock);
@@ -457,37 +460,33 @@ int sqlite_append(struct store *st, struct event *ev, int64_t received_at_us, st
                   void *arg)
 {
     struct sqlite_store *ss = (struct sqlite_store *)st;
-    struct write_job *j = calloc(1, sizeof *j);
+    struct event_job *j = calloc(1, sizeof *j);
     if (!j)
         return STORE_EFULL;
+    j->base.run = event_run;
+    j->base.deliver = event_deliver;
+    j->base.is_event = 1;
     j->ev = ev;
     j->at_us = received_at_us;
-    j->append_cb = cb;
+    j->cb = cb;
     j->arg = arg;
-    return enqueue(&ss->w, j);
+    return sqlite_writer_submit(&ss->w, &j->base);
 }
 
 int sqlite_streamer_put(struct store *st, const struct streamer_info *s, int64_t now_us,
                         store_done_fn cb, void *arg)
 {
     struct sqlite_store *ss = (struct sqlite_store *)st;
-    struct write_job *j = calloc(1, sizeof *j);
+    struct put_job *j = calloc(1, sizeof *j);
     if (!j)
         return STORE_EFULL;
+    j->base.run = put_run;
+    j->base.deliver = put_deliver;
     j->s = *s;
     j->at_us = now_us;
-    j->done_cb = cb;
+    j->cb = cb;
     j->arg = arg;
-    return enqueue(&ss->w, j);
-}
-
-int sqlite_acct_write_submit(struct sqlite_store *ss, struct store_acct_op *op)
-{
-    struct write_job *j = calloc(1, sizeof *j);
-    if (!j)
-        return -1;
-    j->acct = op;
-    return enqueue(&ss->w, j) < 0 ? -1 : 0;
+    return sqlite_writer_submit(&ss->w, &j->base);
 }
 
 void sqlite_counters(struct store *st, struct store_counters *out)
