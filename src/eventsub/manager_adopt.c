@@ -110,25 +110,3 @@ void esm_list_page(struct esm *m, const char *after)
     if (esm_helix(m, NULL, "GET", path, NULL, on_listed, m) < 0)
         adopt_and_plan(m);
 }
-
-void esm_start(struct esm *m)
-{
-    if (m->started)
-        return;
-    m->started = 1;
-    if (m->opts.transport == ESM_CONDUIT) {
-        m->adopting = 1; /* nothing is made before the conduit is known */
-        esm_conduit_find(m);
-        return;
-    }
-    if (m->opts.transport == ESM_WEBHOOK) {
-        m->adopting = 1;
-        m->existing = json_array();
-        esm_list_page(m, NULL);
-        return;
-    }
-    const char *key;
-    void *v;
-    for (size_t i = 0; map_next(&m->streamers, &i, &key, &v);)
-        esm_plan(v);
-}

@@ -136,7 +136,7 @@ static void on_shard_revocation(void *arg, const char *subscription_id, const ch
                                 const char *status)
 {
     struct shard *sh = arg;
-    esm_on_revocation(sh->m, subscription_id, type, status);
+    sh->m->revoked(sh->m, subscription_id, type, status);
 }
 
 static void on_shard_lost(void *arg, int close_code, const char *why, int64_t last_alive_us)

@@ -4,12 +4,15 @@
  * Files, lowest first:
  *   manager_catalog.c  the type catalog: what SEV subscribes to per streamer (pure, built
  *                      from event_types.c's table)
- *   manager.c          life, streamers and favorites, gap markers, backfill, revocations
- *   manager_sub.c      the subscription state machine: plan, create, retry, conflicts
+ *   manager_gap.c      gap markers and backfill; Helix call accounting, handles, backoff
  *   manager_session.c  per-user EventSub WebSocket sessions
- *   manager_conduit.c  conduit mode: the conduit and SEV's own session behind its shard
+ *   manager_sub.c      the subscription state machine: plan, create, retry, conflicts
  *   manager_adopt.c    start-up: list existing subscriptions, adopt or delete them
+ *   manager_conduit.c  conduit mode: the conduit and SEV's own session behind its shard
  *   manager_caps.c     the capability panel's JSON
+ *   manager.c          the public entry points: life, favorites, start, revocations
+ * Each file calls only files above it in this list; the two calls that go the other way
+ * (a session creating a subscription, a revocation) go through pointers in struct esm.
  */
 #ifndef SEV_EVENTSUB_MANAGER_INT_H
 #define SEV_EVENTSUB_MANAGER_INT_H
@@ -120,6 +123,12 @@ struct esm {
     char conduit_id[64]; /* conduit mode: "" until found or made */
     char remembered[64]; /* conduit mode: the one the last run made ("" none, or gone) */
     struct shard *shard; /* conduit mode */
+    /* Set by esm_new: the calls lower files make upward (sessions create what rides on a
+     * welcomed session; sessions and the shard hand on revocations), so that no two files
+     * call each other. */
+    void (*create_sub)(struct streamer *s, int row); /* esm_create_sub */
+    void (*revoked)(struct esm *m, const char *subscription_id, const char *type,
+                    const char *reason); /* esm_on_revocation */
 };
 
 /* A Helix callback's context: which sub of which streamer, and at which generation. */
@@ -132,45 +141,67 @@ struct call {
 };
 
 
-/* manager_catalog.c: the rows, built once (esm_catalog_build; idempotent) from the type
- * table. Row k of every streamer's subs is esm_catalog[k]. */
+/* manager_catalog.c: the rows, built once (esm_catalog_build; idempotent, loop thread)
+ * from the type table. Row k of every streamer's subs is esm_catalog[k]; channel.raid has two
+ * rows in a row (incoming, outgoing). */
 extern const struct wanted *const esm_catalog;
 size_t esm_catalog_count(void);
 #define NWANTED esm_catalog_count()
 void esm_catalog_build(void);
-const char *esm_via_name(enum esm_transport via);
-int esm_has_scope(const char *scopes, const char *scope);
+/* The first row of type, or -1 (type NULL or unknown). */
 int esm_row_of(const char *type);
+/* 1 when another row's type supersedes row's (a cheer told by channel.bits.use instead). */
 int esm_supersedes(int row);
+const char *esm_via_name(enum esm_transport via);
+/* 1 when the space-separated scopes hold scope (whole words; NULLs: 0). */
+int esm_has_scope(const char *scopes, const char *scope);
 
-/* manager.c: life, streamers, gaps, revocations */
+/* manager_gap.c: gap markers, backfill, and the shared pieces */
+void esm_destroy(struct esm *m);
+/* A close callback for timers whose data is a struct streamer/session/shard (each starts
+ * with its struct esm *): frees it; the manager goes once nothing is left. */
 void esm_handle_closed(uv_handle_t *h);
+/* A Helix call through the ops, counted in m->inflight: 0, or -1 (cb will not run). */
+int esm_helix(struct esm *m, const char *user, const char *method, const char *path,
+              json_t *body, esm_helix_cb cb, void *arg);
+/* Every Helix callback starts here; 1 means the manager is going away: do nothing more. */
 int esm_call_returned(struct esm *m);
-int esm_helix(struct esm *m, const char *user, const char *method, const char *path, json_t *body, esm_helix_cb cb, void *arg);
+/* The next jittered delay of a backoff whose last base is *cur (0: the first). */
 int esm_backoff_next(struct esm *m, int *cur);
-void esm_maybe_close_gap(struct streamer *s);
+/* A possible gap starts at since_us (the earliest one is kept)... */
 void esm_mark_down(struct streamer *s, int64_t since_us, const char *why);
+/* ...and closes once every subscription of s is back: the "sev.gap" marker and a backfill. */
+void esm_maybe_close_gap(struct streamer *s);
+/* Once per streamer: the backfill that fills an empty page on first view. */
+void esm_first_view(struct streamer *s);
+
+/* manager_session.c: per-user WebSocket sessions */
+/* user's session is wanted: opened unless it exists. */
+void esm_session_want(struct esm *m, const char *user);
+/* Closes the session unless some subscription still rides on it. */
+void esm_session_release_if_unused(struct esm *m, const char *user);
+void esm_session_close(struct session *se);
 
 /* manager_sub.c: the subscription state machine */
 json_t *esm_condition_for(const struct streamer *s, int row, const char *host);
 int esm_condition_matches(json_t *have, json_t *want);
 void esm_skip_carrier(struct streamer *s, const char *user, const char *why);
 void esm_set_unavailable(struct sub *sub, const char *why);
-int esm_decide(struct streamer *s, int row, enum esm_transport *via, const char **host, const char **why);
+/* Transport and host of row now; 1 if it should exist (else *why says why not). */
+int esm_decide(struct streamer *s, int row, enum esm_transport *via, const char **host,
+               const char **why);
+/* Brings every row of s to what it should be now. */
 void esm_plan(struct streamer *s);
 void esm_delete_remote(struct esm *m, const char *host, const char *id);
 void esm_create_sub(struct streamer *s, int row);
 void esm_arm_retry(struct streamer *s);
 
-/* manager_session.c: per-user WebSocket sessions */
-void esm_session_want(struct esm *m, const char *user);
-void esm_session_close(struct session *se);
-void esm_session_release_if_unused(struct esm *m, const char *user);
-
-/* manager_conduit.c: conduit mode */
-void esm_conduit_find(struct esm *m);
-
-/* manager_adopt.c: start-up adoption */
+/* manager_adopt.c: start-up adoption. Lists a page of existing subscriptions (after: the
+ * cursor, NULL first); after the last page, adopts or deletes them and plans. */
 void esm_list_page(struct esm *m, const char *after);
+
+/* manager_conduit.c: conduit mode. Finds the conduit (or makes one), then points the shard
+ * and goes on with the adoption. */
+void esm_conduit_find(struct esm *m);
 
 #endif

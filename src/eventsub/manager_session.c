@@ -33,7 +33,7 @@ static void create_hosted(struct streamer *s, int row, void *arg)
 {
     (void)arg;
     if (s->subs[row].state == SUB_IDLE || s->subs[row].state == SUB_RETRY)
-        esm_create_sub(s, row);
+        s->m->create_sub(s, row);
 }
 
 static void on_welcome(void *arg, const char *session_id, int carried)
@@ -99,7 +99,7 @@ static void on_ws_revocation(void *arg, const char *subscription_id, const char 
                              const char *status)
 {
     struct session *se = arg;
-    esm_on_revocation(se->m, subscription_id, type, status);
+    se->m->revoked(se->m, subscription_id, type, status);
 }
 
 static const struct wsession_ops session_ops = {on_welcome, on_ws_revocation, on_lost};
