@@ -123,7 +123,8 @@ static void on_shard_welcome(void *arg, const char *session_id, int carried)
     json_t *body = json_pack("{ss s[{ss s{ssss}}]}", "conduit_id", m->conduit_id, "shards", "id",
                              "0", "transport", "method", "websocket", "session_id", session_id);
     int rc =
-        body ? esm_helix(m, NULL, "PATCH", "/eventsub/conduits/shards", body, on_shard_pointed, m) : -1;
+        body ? esm_helix(m, NULL, "PATCH", "/eventsub/conduits/shards", body, on_shard_pointed, m)
+             : -1;
     json_decref(body);
     if (rc < 0) {
         wsession_close(sh->ws);
@@ -238,7 +239,8 @@ static void on_conduits_listed(void *arg, int status, json_t *body, const char *
     }
     m->remembered[0] = 0; /* gone: never looked for again */
     json_t *req = json_pack("{si}", "shard_count", 1);
-    int rc = req ? esm_helix(m, NULL, "POST", "/eventsub/conduits", req, on_conduit_created, m) : -1;
+    int rc =
+        req ? esm_helix(m, NULL, "POST", "/eventsub/conduits", req, on_conduit_created, m) : -1;
     json_decref(req);
     if (rc < 0)
         shard_retry_later(m->shard);

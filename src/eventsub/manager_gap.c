@@ -44,8 +44,8 @@ int esm_call_returned(struct esm *m)
     return 1;
 }
 
-int esm_helix(struct esm *m, const char *user, const char *method, const char *path,
-                 json_t *body, esm_helix_cb cb, void *arg)
+int esm_helix(struct esm *m, const char *user, const char *method, const char *path, json_t *body,
+              esm_helix_cb cb, void *arg)
 {
     if (m->freeing || m->tw.helix(m->tw.ctx, user, method, path, body, cb, arg) < 0)
         return -1;

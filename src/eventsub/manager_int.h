@@ -140,7 +140,6 @@ struct call {
     unsigned gen;
 };
 
-
 /* manager_catalog.c: the rows, built once (esm_catalog_build; idempotent, loop thread)
  * from the type table. Row k of every streamer's subs is esm_catalog[k]; channel.raid has two
  * rows in a row (incoming, outgoing). */
@@ -162,8 +161,8 @@ void esm_destroy(struct esm *m);
  * with its struct esm *): frees it; the manager goes once nothing is left. */
 void esm_handle_closed(uv_handle_t *h);
 /* A Helix call through the ops, counted in m->inflight: 0, or -1 (cb will not run). */
-int esm_helix(struct esm *m, const char *user, const char *method, const char *path,
-              json_t *body, esm_helix_cb cb, void *arg);
+int esm_helix(struct esm *m, const char *user, const char *method, const char *path, json_t *body,
+              esm_helix_cb cb, void *arg);
 /* Every Helix callback starts here; 1 means the manager is going away: do nothing more. */
 int esm_call_returned(struct esm *m);
 /* The next jittered delay of a backoff whose last base is *cur (0: the first). */

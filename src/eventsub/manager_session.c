@@ -113,7 +113,8 @@ static void session_open(struct session *se)
     if (wsession_open(m->loop, m->ws_url, m->ingest, &session_ops, se, &se->ws, &err) < 0) {
         log_warn("eventsub.session_open_failed", "user=%s error=\"%s\"", se->user, err.msg);
         se->ws = NULL;
-        uv_timer_start(&se->retry, on_session_retry, (uint64_t)esm_backoff_next(m, &se->retry_ms), 0);
+        uv_timer_start(&se->retry, on_session_retry, (uint64_t)esm_backoff_next(m, &se->retry_ms),
+                       0);
         return;
     }
     m->stats.sessions_opened++;

@@ -132,7 +132,7 @@ static int decide_row(struct streamer *s, int row, enum esm_transport *via, cons
  * superseding type can be had is not made: that type carries the same occurrences (a cheer
  * told once by channel.bits.use instead of by channel.cheer and channel.chat.message too). */
 int esm_decide(struct streamer *s, int row, enum esm_transport *via, const char **host,
-                  const char **why)
+               const char **why)
 {
     int over = esm_row_of(esm_catalog[row].t->superseded_by);
     enum esm_transport v2;
@@ -386,7 +386,8 @@ static void list_for_conflict(struct call *c, struct sub *sub, const char *after
     snprintf(path, sizeof path, "/eventsub/subscriptions?type=%s%s%s", esm_catalog[c->row].t->type,
              after ? "&after=" : "", after ? after : "");
     sub->state = SUB_CREATING; /* still settling: esm_plan leaves it alone */
-    if (esm_helix(c->m, c->host[0] ? c->host : NULL, "GET", path, NULL, on_conflict_listed, c) < 0) {
+    if (esm_helix(c->m, c->host[0] ? c->host : NULL, "GET", path, NULL, on_conflict_listed, c) <
+        0) {
         retry_or_give_up(c->m, s, sub, "could not list subscriptions");
         free(c);
     }
@@ -465,8 +466,8 @@ static void on_created(void *arg, int status, json_t *body, const char *error)
     } else if (status == 429) {
         /* the answer does not say which limit: ask Twitch for the token's costs */
         sub->state = SUB_CREATING;
-        if (esm_helix(m, c->host[0] ? c->host : NULL, "GET", "/eventsub/subscriptions?status=enabled",
-                  NULL, on_cost_listed, c) == 0)
+        if (esm_helix(m, c->host[0] ? c->host : NULL, "GET",
+                      "/eventsub/subscriptions?status=enabled", NULL, on_cost_listed, c) == 0)
             return; /* c lives on */
         retry_or_give_up(m, s, sub, msg);
     } else if (status == 400 || status == 403 || status == 410) {
@@ -497,8 +498,9 @@ void esm_create_sub(struct streamer *s, int row)
             return;
         transport = json_pack("{ssss}", "method", "websocket", "session_id", wsession_id(se->ws));
     }
-    json_t *body = json_pack("{sssssoso}", "type", w->t->type, "version", w->t->version,
-                             "condition", esm_condition_for(s, row, sub->host), "transport", transport);
+    json_t *body =
+        json_pack("{sssssoso}", "type", w->t->type, "version", w->t->version, "condition",
+                  esm_condition_for(s, row, sub->host), "transport", transport);
     struct call *c = calloc(1, sizeof *c);
     if (!body || !c) {
         json_decref(body);
@@ -513,7 +515,7 @@ void esm_create_sub(struct streamer *s, int row)
     sub->state = SUB_CREATING;
     sub->id[0] = 0;
     int rc = esm_helix(m, sub->host[0] ? sub->host : NULL, "POST", "/eventsub/subscriptions", body,
-                   on_created, c);
+                       on_created, c);
     json_decref(body);
     if (rc < 0) {
         free(c);

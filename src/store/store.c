@@ -444,6 +444,7 @@ void store_favorite_list_free(struct store_favorite_list *list)
     free(list);
 }
 
+/* Shared by the backends (store_int.h). */
 void utf8_copy(char *dst, size_t size, const char *src)
 {
     size_t n = src ? strlen(src) : 0;
@@ -456,4 +457,3 @@ void utf8_copy(char *dst, size_t size, const char *src)
         memcpy(dst, src, n);
     dst[n] = 0;
 }
-

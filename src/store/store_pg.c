@@ -1,6 +1,6 @@
 /* store_pg.c: the PostgreSQL backend — open, close, settings, ping, and what the loop's kick
- * runs (the libpq helpers are in store_pg_sql.c). The design is drawn in store_pg_int.h; the schema, partitioning,
- * dedupe and the per-streamer order are explained in docs/storage.md. */
+ * runs (the libpq helpers are in store_pg_sql.c). The design is drawn in store_pg_int.h; the
+ * schema, partitioning, dedupe and the per-streamer order are explained in docs/storage.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

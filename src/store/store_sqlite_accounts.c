@@ -1,10 +1,10 @@
 /* store_sqlite_accounts.c: users, sessions, sealed tokens and favorites in SQLite.
  *
  * Writes are jobs for the writer thread (struct acct_job, run by store_sqlite_write.c inside
- * its batch transaction through its run function): each one in a SAVEPOINT, so a failing account write is rolled back
- * alone and never takes the events of its batch with it. Reads are uv_work jobs on the pool's
- * read-only connections. These statements are rare (logins, API calls), so they are prepared
- * per use rather than kept. */
+ * its batch transaction through its run function): each one in a SAVEPOINT, so a failing account
+ * write is rolled back alone and never takes the events of its batch with it. Reads are uv_work
+ * jobs on the pool's read-only connections. These statements are rare (logins, API calls), so they
+ * are prepared per use rather than kept. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,7 +195,7 @@ static int acct_write(sqlite3 *db, struct store_acct_op *op)
 
 /* An account write as a writer job. */
 struct acct_job {
-    struct write_job base;     /* first */
+    struct write_job base;    /* first */
     struct store_acct_op *op; /* owned until delivered */
 };
 
