@@ -11,6 +11,8 @@
 #include "eventsub/backfill.h"
 #include "eventsub/manager_int.h"
 
+/* ---- shared: the struct's end, Helix call accounting, backoff ---- */
+
 void esm_destroy(struct esm *m)
 {
     map_release(&m->streamers);
