@@ -30,12 +30,15 @@ count() { # name, then the command; its TAP output is tallied
 }
 
 unit() { # build dir
-  local rc=0
+  local rc=0 n=0
   for t in "$1"/unit/test_*; do
     [ -x "$t" ] || continue
+    n=$((n + 1))
     echo "# $(basename "$t")"
     ASAN_OPTIONS=detect_leaks=1 "$t" || rc=1
   done
+  # a missing build must not pass as "nothing failed"
+  if [ "$n" -eq 0 ]; then echo "not ok 1 - no unit tests built in $1 (make; make SAN=1 for build-asan)"; echo "# fail 1"; return 1; fi
   return $rc
 }
 
