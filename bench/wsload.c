@@ -148,6 +148,8 @@ static void usage(FILE *f)
 "                          excluded from latency/loss figures)\n"
 "      --sub-param NAME    subscribe query parameter (default channel; sev: streamer)\n"
 "      --sev-secret S      publish signed EventSub webhooks (sev) instead of raw POSTs\n"
+"      --sub-ports P1,P2.. subscriber connection i goes to port P[i %% count] of the URL's\n"
+"                          host (several nodes); publishing still goes to the URL's port\n"
 "  -q, --quiet             only print the RESULT line\n"
 "  -h, --help              this text\n"
 "Output: human-readable lines plus 'RESULT {json}'. Latencies are CLOCK_MONOTONIC\n"
@@ -294,6 +296,8 @@ struct conn {
 
 static struct sockaddr_in dst;
 static char hostport[300];
+#define MAX_SUB_PORTS 64
+static int sub_ports[MAX_SUB_PORTS], n_sub_ports; /* --sub-ports: subscribers spread over nodes */
 
 static void append(uint8_t **b, uint32_t *len, uint32_t *cap, const uint8_t *d, size_t n)
 {
@@ -409,7 +413,9 @@ static int start_connect(struct conn *c, long idx, int ep)
         setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
         if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) { close(fd); return -1; }
     }
-    if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS) {
+    struct sockaddr_in to = dst;
+    if (n_sub_ports) to.sin_port = htons((uint16_t)sub_ports[idx % n_sub_ports]);
+    if (connect(fd, (struct sockaddr *)&to, sizeof to) < 0 && errno != EINPROGRESS) {
         close(fd);
         return -1;
     }
@@ -752,14 +758,14 @@ static int sev_request(char *out, size_t size, const char *body, int bl, long se
 
 int main(int argc, char **argv)
 {
-    enum { O_PREFIX = 256, O_SRC, O_BURST, O_RT, O_PUBPATH, O_PUBC, O_PROTO, O_SETTLE, O_DRAIN, O_HOLD, O_SLOW, O_SUBP, O_SEV };
+    enum { O_PREFIX = 256, O_SRC, O_BURST, O_RT, O_PUBPATH, O_PUBC, O_PROTO, O_SETTLE, O_DRAIN, O_HOLD, O_SLOW, O_SUBP, O_SEV, O_SUBPORTS };
     static struct option lo[] = {
         {"url", 1, 0, 'u'}, {"conns", 1, 0, 'n'}, {"channels", 1, 0, 'k'}, {"prefix", 1, 0, O_PREFIX},
         {"workers", 1, 0, 'w'}, {"src-ips", 1, 0, O_SRC}, {"burst", 1, 0, O_BURST},
         {"ramp-timeout", 1, 0, O_RT}, {"events", 1, 0, 'm'}, {"rate", 1, 0, 'r'}, {"size", 1, 0, 's'},
         {"pub-path", 1, 0, O_PUBPATH}, {"pub-conns", 1, 0, O_PUBC}, {"protocol", 1, 0, O_PROTO},
         {"settle", 1, 0, O_SETTLE}, {"drain", 1, 0, O_DRAIN}, {"hold", 1, 0, O_HOLD},
-        {"server-pid", 1, 0, 'p'}, {"slow", 1, 0, O_SLOW}, {"sub-param", 1, 0, O_SUBP}, {"sev-secret", 1, 0, O_SEV}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
+        {"server-pid", 1, 0, 'p'}, {"slow", 1, 0, O_SLOW}, {"sub-param", 1, 0, O_SUBP}, {"sev-secret", 1, 0, O_SEV}, {"sub-ports", 1, 0, O_SUBPORTS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "u:n:k:w:m:r:s:p:qh", lo, NULL)) != -1) {
@@ -787,6 +793,16 @@ int main(int argc, char **argv)
         case O_SEV:
             snprintf(opt.sev_secret, sizeof opt.sev_secret, "%s", optarg);
             if (!strcmp(opt.pub_path, "/publish")) snprintf(opt.pub_path, sizeof opt.pub_path, "/eventsub/webhook");
+            break;
+        case O_SUBPORTS:
+            for (char *t = optarg, *end; *t; t = *end ? end + 1 : end) {
+                long v = strtol(t, &end, 10);
+                if (end == t || (*end && *end != ',') || v < 1 || v > 65535 || n_sub_ports == MAX_SUB_PORTS) {
+                    fprintf(stderr, "bad --sub-ports (want up to %d ports, comma-separated)\n", MAX_SUB_PORTS);
+                    return 2;
+                }
+                sub_ports[n_sub_ports++] = (int)v;
+            }
             break;
         case 'q': opt.quiet = 1; break;
         case 'h': usage(stdout); return 0;
