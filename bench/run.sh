@@ -13,6 +13,12 @@
 #            publisher also drives the seeds' stack (bench/php-slim: Slim 3 on php-fpm behind
 #            nginx, HMAC check + SQLite insert, nothing pushed live).
 #   idle     RSS per idle WebSocket client: 10,000 clients that never receive an event.
+#   pg-ingest  the ingest run with SEV_DATABASE=postgresql://… (a PostgreSQL started here),
+#            beside the SQLite ingest run of the same invocation (same publisher, same events).
+#   many-nodes the many-streamers run with its clients spread evenly over N sev nodes (one
+#            PostgreSQL, one Redis bus, all started here), every event published to node 1.
+#   scale-idle M idle clients through nginx (least_conn, WebSocket upgrades) over N sev nodes
+#            (PostgreSQL + Redis): established count, RSS per client of each node and of nginx.
 #   http     wrk against GET /healthz, GET /api/streamers/{login}/events?limit=10 (from
 #            memory) and the same with before= (the cold path: the store answers) (sev), and
 #            nginx serving static files of the same sizes.
@@ -24,7 +30,11 @@
 #      "clients:events-per-second:events ...", CAPACITY "clients:rate,rate,…:seconds-per-step",
 #      MANY "clients:streamers:events-per-second:events"
 #      (empty: skip), INGEST "publishers:clients:events" (empty: skip), IDLE clients (empty:
-#      skip), HTTP_SECS, HTTP_CONNS. The uWS peer needs node_modules/uws-pack (npm ci);
+#      skip), HTTP_SECS, HTTP_CONNS,
+#      PG_INGEST "publishers:clients:events" (empty: skip; the SQLite run of the same spec is
+#      made too when INGEST lacks it), MANY_NODES "clients:streamers:events-per-second:events:nodes"
+#      (empty: skip; beside the single-node MANY run of the same first four fields),
+#      SCALE_IDLE "clients:nodes:nginx-workers" (empty: skip). The uWS peer needs node_modules/uws-pack (npm ci);
 #      without it its rows are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +51,9 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   CAPACITY=${CAPACITY-"10000:50,100,200:2"}
   MANY=${MANY-"10000:1000:1000:2000"}
   INGEST=${INGEST-"64:4:30000"}
+  PG_INGEST=${PG_INGEST-"64:4:30000"}
+  MANY_NODES=${MANY_NODES-"10000:1000:1000:2000:3"}
+  SCALE_IDLE=${SCALE_IDLE-"12000:6:4"}
   IDLE=${IDLE-10000}
   HTTP_SECS=${HTTP_SECS:-3}
 else
@@ -48,6 +61,9 @@ else
   CAPACITY=${CAPACITY-"10000:25,50,100,200,400,800:3"}
   MANY=${MANY-"10000:1000:1000:10000"}
   INGEST=${INGEST-"64:4:100000"}
+  PG_INGEST=${PG_INGEST-"64:4:100000"}
+  MANY_NODES=${MANY_NODES-"10000:1000:1000:10000:3"}
+  SCALE_IDLE=${SCALE_IDLE-"100000:8:14"}
   IDLE=${IDLE-10000}
   HTTP_SECS=${HTTP_SECS:-10}
 fi
@@ -85,18 +101,19 @@ TMP=$(mktemp -d /tmp/sev-bench.XXXXXX)
 chmod 755 "$TMP"
 mkdir -p bench/results
 OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt
-SEV_PID="" NGX_PID="" UWS_PID="" PHP_PID="" PHPNGX_PID=""
+SEV_PID="" NGX_PID="" UWS_PID="" PHP_PID="" PHPNGX_PID="" NODE_PIDS="" LB_PID="" REDIS_PID="" PG_UP=0
 
 cleanup() {
   local p
-  for p in $SEV_PID $NGX_PID $UWS_PID $PHP_PID $PHPNGX_PID; do
+  for p in $SEV_PID $NGX_PID $UWS_PID $PHP_PID $PHPNGX_PID $NODE_PIDS $LB_PID $REDIS_PID; do
     kill -TERM "$p" 2>/dev/null || true
   done
-  for p in $SEV_PID $NGX_PID $UWS_PID $PHP_PID $PHPNGX_PID; do
+  for p in $SEV_PID $NGX_PID $UWS_PID $PHP_PID $PHPNGX_PID $NODE_PIDS $LB_PID $REDIS_PID; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
+  [ "$PG_UP" = 0 ] || stop_pg
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -125,7 +142,7 @@ start_sev() {
   mkdir -p "$TMP/sev"
   rm -f "$TMP"/sev/sev.db*
   SEV_LISTEN=127.0.0.1:$SEV_PORT SEV_PUBLIC_URL=http://localhost:$SEV_PORT \
-    SEV_DATABASE=sqlite:$TMP/sev/sev.db SEV_KEY_FILE=$TMP/sev/sev.key SEV_WEB_DIR=$ROOT/web \
+    SEV_DATABASE=${BENCH_DB:-sqlite:$TMP/sev/sev.db} SEV_KEY_FILE=$TMP/sev/sev.key SEV_WEB_DIR=$ROOT/web \
     SEV_LOG_LEVEL=warn TWITCH_EVENTSUB_SECRET=$SECRET TWITCH_CLIENT_ID= TWITCH_CLIENT_SECRET= \
     $SRV_CPU "$SEV_BIN" >>"$TMP/sev.log" 2>&1 &
   SEV_PID=$!
@@ -257,6 +274,156 @@ stop_php() {
   wait "$PHPNGX_PID" "$PHP_PID" 2>/dev/null || true
   PHP_PID="" PHPNGX_PID=""
 }
+
+# ---- scale-out: PostgreSQL, Redis, several sev nodes, nginx in front ----
+# PostgreSQL as a production config would have it on this box, nothing unusual: durability
+# defaults kept (fsync=on, synchronous_commit=on, full_page_writes=on), shared_buffers 512MB,
+# max_wal_size 4GB (so no checkpoint storm in a run), max_connections 200. initdb refuses root,
+# so as root it runs as the postgres user. Data in the bench's temp dir; TCP on loopback.
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+PG_SETTINGS="-c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB -c max_wal_size=4GB"
+start_pg() {
+  [ "$PG_UP" = 1 ] && return 0
+  [ -x "$PG_BIN/initdb" ] || { echo "bench: PostgreSQL server binaries missing (postgresql)" >&2; return 1; }
+  PG_DIR=$TMP/pg
+  mkdir -p "$PG_DIR"
+  [ "$(id -u)" -ne 0 ] || chown postgres "$PG_DIR"
+  as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U sev --auth=trust --locale=C -E UTF8 >"$PG_DIR/initdb.log" 2>&1 ||
+    { cat "$PG_DIR/initdb.log" >&2; return 1; }
+  PG_PORT=$(free_port)
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
+    -o "-p $PG_PORT -k $PG_DIR $PG_SETTINGS" start >/dev/null
+  PG_UP=1
+  PG_URI="postgresql://sev@127.0.0.1:$PG_PORT/sev"
+}
+stop_pg() {
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  PG_UP=0
+}
+pg_fresh() { # an empty database "sev" for the next run
+  "$PG_BIN/dropdb" -h 127.0.0.1 -p "$PG_PORT" -U sev --if-exists sev 2>/dev/null
+  "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U sev sev
+}
+pg_pid() { head -1 "$PG_DIR/data/postmaster.pid"; }
+# CPU seconds of PostgreSQL: the postmaster with its reaped children (the backends of sev
+# connections already closed) and its live children
+pg_cpu() {
+  local p=$(pg_pid) q total
+  total=$(awk '{ print ($14 + $15 + $16 + $17) / 100 }' "/proc/$p/stat")
+  for q in $(pgrep -P "$p"); do
+    [ -r "/proc/$q/stat" ] && total=$(awk -v t="$total" '{ print t + ($14 + $15) / 100 }' "/proc/$q/stat")
+  done
+  echo "$total"
+}
+pg_rows() { "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U sev -d sev -tAc 'SELECT count(*) FROM events' 2>/dev/null || echo '?'; }
+
+start_redis() {
+  [ -n "$REDIS_PID" ] && return 0
+  command -v redis-server >/dev/null || { echo "bench: redis-server missing" >&2; return 1; }
+  REDIS_PORT=$(free_port)
+  $SRV_CPU redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --logfile "$TMP/redis.log" &
+  REDIS_PID=$!
+  for _ in $(seq 100); do [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && return 0; sleep 0.1; done
+  echo "bench: redis did not start" >&2; return 1
+}
+
+# N sev nodes on one PostgreSQL and one Redis bus (a fresh database each time); one key for all
+start_nodes() { # n [extra env assignments...]
+  local n=$1 i port; shift
+  start_pg && start_redis || return 1
+  pg_fresh
+  mkdir -p "$TMP/nodes"
+  (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/nodes/sev.key"; echo >>"$TMP/nodes/sev.key")
+  NODE_PIDS="" NODE_PORTS=""
+  for i in $(seq 1 "$n"); do
+    port=$(free_port)
+    env SEV_LISTEN=127.0.0.1:$port SEV_PUBLIC_URL=http://localhost:$port SEV_NODE_ID=node$i \
+      SEV_DATABASE=$PG_URI SEV_BUS=redis://127.0.0.1:$REDIS_PORT SEV_KEY_FILE=$TMP/nodes/sev.key \
+      SEV_WEB_DIR=$ROOT/web SEV_LOG_LEVEL=warn SEV_MAX_CONNECTIONS_PER_ADDRESS=0 \
+      TWITCH_EVENTSUB_SECRET=$SECRET TWITCH_CLIENT_ID= TWITCH_CLIENT_SECRET= "$@" \
+      $SRV_CPU "$SEV_BIN" >>"$TMP/nodes/node$i.log" 2>&1 &
+    NODE_PIDS="$NODE_PIDS $!" NODE_PORTS="$NODE_PORTS${NODE_PORTS:+,}$port"
+  done
+  for port in ${NODE_PORTS//,/ }; do wait_http "http://127.0.0.1:$port/healthz" || return 1; done
+}
+stop_nodes() {
+  local p
+  for p in $NODE_PIDS; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in $NODE_PIDS; do wait "$p" 2>/dev/null || true; done
+  NODE_PIDS=""
+}
+
+# nginx in front of the nodes as scripts/cluster.sh has it (least_conn, WebSocket upgrades,
+# proxy_read_timeout above SEV's ping interval), sized so that no process passes LB_NOFILE open
+# files: each proxied viewer holds two sockets in a worker (client + upstream), so a worker takes
+# at most (LB_NOFILE - 500) / 2 viewers; reuseport spreads accepted connections over the workers
+# and the upstream zone makes least_conn count across them. proxy_bind $remote_addr connects to
+# the node from the viewer's own 127.0.0.x, so nginx's upstream side has as many source
+# addresses (and port ranges) as wsload's --src-ips.
+LB_NOFILE=${LB_NOFILE:-19500}
+start_lb() { # workers
+  local w=$1 port ups=""
+  LB_PORT=$(free_port)
+  mkdir -p "$TMP/lb/tmp"
+  for port in ${NODE_PORTS//,/ }; do ups+="    server 127.0.0.1:$port;"$'\n'; done
+  cat >"$TMP/lb/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes $w;
+worker_rlimit_nofile $LB_NOFILE;
+pid $TMP/lb/nginx.pid;
+error_log $TMP/lb/error.log warn;
+events { worker_connections $((LB_NOFILE - 500)); multi_accept on; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/lb/tmp/body;
+  proxy_temp_path $TMP/lb/tmp/proxy;
+  fastcgi_temp_path $TMP/lb/tmp/fastcgi;
+  uwsgi_temp_path $TMP/lb/tmp/uwsgi;
+  scgi_temp_path $TMP/lb/tmp/scgi;
+  map \$http_upgrade \$connection_upgrade { default upgrade; '' ''; }
+  upstream sev {
+    zone sev 1m;
+    least_conn;
+$ups    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:$LB_PORT reuseport backlog=4096;
+    location / {
+      proxy_pass http://sev;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection \$connection_upgrade;
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_bind \$remote_addr;
+      proxy_read_timeout 75s;
+      proxy_send_timeout 75s;
+      proxy_connect_timeout 5s;
+      proxy_buffering off;
+    }
+  }
+}
+EOF
+  nginx -p "$TMP/lb" -c "$TMP/lb/nginx.conf" -e "$TMP/lb/error.log" >>"$TMP/lb.log" 2>&1 &
+  LB_PID=$!
+  wait_http "http://127.0.0.1:$LB_PORT/healthz"
+}
+stop_lb() {
+  kill -QUIT "$LB_PID" 2>/dev/null || true
+  wait "$LB_PID" 2>/dev/null || true
+  LB_PID=""
+}
+rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+rss_tree_kb() { # pid: the process and its children
+  local p t=0
+  for p in "$1" $(pgrep -P "$1"); do t=$((t + $(rss_kb "$p"))); done
+  echo "$t"
+}
+# established TCP connections whose local port is PORT (a node's viewers)
+conns_on() { ss -Htn state established "( sport = :$1 )" 2>/dev/null | wc -l; }
 
 # CPU seconds (utime + stime) of the given processes and their children.
 cpu_tree() { # pid...
@@ -404,6 +571,87 @@ for n in $IDLE; do
   load_uws "idle$n" "$n" 1 10 0 4 0 --hold 2
 done
 
+# ---------------------------------------------------------------- PostgreSQL ingest
+# the ingest run again with the store in PostgreSQL (started above, on this box, servers' CPU):
+# same publisher, same events; beside the SQLite run of the same spec in this invocation
+declare -A PG_CPU PG_ROWS MN_ROWS
+for run in $PG_INGEST; do
+  IFS=: read -r pc n events <<<"$run"
+  log ""
+  log "## ingest on PostgreSQL: $events signed webhooks, closed loop over $pc keep-alive connections; $n clients (SQLite run of the same spec beside it)"
+  [ -n "${R[sev_i$run]:-}" ] || load_sev "i$run" "$n" 1 0 "$events" "$pc" 10
+  if ! start_pg; then log "(PostgreSQL did not start)"; continue; fi
+  pg_fresh
+  c0=$(pg_cpu)
+  BENCH_DB=$PG_URI load_sev "pg$run" "$n" 1 0 "$events" "$pc" 10
+  c1=$(pg_cpu)
+  PG_CPU[$run]=$(node -e 'console.log((+process.argv[2]-+process.argv[1]).toFixed(2))' "$c0" "$c1")
+  PG_ROWS[$run]=$(pg_rows)
+done
+
+# ---------------------------------------------------------------- many streamers over several nodes
+# the many-streamers run with the clients spread over N nodes (client i on node i % N, so every
+# streamer has viewers on every node), PostgreSQL store, Redis bus; every event published to
+# node 1. Beside it the single-node run (SQLite, local bus) of the same first four fields.
+for run in $MANY_NODES; do
+  IFS=: read -r n k rate events nodes <<<"$run"
+  single="$n:$k:$rate:$events"
+  log ""
+  log "## many streamers over $nodes nodes: $n clients over $k streamers, $events events at $rate/s, all published to node 1 (PostgreSQL + Redis)"
+  [ -n "${R[sev_m$single]:-}" ] || load_sev "m$single" "$n" "$k" "$rate" "$events" 16 5
+  if ! start_nodes "$nodes"; then log "(nodes did not start)"; stop_nodes; continue; fi
+  first_pid=$(echo $NODE_PIDS | cut -d' ' -f1)
+  R[mn_$run]=$($LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:${NODE_PORTS%%,*}/ws" --sub-ports "$NODE_PORTS" \
+          --sub-param streamer --prefix bench -n "$n" -k "$k" -m "$events" -r "$rate" -s "$SIZE" \
+          --pub-conns 16 --sev-secret "$SECRET" -p "$first_pid" --drain 5 | tee -a "$OUT" | grep '^RESULT ' | sed 's/^RESULT //' || true)
+  MN_ROWS[$run]=$(pg_rows)
+  stop_nodes
+done
+
+# ---------------------------------------------------------------- many idle viewers behind nginx
+# M idle viewers through nginx over N nodes (PostgreSQL + Redis); wsload spreads its source
+# addresses over 127.0.0.x (--src-ips, automatic). Figures are sampled while wsload holds the
+# connections open: RSS growth per viewer of each node (its own viewer count from ss) and of
+# nginx (master + workers, per proxied viewer), the most open files of any nginx worker.
+declare -A SC
+for run in $SCALE_IDLE; do
+  IFS=: read -r n nodes w <<<"$run"
+  log ""
+  log "## idle viewers behind nginx: $n over $nodes nodes, nginx with $w workers (at most $LB_NOFILE open files each)"
+  if [ $(( (n + w - 1) / w * 2 + 500 )) -gt "$LB_NOFILE" ]; then
+    log "(warning: $n viewers over $w workers is more than $(( (LB_NOFILE - 500) / 2 )) per worker if spread evenly)"
+  fi
+  if ! start_nodes "$nodes" SEV_MAX_CONNECTIONS=$((NOFILE - 500)); then log "(nodes did not start)"; stop_nodes; continue; fi
+  start_lb "$w"
+  declare -A base=()
+  for p in $NODE_PIDS; do base[$p]=$(rss_kb "$p"); done
+  lb0=$(rss_tree_kb "$LB_PID")
+  $LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:$LB_PORT/ws" --sub-param streamer --prefix bench -n "$n" -k 1000 \
+    -m 0 -r 10 --drain 0 --settle 0 --hold "${SCALE_HOLD:-20}" --ramp-timeout "${SCALE_RAMP:-600}" >"$TMP/scale.out" 2>&1 &
+  wl=$!
+  while kill -0 "$wl" 2>/dev/null && ! grep -q '^ramp:' "$TMP/scale.out"; do sleep 1; done
+  sleep 3
+  i=0 per="" tot_rss=0 tot_conns=0 maxfd=0
+  for p in $NODE_PIDS; do
+    i=$((i + 1)); port=$(echo "$NODE_PORTS" | cut -d, -f$i)
+    c=$(conns_on "$port"); r=$(rss_kb "$p")
+    per="$per node$i: $c viewers, RSS $((r - base[$p])) kB more, $(node -e 'const [d,c]=process.argv.slice(1).map(Number);console.log(c>0?(d*1024/c).toFixed(0):"n/a")' "$((r - base[$p]))" "$c") B/viewer;"
+    tot_rss=$((tot_rss + r - base[$p])) tot_conns=$((tot_conns + c))
+  done
+  lb1=$(rss_tree_kb "$LB_PID")
+  for p in $(pgrep -P "$LB_PID"); do f=$(ls "/proc/$p/fd" 2>/dev/null | wc -l); [ "$f" -gt "$maxfd" ] && maxfd=$f; done
+  wait "$wl" || true
+  cat "$TMP/scale.out" >>"$OUT"
+  r=$(grep '^RESULT ' "$TMP/scale.out" | sed 's/^RESULT //' || true)
+  SC[$run]="$r"
+  SC[${run}_nodes]=$per
+  SC[${run}_line]="| $n | $nodes | $w | $( [ -n "$r" ] && json "$r" established || echo '?') | $( [ -n "$r" ] && json "$r" failed || echo '?') | $( [ -n "$r" ] && json "$r" ramp_s || echo '?') | $tot_conns | $(node -e 'const [d,c]=process.argv.slice(1).map(Number);console.log(c>0?(d*1024/c).toFixed(0):"n/a")' "$tot_rss" "$tot_conns") | $(( (lb1 - lb0) / 1024 )) | $(node -e 'const [d,c]=process.argv.slice(1).map(Number);console.log(c>0?(d*1024/c).toFixed(0):"n/a")' "$((lb1 - lb0))" "$tot_conns") | $maxfd | $(grep -c 'alert\|crit\|emerg\|\[error\]' "$TMP/lb/error.log" 2>/dev/null || echo 0) |"
+  log "nodes:$per"
+  log "nginx: RSS $lb0 -> $lb1 kB, most open files in a worker $maxfd; error.log: $(grep -m3 'alert\|crit\|emerg\|\[error\]' "$TMP/lb/error.log" 2>/dev/null | sed 's/.*\] //' | tr '\n' ' ' || true)"
+  stop_lb
+  stop_nodes
+done
+
 # ---------------------------------------------------------------- http
 log ""
 log "## http: wrk -t2 -c$HTTP_CONNS -d${HTTP_SECS}s"
@@ -533,6 +781,45 @@ if [ -n "$IDLE" ]; then
       [ -n "$s" ] && [ -n "$p" ] && log "| idle | *sev / $(name_of $who)* | | | | | | $(ratio "$(json "$s" bytes_per_conn)" "$(json "$p" bytes_per_conn)") | |"
     done
   done
+fi
+if [ -n "$PG_INGEST" ]; then
+  log ""
+  log "| ingest store | publishers | clients | events | accepted (2xx) | errors | rows stored | accepted events/s | delivered events/s | lost | publish p99 ms | delivery p99 ms | sev CPU µs/event | PostgreSQL CPU µs/event |"
+  log "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for run in $PG_INGEST; do
+    IFS=: read -r pc n events <<<"$run"
+    for who in i pg; do
+      r=${R[sev_$who$run]:-}
+      lbl=$( [ $who = i ] && echo "sev, SQLite" || echo "sev, PostgreSQL")
+      [ -n "$r" ] || { log "| $lbl | $pc | $n | $events | (no result) |"; continue; }
+      log "| $lbl | $pc | $n | $(json "$r" sent) | $(json "$r" pub_ok) | $(json "$r" http_errors) | $( [ $who = pg ] && echo "${PG_ROWS[$run]}" || echo '') | $(json "$r" pub_per_s) | $(node -e 'const [rc,n,d]=process.argv.slice(1).map(Number);console.log(d>0?(rc/n/d).toFixed(0):"n/a")' "$(json "$r" received)" "$n" "$(json "$r" deliver_s)") | $(json "$r" lost) | $(json "$r" http_p99_ms) | $(json "$r" p99_ms) | $(node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "$(json "$r" server_cpu_s)" "$(json "$r" sent)") | $( [ $who = pg ] && node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "${PG_CPU[$run]}" "$(json "$r" sent)" || echo '') |"
+    done
+    s=${R[sev_i$run]:-} p=${R[sev_pg$run]:-}
+    [ -n "$s" ] && [ -n "$p" ] && log "| *PostgreSQL / SQLite* | | | | | | | $(ratio "$(json "$p" pub_per_s)" "$(json "$s" pub_per_s)") | | | $(ratio "$(json "$p" http_p99_ms)" "$(json "$s" http_p99_ms)") | $(ratio "$(json "$p" p99_ms)" "$(json "$s" p99_ms)") | | |"
+  done
+fi
+if [ -n "$MANY_NODES" ]; then
+  log ""
+  log "| many streamers | nodes | store, bus | clients | streamers | events/s | events | delivered | lost | deliveries/s | p50 ms | p99 ms | max ms | node 1 CPU µs/delivery |"
+  log "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for run in $MANY_NODES; do
+    IFS=: read -r n k rate events nodes <<<"$run"
+    for key in "sev_m$n:$k:$rate:$events" "mn_$run"; do
+      r=${R[$key]:-}
+      if [ "$key" = "mn_$run" ]; then lbl="| many | $nodes | PostgreSQL, Redis"; else lbl="| many | 1 | SQLite, local"; fi
+      [ -n "$r" ] || { log "$lbl | $n | $k | $rate | $events | (no result) |"; continue; }
+      log "$lbl | $n | $k | $rate | $(json "$r" sent) | $(json "$r" received) | $(json "$r" lost) | $(json "$r" msg_per_s) | $(json "$r" p50_ms) | $(json "$r" p99_ms) | $(json "$r" max_ms) | $(node -e "console.log((+process.argv[1]/1000).toFixed(1))" "$(json "$r" server_ns_per_msg)") |"
+    done
+    s=${R[sev_m$n:$k:$rate:$events]:-} p=${R[mn_$run]:-}
+    [ -n "$s" ] && [ -n "$p" ] && log "| many | *$nodes nodes / 1* | | | | | | | | $(ratio "$(json "$p" msg_per_s)" "$(json "$s" msg_per_s)") | $(ratio "$(json "$p" p50_ms)" "$(json "$s" p50_ms)") | $(ratio "$(json "$p" p99_ms)" "$(json "$s" p99_ms)") | $(ratio "$(json "$p" max_ms)" "$(json "$s" max_ms)") | |"
+  done
+fi
+if [ -n "$SCALE_IDLE" ]; then
+  log ""
+  log "| idle behind nginx: viewers | nodes | nginx workers | established | failed | ramp s | on the nodes (ss) | node RSS/viewer B | nginx RSS growth MB | nginx RSS/viewer B | most fds in an nginx worker | nginx errors |"
+  log "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for run in $SCALE_IDLE; do log "${SC[${run}_line]:-| $run | (no result) |}"; done
+  for run in $SCALE_IDLE; do log "# $run per node:${SC[${run}_nodes]:-}"; done
 fi
 log ""
 log "| http | requests/s | p50 ms | p99 ms | non-2xx |"
