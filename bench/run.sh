@@ -626,7 +626,7 @@ for run in $SCALE_IDLE; do
   declare -A base=()
   for p in $NODE_PIDS; do base[$p]=$(rss_kb "$p"); done
   lb0=$(rss_tree_kb "$LB_PID")
-  $LOAD_CPU "$WSLOAD" -u "ws://127.0.0.1:$LB_PORT/ws" --sub-param streamer --prefix bench -n "$n" -k 1000 \
+  $LOAD_CPU stdbuf -oL "$WSLOAD" -u "ws://127.0.0.1:$LB_PORT/ws" --sub-param streamer --prefix bench -n "$n" -k 1000 \
     -m 0 -r 10 --drain 0 --settle 0 --hold "${SCALE_HOLD:-20}" --ramp-timeout "${SCALE_RAMP:-600}" >"$TMP/scale.out" 2>&1 &
   wl=$!
   while kill -0 "$wl" 2>/dev/null && ! grep -q '^ramp:' "$TMP/scale.out"; do sleep 1; done
@@ -645,7 +645,7 @@ for run in $SCALE_IDLE; do
   r=$(grep '^RESULT ' "$TMP/scale.out" | sed 's/^RESULT //' || true)
   SC[$run]="$r"
   SC[${run}_nodes]=$per
-  SC[${run}_line]="| $n | $nodes | $w | $( [ -n "$r" ] && json "$r" established || echo '?') | $( [ -n "$r" ] && json "$r" failed || echo '?') | $( [ -n "$r" ] && json "$r" ramp_s || echo '?') | $tot_conns | $(node -e 'const [d,c]=process.argv.slice(1).map(Number);console.log(c>0?(d*1024/c).toFixed(0):"n/a")' "$tot_rss" "$tot_conns") | $(( (lb1 - lb0) / 1024 )) | $(node -e 'const [d,c]=process.argv.slice(1).map(Number);console.log(c>0?(d*1024/c).toFixed(0):"n/a")' "$((lb1 - lb0))" "$tot_conns") | $maxfd | $(grep -c 'alert\|crit\|emerg\|\[error\]' "$TMP/lb/error.log" 2>/dev/null || echo 0) |"
+  SC[${run}_line]="| $n | $nodes | $w | $( [ -n "$r" ] && json "$r" established || echo '?') | $( [ -n "$r" ] && json "$r" failed || echo '?') | $( [ -n "$r" ] && json "$r" ramp_s || echo '?') | $tot_conns | $(node -e 'const [d,c]=process.argv.slice(1).map(Number);console.log(c>0?(d*1024/c).toFixed(0):"n/a")' "$tot_rss" "$tot_conns") | $(( (lb1 - lb0) / 1024 )) | $(node -e 'const [d,c]=process.argv.slice(1).map(Number);console.log(c>0?(d*1024/c).toFixed(0):"n/a")' "$((lb1 - lb0))" "$tot_conns") | $maxfd | $(grep -c 'alert\|crit\|emerg\|\[error\]' "$TMP/lb/error.log" 2>/dev/null || true) |"
   log "nodes:$per"
   log "nginx: RSS $lb0 -> $lb1 kB, most open files in a worker $maxfd; error.log: $(grep -m3 'alert\|crit\|emerg\|\[error\]' "$TMP/lb/error.log" 2>/dev/null | sed 's/.*\] //' | tr '\n' ' ' || true)"
   stop_lb
@@ -800,7 +800,7 @@ if [ -n "$PG_INGEST" ]; then
 fi
 if [ -n "$MANY_NODES" ]; then
   log ""
-  log "| many streamers | nodes | store, bus | clients | streamers | events/s | events | delivered | lost | deliveries/s | p50 ms | p99 ms | max ms | node 1 CPU µs/delivery |"
+  log "| many streamers | nodes | store, bus | clients | streamers | events/s | events | delivered | lost | deliveries/s | p50 ms | p99 ms | max ms | CPU µs/delivery (node 1 only) |"
   log "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for run in $MANY_NODES; do
     IFS=: read -r n k rate events nodes <<<"$run"
