@@ -33,7 +33,8 @@
 #      skip), HTTP_SECS, HTTP_CONNS,
 #      PG_INGEST "publishers:clients:events" (empty: skip; the SQLite run of the same spec is
 #      made too when INGEST lacks it), MANY_NODES "clients:streamers:events-per-second:events:nodes"
-#      (empty: skip; beside the single-node MANY run of the same first four fields),
+#      (empty: skip; beside the single-node MANY run of the same first four fields; nodes=1 is
+#      one node on PostgreSQL + Redis),
 #      SCALE_IDLE "clients:nodes:nginx-workers" (empty: skip). The uWS peer needs node_modules/uws-pack (npm ci);
 #      without it its rows are skipped.
 set -euo pipefail
@@ -52,7 +53,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   MANY=${MANY-"10000:1000:1000:2000"}
   INGEST=${INGEST-"64:4:30000"}
   PG_INGEST=${PG_INGEST-"64:4:30000"}
-  MANY_NODES=${MANY_NODES-"10000:1000:1000:2000:3"}
+  MANY_NODES=${MANY_NODES-"10000:1000:1000:2000:1 10000:1000:1000:2000:3"}
   SCALE_IDLE=${SCALE_IDLE-"12000:6:4"}
   IDLE=${IDLE-10000}
   HTTP_SECS=${HTTP_SECS:-3}
@@ -62,7 +63,7 @@ else
   MANY=${MANY-"10000:1000:1000:10000"}
   INGEST=${INGEST-"64:4:100000"}
   PG_INGEST=${PG_INGEST-"64:4:100000"}
-  MANY_NODES=${MANY_NODES-"10000:1000:1000:10000:3"}
+  MANY_NODES=${MANY_NODES-"10000:1000:1000:10000:1 10000:1000:1000:10000:3"}
   SCALE_IDLE=${SCALE_IDLE-"100000:8:14"}
   IDLE=${IDLE-10000}
   HTTP_SECS=${HTTP_SECS:-10}
@@ -441,7 +442,8 @@ name_of() { case $1 in sev) echo sev ;; ngx) echo "nginx+nchan" ;; uws) echo "uW
 log "# SEV benchmarks $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs ($(uname -r)); nofile=$NOFILE"
 DIRTY=$(git status --porcelain -- src 2>/dev/null | grep -q . && echo ", src/ has uncommitted changes" || true)
 log "# sev: $SEV_BIN ($(git rev-parse --short HEAD 2>/dev/null || echo '?')$DIRTY); peers: nginx $(nginx -v 2>&1 | sed 's#.*/##') + nchan ($(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null || echo '?')), uWebSockets.js via uws-pack $( [ $HAVE_UWS = 1 ] && node -p 'require("./node_modules/uws-pack/package.json").version' || echo 'missing') on node $(node -v); wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo '?')"
-log "# servers on: ${SRV_CPU:-any CPU}; load on: ${LOAD_CPU:-any CPU}"
+log "# servers on: ${SRV_CPU:-any CPU}; load on: ${LOAD_CPU:-any CPU}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+loadavg() { echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"; }
 
 # ---------------------------------------------------------------- fan-out
 declare -A R
@@ -578,7 +580,7 @@ declare -A PG_CPU PG_ROWS MN_ROWS
 for run in $PG_INGEST; do
   IFS=: read -r pc n events <<<"$run"
   log ""
-  log "## ingest on PostgreSQL: $events signed webhooks, closed loop over $pc keep-alive connections; $n clients (SQLite run of the same spec beside it)"
+  log "## ingest on PostgreSQL: $events signed webhooks, closed loop over $pc keep-alive connections; $n clients (SQLite run of the same spec beside it); $(loadavg)"
   [ -n "${R[sev_i$run]:-}" ] || load_sev "i$run" "$n" 1 0 "$events" "$pc" 10
   if ! start_pg; then log "(PostgreSQL did not start)"; continue; fi
   pg_fresh
@@ -597,7 +599,7 @@ for run in $MANY_NODES; do
   IFS=: read -r n k rate events nodes <<<"$run"
   single="$n:$k:$rate:$events"
   log ""
-  log "## many streamers over $nodes nodes: $n clients over $k streamers, $events events at $rate/s, all published to node 1 (PostgreSQL + Redis)"
+  log "## many streamers over $nodes nodes: $n clients over $k streamers, $events events at $rate/s, all published to node 1 (PostgreSQL + Redis); $(loadavg)"
   [ -n "${R[sev_m$single]:-}" ] || load_sev "m$single" "$n" "$k" "$rate" "$events" 16 5
   if ! start_nodes "$nodes"; then log "(nodes did not start)"; stop_nodes; continue; fi
   first_pid=$(echo $NODE_PIDS | cut -d' ' -f1)
@@ -617,7 +619,7 @@ declare -A SC
 for run in $SCALE_IDLE; do
   IFS=: read -r n nodes w <<<"$run"
   log ""
-  log "## idle viewers behind nginx: $n over $nodes nodes, nginx with $w workers (at most $LB_NOFILE open files each)"
+  log "## idle viewers behind nginx: $n over $nodes nodes, nginx with $w workers (at most $LB_NOFILE open files each); $(loadavg)"
   if [ $(( (n + w - 1) / w * 2 + 500 )) -gt "$LB_NOFILE" ]; then
     log "(warning: $n viewers over $w workers is more than $(( (LB_NOFILE - 500) / 2 )) per worker if spread evenly)"
   fi
