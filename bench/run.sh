@@ -307,6 +307,7 @@ pg_fresh() { # an empty database "sev" for the next run
   "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U sev sev
 }
 pg_pid() { head -1 "$PG_DIR/data/postmaster.pid"; }
+pg_commits() { "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U sev -d sev -tAc "SELECT xact_commit FROM pg_stat_database WHERE datname = 'sev'" 2>/dev/null || echo '?'; }
 # CPU seconds of PostgreSQL: the postmaster with its reaped children (the backends of sev
 # connections already closed) and its live children
 pg_cpu() {
@@ -576,7 +577,7 @@ done
 # ---------------------------------------------------------------- PostgreSQL ingest
 # the ingest run again with the store in PostgreSQL (started above, on this box, servers' CPU):
 # same publisher, same events; beside the SQLite run of the same spec in this invocation
-declare -A PG_CPU PG_ROWS MN_ROWS
+declare -A PG_CPU PG_ROWS MN_ROWS PG_COMMITS
 for run in $PG_INGEST; do
   IFS=: read -r pc n events <<<"$run"
   log ""
@@ -589,6 +590,7 @@ for run in $PG_INGEST; do
   c1=$(pg_cpu)
   PG_CPU[$run]=$(node -e 'console.log((+process.argv[2]-+process.argv[1]).toFixed(2))' "$c0" "$c1")
   PG_ROWS[$run]=$(pg_rows)
+  PG_COMMITS[$run]=$(pg_commits)
 done
 
 # ---------------------------------------------------------------- many streamers over several nodes
@@ -786,7 +788,7 @@ if [ -n "$IDLE" ]; then
 fi
 if [ -n "$PG_INGEST" ]; then
   log ""
-  log "| ingest store | publishers | clients | events | accepted (2xx) | errors | rows stored | accepted events/s | delivered events/s | lost | publish p99 ms | delivery p99 ms | sev CPU µs/event | PostgreSQL CPU µs/event |"
+  log "| ingest store | publishers | clients | events | accepted (2xx) | errors | rows stored (commits) | accepted events/s | delivered events/s | lost | publish p99 ms | delivery p99 ms | sev CPU µs/event | PostgreSQL CPU µs/event |"
   log "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for run in $PG_INGEST; do
     IFS=: read -r pc n events <<<"$run"
@@ -794,7 +796,7 @@ if [ -n "$PG_INGEST" ]; then
       r=${R[sev_$who$run]:-}
       lbl=$( [ $who = i ] && echo "sev, SQLite" || echo "sev, PostgreSQL")
       [ -n "$r" ] || { log "| $lbl | $pc | $n | $events | (no result) |"; continue; }
-      log "| $lbl | $pc | $n | $(json "$r" sent) | $(json "$r" pub_ok) | $(json "$r" http_errors) | $( [ $who = pg ] && echo "${PG_ROWS[$run]}" || echo '') | $(json "$r" pub_per_s) | $(node -e 'const [rc,n,d]=process.argv.slice(1).map(Number);console.log(d>0?(rc/n/d).toFixed(0):"n/a")' "$(json "$r" received)" "$n" "$(json "$r" deliver_s)") | $(json "$r" lost) | $(json "$r" http_p99_ms) | $(json "$r" p99_ms) | $(node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "$(json "$r" server_cpu_s)" "$(json "$r" sent)") | $( [ $who = pg ] && node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "${PG_CPU[$run]}" "$(json "$r" sent)" || echo '') |"
+      log "| $lbl | $pc | $n | $(json "$r" sent) | $(json "$r" pub_ok) | $(json "$r" http_errors) | $( [ $who = pg ] && echo "${PG_ROWS[$run]} (${PG_COMMITS[$run]})" || echo '') | $(json "$r" pub_per_s) | $(node -e 'const [rc,n,d]=process.argv.slice(1).map(Number);console.log(d>0?(rc/n/d).toFixed(0):"n/a")' "$(json "$r" received)" "$n" "$(json "$r" deliver_s)") | $(json "$r" lost) | $(json "$r" http_p99_ms) | $(json "$r" p99_ms) | $(node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "$(json "$r" server_cpu_s)" "$(json "$r" sent)") | $( [ $who = pg ] && node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "${PG_CPU[$run]}" "$(json "$r" sent)" || echo '') |"
     done
     s=${R[sev_i$run]:-} p=${R[sev_pg$run]:-}
     [ -n "$s" ] && [ -n "$p" ] && log "| *PostgreSQL / SQLite* | | | | | | | $(ratio "$(json "$p" pub_per_s)" "$(json "$s" pub_per_s)") | | | $(ratio "$(json "$p" http_p99_ms)" "$(json "$s" http_p99_ms)") | $(ratio "$(json "$p" p99_ms)" "$(json "$s" p99_ms)") | | |"
@@ -802,15 +804,15 @@ if [ -n "$PG_INGEST" ]; then
 fi
 if [ -n "$MANY_NODES" ]; then
   log ""
-  log "| many streamers | nodes | store, bus | clients | streamers | events/s | events | delivered | lost | deliveries/s | p50 ms | p99 ms | max ms | CPU µs/delivery (node 1 only) |"
-  log "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  log "| many streamers | nodes | store, bus | clients | streamers | events/s | events | delivered | lost | deliveries/s | p50 ms | p99 ms | max ms | CPU µs/delivery (node 1 only) | publisher backlog max |"
+  log "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for run in $MANY_NODES; do
     IFS=: read -r n k rate events nodes <<<"$run"
     for key in "sev_m$n:$k:$rate:$events" "mn_$run"; do
       r=${R[$key]:-}
       if [ "$key" = "mn_$run" ]; then lbl="| many | $nodes | PostgreSQL, Redis"; else lbl="| many | 1 | SQLite, local"; fi
       [ -n "$r" ] || { log "$lbl | $n | $k | $rate | $events | (no result) |"; continue; }
-      log "$lbl | $n | $k | $rate | $(json "$r" sent) | $(json "$r" received) | $(json "$r" lost) | $(json "$r" msg_per_s) | $(json "$r" p50_ms) | $(json "$r" p99_ms) | $(json "$r" max_ms) | $(node -e "console.log((+process.argv[1]/1000).toFixed(1))" "$(json "$r" server_ns_per_msg)") |"
+      log "$lbl | $n | $k | $rate | $(json "$r" sent) | $(json "$r" received) | $(json "$r" lost) | $(json "$r" msg_per_s) | $(json "$r" p50_ms) | $(json "$r" p99_ms) | $(json "$r" max_ms) | $(node -e "console.log((+process.argv[1]/1000).toFixed(1))" "$(json "$r" server_ns_per_msg)") | $(json "$r" pub_backlog_max) |"
     done
     s=${R[sev_m$n:$k:$rate:$events]:-} p=${R[mn_$run]:-}
     [ -n "$s" ] && [ -n "$p" ] && log "| many | *$nodes nodes / 1* | | | | | | | | $(ratio "$(json "$p" msg_per_s)" "$(json "$s" msg_per_s)") | $(ratio "$(json "$p" p50_ms)" "$(json "$s" p50_ms)") | $(ratio "$(json "$p" p99_ms)" "$(json "$s" p99_ms)") | $(ratio "$(json "$p" max_ms)" "$(json "$s" max_ms)") | |"
