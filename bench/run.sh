@@ -630,6 +630,7 @@ for run in $SCALE_IDLE; do
   declare -A base=()
   for p in $NODE_PIDS; do base[$p]=$(rss_kb "$p"); done
   lb0=$(rss_tree_kb "$LB_PID")
+  : >"$TMP/scale.out"
   $LOAD_CPU stdbuf -oL "$WSLOAD" -u "ws://127.0.0.1:$LB_PORT/ws" --sub-param streamer --prefix bench -n "$n" -k 1000 \
     -m 0 -r 10 --drain 0 --settle 0 --hold "${SCALE_HOLD:-20}" --ramp-timeout "${SCALE_RAMP:-600}" >"$TMP/scale.out" 2>&1 &
   wl=$!
