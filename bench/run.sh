@@ -26,7 +26,7 @@
 # nginx runs as a non-daemon child from a temp prefix on a high port; every process started
 # here is stopped on exit. Prints figures and ratios; asserts nothing about speed.
 #
-# Env: SEV_BIN (build/sev), BENCH_QUICK=1 (about two minutes), FANOUT: runs as
+# Env: SEV_BIN (build/sev), BENCH_QUICK=1 (about four minutes), FANOUT: runs as
 #      "clients:events-per-second:events ...", CAPACITY "clients:rate,rate,…:seconds-per-step",
 #      MANY "clients:streamers:events-per-second:events"
 #      (empty: skip), INGEST "publishers:clients:events" (empty: skip), IDLE clients (empty:
