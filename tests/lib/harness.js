@@ -26,6 +26,9 @@ function freePort() {
   });
 }
 
+// The one wait of every Node test: polls fn (sync or async) every intervalMs until it returns a
+// truthy value, which it resolves to; a throw from fn counts as "not yet" and its message is
+// kept for the timeout error, which names `what`.
 async function waitFor(what, fn, timeoutMs = 5000, intervalMs = 20) {
   const deadline = Date.now() + timeoutMs;
   let last;
@@ -47,7 +50,8 @@ async function waitFor(what, fn, timeoutMs = 5000, intervalMs = 20) {
 class Proc {
   constructor(name, bin, args, env) {
     this.name = name;
-    this.output = '';
+    this.output = ''; // stdout and stderr interleaved
+    this.stderr = ''; // stderr alone
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     this.logFile = path.join(ARTIFACTS, `${name}-${process.pid}-${Date.now()}.log`);
     this.child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -56,7 +60,10 @@ class Proc {
       fs.appendFileSync(this.logFile, d);
     };
     this.child.stdout.on('data', keep);
-    this.child.stderr.on('data', keep);
+    this.child.stderr.on('data', (d) => {
+      this.stderr += d.toString();
+      keep(d);
+    });
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
   async stop(signal = 'SIGTERM', timeoutMs = 10000) {

@@ -2,15 +2,22 @@
 // SEV beside the Twitch simulator: start build/twitch-sim on a free port, start build/sev
 // pointed at it, drive the simulator's control API, and log a viewer in through the real
 // OAuth round trip with a small cookie jar (no browser).
+const fs = require('node:fs');
+const path = require('node:path');
 const h = require('./harness');
 
 const CLIENT_ID = 'sev-test-client';
 const CLIENT_SECRET = 'sev-test-client-secret';
 
-async function startSim(args = []) {
+// The one start of the simulator for every Node suite: build/twitch-sim (or node
+// tools/twitch-sim/main.js when the launcher is not built) on a free loopback port with the
+// app opts.clientId / opts.clientSecret (SEV's test app by default) and the extra args;
+// resolves, once it printed its URL, to {url, port, proc, stop, call, post, get, …}.
+async function startSim(args = [], { clientId = CLIENT_ID, clientSecret = CLIENT_SECRET } = {}) {
   const port = await h.freePort();
-  const proc = new h.Proc('twitch-sim', h.SIM_BIN, ['--listen', `127.0.0.1:${port}`, '--client-id', CLIENT_ID,
-    '--client-secret', CLIENT_SECRET, ...args], {});
+  const [bin, pre] = fs.existsSync(h.SIM_BIN) ? [h.SIM_BIN, []] : [process.execPath, [path.join(h.ROOT, 'tools/twitch-sim/main.js')]];
+  const proc = new h.Proc('twitch-sim', bin, [...pre, '--listen', `127.0.0.1:${port}`, '--client-id', clientId,
+    '--client-secret', clientSecret, ...args], {});
   const url = await h.waitFor('twitch-sim to start', () => {
     if (proc.child.exitCode !== null) throw new Error(`twitch-sim exited ${proc.child.exitCode}: ${proc.output}`);
     return /listening on (http:\/\/\S+)/.exec(proc.output)?.[1];

@@ -6,7 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
-const { startSim, WsClient, ROOT } = require('./harness');
+const { startSimAlone, WsClient, ROOT } = require('./harness');
 const { FLAGS, CONTROL_ROUTES } = require(path.join(ROOT, 'tools/twitch-sim/flags.js'));
 
 const MAIN = path.join(ROOT, 'tools/twitch-sim/main.js');
@@ -32,7 +32,7 @@ test('--help documents every flag and control route', () => {
 });
 
 test('logs are JSON lines that never contain secrets or tokens', async () => {
-  const sim = await startSim(['--log-level', 'debug']);
+  const sim = await startSimAlone(['--log-level', 'debug']);
   try {
     await sim.createUser('logger');
     const t = await sim.userToken('logger', ['user:read:chat']);
@@ -47,7 +47,7 @@ test('logs are JSON lines that never contain secrets or tokens', async () => {
 });
 
 test('embeds: parent must be a bare host name; IP addresses rejected; placeholders render', async () => {
-  const sim = await startSim();
+  const sim = await startSimAlone();
   try {
     await sim.createUser('embedme');
     await sim.control('POST', '/streams/embedme', { live: true });
@@ -71,7 +71,7 @@ test('embeds: parent must be a bare host name; IP addresses rejected; placeholde
 });
 
 test('--demo: demo streamers exist, some live, and events reach a subscription every few seconds', async () => {
-  const sim = await startSim(['--demo', '--auto-approve', 'demoviewer']);
+  const sim = await startSimAlone(['--demo', '--auto-approve', 'demoviewer']);
   try {
     const users = (await sim.control('GET', '/users')).json.data;
     assert.ok(users.length >= 25);
@@ -98,7 +98,7 @@ test('--demo: demo streamers exist, some live, and events reach a subscription e
 });
 
 test('unknown routes answer 404 JSON', async () => {
-  const sim = await startSim();
+  const sim = await startSimAlone();
   try {
     for (const p of ['/nothing', '/sim/nothing', '/oauth2/nothing']) {
       const r = await sim.request('GET', p);

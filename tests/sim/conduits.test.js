@@ -6,7 +6,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSim, startReceiver, WsClient, waitFor } = require('./harness');
+const { startSimAlone, startReceiver, WsClient, waitFor } = require('./harness');
 
 const OTHER_ID = 'simtestotherclient0000000000001';
 const OTHER_SECRET = 'simtestothersecret000000000001';
@@ -18,7 +18,7 @@ let user;
 let streamer;
 
 test.before(async () => {
-  sim = await startSim(['--max-conduits', '3', '--max-conduit-shards', '50', '--app', `${OTHER_ID}:${OTHER_SECRET}`,
+  sim = await startSimAlone(['--max-conduits', '3', '--max-conduit-shards', '50', '--app', `${OTHER_ID}:${OTHER_SECRET}`,
     '--ws-default-keepalive', '10', '--ws-subscribe-timeout', '1.5']);
   app = await sim.appToken();
   other = await sim.appToken(OTHER_ID, OTHER_SECRET);
@@ -102,7 +102,7 @@ test('limits: conduits per client (429) and shards per conduit (400)', async () 
 });
 
 test('the default limits are Twitch\'s: 20,000 shards per conduit, 5 conduits per client', async () => {
-  const plain = await startSim();
+  const plain = await startSimAlone();
   try {
     const token = await plain.appToken();
     const big = await plain.helix(token, 'POST', '/eventsub/conduits', { shard_count: 20000 });
@@ -190,7 +190,7 @@ test('notifications spread across enabled shards, with transport conduit; none w
   const sub = (await onlineSub(c.id)).json.data[0];
   const quiet = await sim.control('POST', '/trigger', { type: 'stream.online', broadcaster: 'constreamer' });
   assert.equal(quiet.json.delivered, 1);
-  const dropped = await waitFor(async () => (await sim.deliveries({ message_id: quiet.json.message_ids[0] }))[0]);
+  const dropped = await waitFor('the dropped delivery', async () => (await sim.deliveries({ message_id: quiet.json.message_ids[0] }))[0]);
   assert.equal(dropped.outcome, 'dropped');
   assert.equal(dropped.transport, 'conduit');
 
@@ -203,7 +203,7 @@ test('notifications spread across enabled shards, with transport conduit; none w
     const t = await sim.control('POST', '/trigger', { type: 'stream.online', broadcaster: 'constreamer' });
     ids.push(t.json.message_ids[0]);
   }
-  await waitFor(() => a.of('notification').length + b.of('notification').length === 4, { what: 'four notifications' });
+  await waitFor('four notifications', () => a.of('notification').length + b.of('notification').length === 4);
   assert.equal(a.of('notification').length, 2, 'round robin over the two enabled shards');
   assert.equal(b.of('notification').length, 2);
   const n = a.of('notification')[0];
@@ -224,10 +224,10 @@ test('a shard whose session closes becomes websocket_disconnected; re-pointed, i
   const a = await WsClient.connect(sim.wsUrl());
   await point(c.id, '0', a.sessionId);
   a.close();
-  const shard = await waitFor(async () => {
+  const shard = await waitFor('the shard to be disconnected', async () => {
     const s = (await sim.helix(app, 'GET', `/eventsub/conduits/shards?conduit_id=${c.id}`)).json.data[0];
     return s.status === 'websocket_disconnected' && s;
-  }, { what: 'the shard to be disconnected' });
+  });
   assert.equal(shard.transport.session_id, a.sessionId);
   assert.ok(shard.transport.disconnected_at);
   const subs = await sim.helix(app, 'GET', '/eventsub/subscriptions');
@@ -237,8 +237,7 @@ test('a shard whose session closes becomes websocket_disconnected; re-pointed, i
   await point(c.id, '0', b.sessionId);
   const closed = await sim.control('POST', '/eventsub/close', { code: 4006, session_id: b.sessionId });
   assert.equal(closed.json.closed, 1);
-  await waitFor(async () => (await sim.helix(app, 'GET', `/eventsub/conduits/shards?conduit_id=${c.id}`)).json.data[0].status === 'websocket_network_error',
-    { what: 'the status of a close code' });
+  await waitFor('the status of a close code', async () => (await sim.helix(app, 'GET', `/eventsub/conduits/shards?conduit_id=${c.id}`)).json.data[0].status === 'websocket_network_error');
 
   const d = await WsClient.connect(sim.wsUrl());
   const r = await point(c.id, '0', d.sessionId);
@@ -261,10 +260,9 @@ test('a webhook shard is verified by a challenge, then receives signed notificat
     });
     assert.equal(r.status, 202);
     assert.equal(r.json.data[0].status, 'webhook_callback_verification_pending');
-    await waitFor(async () => (await sim.helix(app, 'GET', `/eventsub/conduits/shards?conduit_id=${c.id}`)).json.data[0].status === 'enabled',
-      { what: 'the webhook shard to be verified' });
+    await waitFor('the webhook shard to be verified', async () => (await sim.helix(app, 'GET', `/eventsub/conduits/shards?conduit_id=${c.id}`)).json.data[0].status === 'enabled');
     await sim.control('POST', '/trigger', { type: 'stream.online', broadcaster: 'constreamer' });
-    const n = await waitFor(() => receiver.of('notification')[0], { what: 'a webhook notification' });
+    const n = await waitFor('a webhook notification', () => receiver.of('notification')[0]);
     assert.deepEqual(n.body.subscription.transport, { method: 'conduit', conduit_id: c.id });
     assert.match(n.headers['twitch-eventsub-message-signature'], /^sha256=[0-9a-f]{64}$/);
   } finally {

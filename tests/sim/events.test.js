@@ -5,7 +5,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSim, WsClient } = require('./harness');
+const { startSimAlone, WsClient } = require('./harness');
 
 const BC = ['broadcaster_user_id', 'broadcaster_user_login', 'broadcaster_user_name'];
 const trio = (p) => [`${p}_id`, `${p}_login`, `${p}_name`];
@@ -92,7 +92,7 @@ function conditionFor(type) {
 }
 
 test.before(async () => {
-  sim = await startSim();
+  sim = await startSimAlone();
   streamer = await sim.createUser('evstreamer');
   await sim.createUser('evfan');
   await sim.createUser('evraider');

@@ -5,7 +5,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSim, startReceiver, WsClient, waitFor } = require('./harness');
+const { startSimAlone, startReceiver, WsClient, waitFor } = require('./harness');
 
 let sim;
 let app;
@@ -13,7 +13,7 @@ let receiver;
 const users = {};
 
 test.before(async () => {
-  sim = await startSim();
+  sim = await startSimAlone();
   receiver = await startReceiver();
   for (const login of ['rviewer', 'rstreamer', 'rmod', 'rother']) users[login] = await sim.createUser(login);
   await sim.control('POST', '/moderators', { user: 'rmod', broadcaster: 'rstreamer' });
@@ -193,7 +193,7 @@ test('at most 3 WebSocket connections with subscriptions per user; a session bel
   assert.equal((await sub(3, 'rother')).status, 429);
   sockets[0].close();
   await sockets[0].waitClosed();
-  await waitFor(async () => (await sub(3, 'rother')).status === 202, { what: 'a freed connection slot' });
+  await waitFor('a freed connection slot', async () => (await sub(3, 'rother')).status === 202);
   const stranger = (await sim.userToken('rviewer', [])).access_token;
   const foreign = await sim.subscribe(stranger, 'stream.online', '1', bc('rother'), ws(sockets[1].sessionId));
   assert.equal(foreign.status, 400, 'the session belongs to another user');
@@ -210,7 +210,7 @@ test('Get EventSub Subscriptions: app token lists webhooks, user token its WebSo
   assert.ok(byType.json.data.length >= 1 && byType.json.data.every((s) => s.type === 'channel.cheer'));
   const byUser = await sim.helix(app, 'GET', `/eventsub/subscriptions?user_id=${users.rmod.id}`);
   assert.ok(byUser.json.data.every((s) => Object.values(s.condition).includes(users.rmod.id)));
-  await waitFor(async () => (await sim.helix(app, 'GET', '/eventsub/subscriptions?status=webhook_callback_verification_pending')).json.data.length === 0, { what: 'verifications' });
+  await waitFor('verifications', async () => (await sim.helix(app, 'GET', '/eventsub/subscriptions?status=webhook_callback_verification_pending')).json.data.length === 0);
   assert.ok((await sim.helix(app, 'GET', '/eventsub/subscriptions?status=enabled')).json.data.length >= 1);
   assert.equal((await sim.helix(app, 'GET', '/eventsub/subscriptions?status=enabled&type=stream.online')).status, 400);
   const user = (await sim.userToken('rviewer', [])).access_token;

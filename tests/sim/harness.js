@@ -3,56 +3,37 @@
 // control API, OAuth and Helix with plain fetch, open EventSub WebSockets with `ws`, and run
 // webhook receivers on loopback. Everything waits on conditions with deadlines.
 
-const { spawn } = require('node:child_process');
-const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const WebSocket = require('ws');
+const { waitFor } = require('../lib/harness');
+const tw = require('../lib/twitch');
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLIENT_ID = 'simtestclientid0000000000000001';
 const CLIENT_SECRET = 'simtestsecret00000000000000001';
 const REDIRECT = 'http://localhost:8080/auth/callback';
 
-// Polls fn until it returns a truthy value; fails after the deadline.
-async function waitFor(fn, { timeout = 5000, interval = 20, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
-
-// Starts the simulator; resolves once it printed its URL.
-async function startSim(args = []) {
-  const launcher = path.join(ROOT, 'build/twitch-sim');
-  const [cmd, pre] = fs.existsSync(launcher) ? [launcher, []] : [process.execPath, [path.join(ROOT, 'tools/twitch-sim/main.js')]];
-  const proc = spawn(cmd, [...pre, '--listen', '127.0.0.1:0', '--client-id', CLIENT_ID, '--client-secret', CLIENT_SECRET, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c) => (stdout += c));
-  proc.stderr.on('data', (c) => (stderr += c));
-  const url = await waitFor(() => {
-    if (proc.exitCode !== null) throw new Error(`twitch-sim exited ${proc.exitCode}: ${stderr}`);
-    return /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
-  }, { what: 'the start-up line' });
-  return new Sim(url, proc, () => stderr);
+// The simulator alone, with the fidelity tests' own app, wrapped in a client for its APIs
+// (the process is started by tests/lib/twitch.js startSim, the one start for every suite).
+async function startSimAlone(args = []) {
+  return new Sim(await tw.startSim(args, { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }));
 }
 
 class Sim {
-  constructor(url, proc, stderr) {
-    this.url = url;
-    this.port = Number(new URL(url).port);
-    this.proc = proc;
-    this.stderr = stderr;
+  constructor(started) {
+    this.url = started.url;
+    this.port = started.port;
+    this.proc = started.proc;
+  }
+
+  // What the simulator wrote on stderr so far (its log lines).
+  stderr() {
+    return this.proc.stderr;
   }
 
   stop() {
-    if (this.proc.exitCode === null) this.proc.kill('SIGTERM');
+    return this.proc.stop();
   }
 
   async request(method, p, { body, headers = {}, form } = {}) {
@@ -146,9 +127,7 @@ class WsClient {
   // The first message of the type (and matching pred) not yet taken.
   async next(type, pred = () => true, timeout = 5000) {
     this.taken ??= new Set();
-    return waitFor(() => this.messages.find((m) => !this.taken.has(m) && m.metadata.message_type === type && pred(m) && this.taken.add(m)), {
-      timeout, what: `a ${type} message`,
-    });
+    return waitFor(`a ${type} message`, () => this.messages.find((m) => !this.taken.has(m) && m.metadata.message_type === type && pred(m) && this.taken.add(m)), timeout);
   }
 
   of(type) {
@@ -156,7 +135,7 @@ class WsClient {
   }
 
   async waitClosed(timeout = 5000) {
-    return waitFor(() => this.closed, { timeout, what: 'the socket to close' });
+    return waitFor('the socket to close', () => this.closed, timeout);
   }
 
   close() {
@@ -200,4 +179,4 @@ function defaultReceiver(req, raw, res) {
   }
 }
 
-module.exports = { startSim, startReceiver, defaultReceiver, waitFor, WsClient, CLIENT_ID, CLIENT_SECRET, REDIRECT, ROOT };
+module.exports = { startSimAlone, startReceiver, defaultReceiver, waitFor, WsClient, CLIENT_ID, CLIENT_SECRET, REDIRECT, ROOT };

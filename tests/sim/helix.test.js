@@ -4,7 +4,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSim } = require('./harness');
+const { startSimAlone } = require('./harness');
 
 let sim;
 let app;
@@ -13,7 +13,7 @@ let streamers;
 let viewerToken;
 
 test.before(async () => {
-  sim = await startSim(['--rate-limit', '30']);
+  sim = await startSimAlone(['--rate-limit', '30']);
   viewer = await sim.createUser('hviewer');
   streamers = [];
   for (let i = 0; i < 5; i++) {

@@ -5,11 +5,11 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSim, waitFor, CLIENT_ID, CLIENT_SECRET, REDIRECT } = require('./harness');
+const { startSimAlone, waitFor, CLIENT_ID, CLIENT_SECRET, REDIRECT } = require('./harness');
 
 let sim;
 test.before(async () => {
-  sim = await startSim(['--app', 'otherclient:othersecret']);
+  sim = await startSimAlone(['--app', 'otherclient:othersecret']);
   await sim.createUser('oalice');
   await sim.createUser('obob');
 });
@@ -71,7 +71,7 @@ test('redirect URIs: loopback http accepted when none is registered; others refu
 });
 
 test('a registered --redirect-uri is the only one accepted', async () => {
-  const strict = await startSim(['--redirect-uri', 'http://localhost:7000/cb', '--auto-approve', 'carol']);
+  const strict = await startSimAlone(['--redirect-uri', 'http://localhost:7000/cb', '--auto-approve', 'carol']);
   try {
     const q = (uri) => `/oauth2/authorize?client_id=${CLIENT_ID}&redirect_uri=${encodeURIComponent(uri)}&response_type=code&scope=&state=z`;
     assert.equal((await strict.request('GET', q('http://localhost:8080/auth/callback'))).status, 400);
@@ -153,13 +153,13 @@ test('validate: OAuth and Bearer prefixes, expires_in', async () => {
 });
 
 test('tokens expire after --token-lifetime; the refresh token still works', async () => {
-  const short = await startSim(['--token-lifetime', '2']);
+  const short = await startSimAlone(['--token-lifetime', '2']);
   try {
     await short.createUser('brief');
     const t = await short.userToken('brief', []);
     assert.equal(t.expires_in, 2);
     const check = (token) => short.request('GET', '/oauth2/validate', { headers: { Authorization: `OAuth ${token}` } });
-    await waitFor(async () => (await check(t.access_token)).status === 401, { timeout: 5000, what: 'the 2 s token to expire' });
+    await waitFor('the 2 s token to expire', async () => (await check(t.access_token)).status === 401, 5000);
     assert.equal((await short.helix(t.access_token, 'GET', '/users')).status, 401);
     const r = await short.request('POST', '/oauth2/token', {
       form: { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, grant_type: 'refresh_token', refresh_token: t.refresh_token },

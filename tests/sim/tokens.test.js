@@ -2,11 +2,11 @@
 // GET /sim/tokens: every token the simulator issued, how it was obtained, and whether it still works.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSim, CLIENT_ID, CLIENT_SECRET } = require('./harness');
+const { startSimAlone, CLIENT_ID, CLIENT_SECRET } = require('./harness');
 
 let sim;
 test.before(async () => {
-  sim = await startSim();
+  sim = await startSimAlone();
   await sim.createUser('tokenlister');
   await sim.createUser('otherlister');
 });

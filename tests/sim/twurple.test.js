@@ -11,14 +11,14 @@ const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const net = require('node:net');
 const path = require('node:path');
-const { startSim, waitFor, CLIENT_ID, CLIENT_SECRET } = require('./harness');
+const { startSimAlone, waitFor, CLIENT_ID, CLIENT_SECRET } = require('./harness');
 
 let sim;
 let streamer;
 let viewer;
 
 test.before(async () => {
-  sim = await startSim(['--webhook-plain-http']);
+  sim = await startSimAlone(['--webhook-plain-http']);
   streamer = await sim.createUser('twstreamer');
   viewer = await sim.createUser('twviewer');
 });
@@ -42,9 +42,7 @@ function twurple(mode, env) {
   return client;
 }
 
-const subscribed = (type) => waitFor(async () => (await sim.control('GET', '/subscriptions')).json.data.find((s) => s.type === type && s.status === 'enabled'), {
-  timeout: 15000, what: `twurple's ${type} subscription`,
-});
+const subscribed = (type) => waitFor(`twurple's ${type} subscription`, async () => (await sim.control('GET', '/subscriptions')).json.data.find((s) => s.type === type && s.status === 'enabled'), 15000);
 
 test('@twurple/eventsub-ws: subscribes through the simulator and receives a chat message', async () => {
   const t = await sim.userToken('twviewer', ['user:read:chat']);
@@ -57,7 +55,7 @@ test('@twurple/eventsub-ws: subscribes through the simulator and receives a chat
     assert.equal(sub.user_id, viewer.id);
     const r = await sim.control('POST', '/trigger', { type: 'channel.chat.message', broadcaster: 'twstreamer', user: 'twviewer', message: 'hello from the simulator' });
     assert.equal(r.json.delivered, 1);
-    const event = await waitFor(() => client.lines.find((l) => l.kind === 'event'), { what: `twurple to receive the event ${client.stderr}` });
+    const event = await waitFor(`twurple to receive the event ${client.stderr}`, () => client.lines.find((l) => l.kind === 'event'));
     assert.deepEqual(event, { kind: 'event', messageText: 'hello from the simulator', chatterName: 'twviewer', broadcasterId: streamer.id });
   } finally {
     client.stop();
@@ -75,12 +73,12 @@ async function freePort() {
 test('@twurple/eventsub-http: its listener accepts the challenge and a notification signed by the simulator', async () => {
   const client = twurple('http', { BROADCASTER_ID: streamer.id, WEBHOOK_PORT: String(await freePort()) });
   try {
-    const verify = await waitFor(() => client.lines.find((l) => l.kind === 'verify'), { timeout: 15000, what: `the challenge ${client.stderr}` });
+    const verify = await waitFor(`the challenge ${client.stderr}`, () => client.lines.find((l) => l.kind === 'verify'), 15000);
     assert.equal(verify.ok, true, 'twurple verified the signed challenge');
     await subscribed('stream.online');
     const r = await sim.control('POST', '/streams/twstreamer', { live: true });
     assert.equal(r.json.delivered, 1);
-    const event = await waitFor(() => client.lines.find((l) => l.kind === 'event'), { what: 'twurple to accept the notification' });
+    const event = await waitFor('twurple to accept the notification', () => client.lines.find((l) => l.kind === 'event'));
     assert.deepEqual(event, { kind: 'event', broadcasterName: 'twstreamer', type: 'live' });
     const [delivery] = await sim.deliveries({ message_id: r.json.message_ids[0] });
     assert.equal(delivery.status, 202, 'twurple answers 202 once the signature checks out');

@@ -8,7 +8,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const path = require('node:path');
-const { startSim, startReceiver, defaultReceiver, waitFor, ROOT } = require('./harness');
+const { startSimAlone, startReceiver, defaultReceiver, waitFor, ROOT } = require('./harness');
 
 const SECRET = 'this-is-the-hook-secret';
 let sim;
@@ -16,7 +16,7 @@ let app;
 let streamer;
 
 test.before(async () => {
-  sim = await startSim(['--webhook-timeout', '1', '--webhook-retries', '2', '--webhook-retry-delay', '0.05', '--webhook-failure-limit', '6']);
+  sim = await startSimAlone(['--webhook-timeout', '1', '--webhook-retries', '2', '--webhook-retry-delay', '0.05', '--webhook-failure-limit', '6']);
   streamer = await sim.createUser('whstreamer');
   await sim.createUser('whfan');
   await sim.userToken('whstreamer', ['bits:read', 'channel:read:subscriptions']);
@@ -32,7 +32,7 @@ async function subscribeWebhook(receiver, type = 'channel.cheer', version = '1')
   return r.json.data[0].id;
 }
 
-const enabled = (id) => waitFor(async () => (await sim.subscription(id)).status === 'enabled', { what: 'the subscription to be enabled' });
+const enabled = (id) => waitFor('the subscription to be enabled', async () => (await sim.subscription(id)).status === 'enabled');
 
 test('signature: Twitch\'s published HMAC test vector (twitch-rs twitch_api verify_request)', () => {
   const { signature } = require(path.join(ROOT, 'tools/twitch-sim/webhook.js'));
@@ -53,7 +53,7 @@ test('challenge answered as text/plain enables; notifications carry the seven he
     assert.deepEqual(verification.body.subscription.transport, { method: 'webhook', callback: receiver.url });
     const t = await sim.control('POST', '/trigger', { type: 'channel.cheer', broadcaster: 'whstreamer', user: 'whfan', bits: 250, message: 'Cheer250 nice' });
     assert.equal(t.json.delivered, 1);
-    const n = await waitFor(() => receiver.of('notification')[0], { what: 'the notification' });
+    const n = await waitFor('the notification', () => receiver.of('notification')[0]);
     const h = n.headers;
     assert.equal(h['twitch-eventsub-message-id'], t.json.message_ids[0]);
     assert.equal(h['twitch-eventsub-message-retry'], '0');
@@ -84,7 +84,7 @@ test('a wrong challenge answer fails verification; no events follow', async () =
     const receiver = await startReceiver((req, raw, res) => answer(res, JSON.parse(raw).challenge));
     try {
       const id = await subscribeWebhook(receiver, 'channel.subscribe');
-      await waitFor(async () => (await sim.subscription(id)).status === 'webhook_callback_verification_failed', { what: 'verification failure' });
+      await waitFor('verification failure', async () => (await sim.subscription(id)).status === 'webhook_callback_verification_failed');
       const t = await sim.control('POST', '/trigger', { type: 'channel.subscribe', broadcaster: 'whstreamer' });
       assert.equal(t.json.delivered, 0);
       await sim.helix(app, 'DELETE', `/eventsub/subscriptions?id=${id}`);
@@ -104,7 +104,7 @@ test('failed deliveries are retried with the same message id and a growing retry
     const id = await subscribeWebhook(receiver, 'channel.subscription.gift');
     await enabled(id);
     const t = await sim.control('POST', '/trigger', { type: 'channel.subscription.gift', broadcaster: 'whstreamer', anonymous: true, total: 5 });
-    const attempts = await waitFor(() => receiver.of('notification').length === 3 && receiver.of('notification'), { what: 'three attempts' });
+    const attempts = await waitFor('three attempts', () => receiver.of('notification').length === 3 && receiver.of('notification'));
     assert.deepEqual(attempts.map((a) => a.headers['twitch-eventsub-message-id']), Array(3).fill(t.json.message_ids[0]));
     assert.deepEqual(attempts.map((a) => a.headers['twitch-eventsub-message-retry']), ['0', '1', '2']);
     for (const a of attempts) {
@@ -132,10 +132,10 @@ test('a slow receiver counts as a failure and is retried', async () => {
     const id = await subscribeWebhook(receiver, 'channel.subscription.message');
     await enabled(id);
     const t = await sim.control('POST', '/trigger', { type: 'channel.subscription.message', broadcaster: 'whstreamer' });
-    const d = await waitFor(async () => {
+    const d = await waitFor('a retry after the timeout', async () => {
       const list = await sim.deliveries({ message_id: t.json.message_ids[0] });
       return list.length === 2 && list;
-    }, { what: 'a retry after the timeout' });
+    }, timeout);
     assert.equal(d[0].error, 'timeout');
     assert.equal(d[1].outcome, 'delivered');
     assert.equal(d[1].retry, 1);
@@ -155,7 +155,7 @@ test('repeated failures: notification_failures_exceeded revocation, then silence
     await enabled(id);
     await sim.control('POST', '/trigger', { type: 'channel.poll.begin', broadcaster: 'whstreamer' });
     await sim.control('POST', '/trigger', { type: 'channel.poll.begin', broadcaster: 'whstreamer' });
-    const revocation = await waitFor(() => receiver.of('revocation')[0], { what: 'the revocation' });
+    const revocation = await waitFor('the revocation', () => receiver.of('revocation')[0]);
     assert.equal(revocation.body.subscription.status, 'notification_failures_exceeded');
     assert.equal(revocation.body.event, undefined);
     assert.equal(revocation.headers['twitch-eventsub-message-signature'], expected(SECRET, revocation.headers['twitch-eventsub-message-id'], revocation.headers['twitch-eventsub-message-timestamp'], revocation.raw));
@@ -179,11 +179,11 @@ test('revocations when the broadcaster revokes the grant (authorization_revoked)
     await enabled(online);
     const r = await sim.control('POST', '/auth/revoke', { login: 'whstreamer' });
     assert.ok(r.json.revoked_subscriptions >= 1);
-    const rev = await waitFor(() => receiver.of('revocation').find((x) => x.body.subscription.id === cheer), { what: 'authorization_revoked' });
+    const rev = await waitFor('authorization_revoked', () => receiver.of('revocation').find((x) => x.body.subscription.id === cheer));
     assert.equal(rev.body.subscription.status, 'authorization_revoked');
     assert.equal(rev.headers['twitch-eventsub-subscription-type'], 'channel.subscribe');
     await sim.control('DELETE', '/users/whgone');
-    const removed = await waitFor(() => receiver.of('revocation').find((x) => x.body.subscription.id === online), { what: 'user_removed' });
+    const removed = await waitFor('user_removed', () => receiver.of('revocation').find((x) => x.body.subscription.id === online));
     assert.equal(removed.body.subscription.status, 'user_removed');
   } finally {
     receiver.close();
@@ -198,7 +198,7 @@ test('the clock offset skews message timestamps; duplicates reuse the message id
     await enabled(id);
     await sim.control('POST', '/clock', { offset_seconds: -900 });
     const t = await sim.control('POST', '/trigger', { type: 'stream.online', broadcaster: 'whclock', duplicate: true });
-    const both = await waitFor(() => receiver.of('notification').length === 2 && receiver.of('notification'), { what: 'two copies' });
+    const both = await waitFor('two copies', () => receiver.of('notification').length === 2 && receiver.of('notification'));
     assert.deepEqual(both.map((n) => n.headers['twitch-eventsub-message-id']), [t.json.message_ids[0], t.json.message_ids[0]]);
     const age = Date.now() - Date.parse(both[0].headers['twitch-eventsub-message-timestamp']);
     assert.ok(age > 850000 && age < 950000, `timestamp about 15 minutes old, got ${age} ms`);

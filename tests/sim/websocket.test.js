@@ -5,7 +5,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSim, WsClient, waitFor } = require('./harness');
+const { startSimAlone, WsClient, waitFor } = require('./harness');
 
 let sim;
 let viewer;
@@ -13,7 +13,7 @@ let streamers;
 let token;
 
 test.before(async () => {
-  sim = await startSim(['--ws-default-keepalive', '1', '--ws-subscribe-timeout', '1.5', '--ws-ping-interval', '1', '--ws-reconnect-grace', '3']);
+  sim = await startSimAlone(['--ws-default-keepalive', '1', '--ws-subscribe-timeout', '1.5', '--ws-ping-interval', '1', '--ws-reconnect-grace', '3']);
   viewer = await sim.createUser('wsviewer');
   streamers = [];
   for (let i = 0; i < 4; i++) streamers.push(await sim.createUser(`wsstreamer${i}`));
@@ -72,7 +72,7 @@ test('client data frame: close 4001 and its subscriptions are disabled', async (
   const r = await chatSub(c.sessionId, streamers[1]);
   c.sock.send('hello');
   assert.equal((await c.waitClosed()).code, 4001);
-  const sub = await waitFor(async () => {
+  const sub = await waitFor('the subscription to leave enabled', async () => {
     const s = await sim.subscription(r.json.data[0].id);
     return s.status !== 'enabled' && s;
   });
@@ -100,7 +100,7 @@ test('notifications, then a drop disables the subscription (websocket_disconnect
   assert.equal(n.payload.event.message.text, 'hi Kappa');
   c.close();
   await c.waitClosed();
-  const listed = await waitFor(async () => {
+  const listed = await waitFor('the subscription to be listed as disconnected', async () => {
     const g = await sim.helix(token, 'GET', `/eventsub/subscriptions?subscription_id=${subId}`);
     return g.json.data[0]?.status === 'websocket_disconnected' && g.json.data[0];
   });
@@ -160,7 +160,7 @@ test('reconnect hand-over: new URL, subscriptions carried over, nothing lost, ol
   assert.equal((await old.waitClosed(5000)).code, 4004);
   assert.ok(Date.now() - reconnectAt >= 2900, `closed ${Date.now() - reconnectAt} ms after session_reconnect`);
   const received = () => [...old.of('notification'), ...fresh.of('notification')].map((m) => m.metadata.message_id);
-  await waitFor(() => sent.every((id) => received().includes(id)), { what: 'every notification on one of the sockets' });
+  await waitFor('every notification on one of the sockets', () => sent.every((id) => received().includes(id)));
   assert.equal(new Set(received()).size, received().length, 'no duplicates');
   const sub = await sim.subscription(subId);
   assert.equal(sub.status, 'enabled');
