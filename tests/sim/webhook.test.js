@@ -135,7 +135,7 @@ test('a slow receiver counts as a failure and is retried', async () => {
     const d = await waitFor('a retry after the timeout', async () => {
       const list = await sim.deliveries({ message_id: t.json.message_ids[0] });
       return list.length === 2 && list;
-    }, timeout);
+    });
     assert.equal(d[0].error, 'timeout');
     assert.equal(d[1].outcome, 'delivered');
     assert.equal(d[1].retry, 1);
