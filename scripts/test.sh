@@ -5,15 +5,17 @@
 # PostgreSQL started for them (unit-pg, both builds), the simulator's fidelity tests, SEV's
 # integration tests against build/sev and build-asan/sev, the browser tests, and a short
 # run of each libFuzzer target in tests/fuzz (FUZZ_SECS each, default 20), and the cluster
-# tests (several nodes, a Redis and a store they start themselves: tests/cluster).
-# SUITES="unit sim integration cluster e2e fuzz" limits what runs; TEST_FILTER is passed to node --test.
+# tests (several nodes, a Redis and a store they start themselves: tests/cluster), and the
+# layering check (scripts/check-layers.sh: includes and calls follow docs/architecture.md's
+# module map, no loops between modules or files; on build/'s objects).
+# SUITES="layers unit sim integration cluster e2e fuzz" limits what runs; TEST_FILTER is passed to node --test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p tests/artifacts
 log=tests/artifacts/test-output.txt
 : > "$log"
 pass=0 fail=0
-suites=${SUITES:-"unit unit-asan unit-pg sim integration integration-asan cluster e2e fuzz"}
+suites=${SUITES:-"layers unit unit-asan unit-pg sim integration integration-asan cluster e2e fuzz"}
 
 count() { # name, then the command; its TAP output is tallied
   local name=$1; shift
@@ -90,6 +92,7 @@ fuzz() { # each target for FUZZ_SECS on its corpus; new inputs go to tests/fuzz/
 
 for s in $suites; do
   case $s in
+    layers) count "layers (module map, no loops)" scripts/check-layers.sh ;;
     unit) count "unit (build)" unit build ;;
     unit-asan) count "unit (ASan+UBSan)" unit build-asan ;;
     unit-pg) count "unit on PostgreSQL (store)" unit_pg ;;
