@@ -1,7 +1,8 @@
 /* log: structured logs, one logfmt line per record on stderr:
  *   ts=2026-11-22T10:00:00.123Z level=info msg=webhook.stored id=… streamer=shroud
  * The key=value part is a printf format written by the caller; quote values that may hold
- * spaces with %s inside \"…\" or use log_quote(). Thread-safe: one write(2) per line.
+ * spaces with %s inside \"…\". Newlines in values become spaces (a value cannot forge a
+ * second record); a line is cut at 2 KiB. Thread-safe: one write(2) per line.
  * Secrets never go into logs: pass token *names*, never token values. */
 #ifndef SEV_BASE_LOG_H
 #define SEV_BASE_LOG_H

@@ -1,8 +1,9 @@
 /* bus: carries durable events from the node that stored them to every node's hub.
  *
- * Backends sit behind `struct bus_backend`: "local" (one process: publish delivers at once)
- * now, "redis://" (pub/sub between sev nodes) for scale-out. The deliver callback runs on the
- * loop thread, once per event, on every node including the publisher.
+ * Backends sit behind `struct bus_backend` (bus_int.h): "local" (one process: publish delivers
+ * at once) and "redis://" (bus_redis.c: pub/sub between sev nodes, bus_wire.c messages, each
+ * node's deliveries put back in order by bus_order.h on their way to the hub). The deliver
+ * callback runs on the loop thread, once per event, on every node including the publisher.
  */
 #ifndef SEV_BUS_H
 #define SEV_BUS_H

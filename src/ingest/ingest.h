@@ -1,4 +1,4 @@
-/* ingest: the one place that orders decode → store → publish.
+/* ingest: the one place that orders store → publish (the transports decode).
  *
  * Transports (webhook, EventSub WebSocket) hand it decoded events. It stores each durably
  * (the store group-commits), then publishes new ones on the bus; duplicates (a redelivery,
