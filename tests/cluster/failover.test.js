@@ -60,13 +60,13 @@ test('PostgreSQL stopped: webhooks 503 and /healthz 503, nothing unstored gets a
   const viewer = await h.openWs(a, streamer);
   const first = await follow(b, streamer, 'first');
   assert.equal(first.status, 204);
-  store.stopServer();
+  await store.stopServer();
   await h.waitFor('both nodes to report the database down', async () =>
     (await health(a)).status === 503 && (await health(b)).status === 503, 15000, 100);
   const during = [];
   for (let i = 0; i < 5; i++) during.push(await follow(b, streamer, `during${i}`));
   for (const r of during) assert.equal(r.status, 503, 'no 2xx while the store is away');
-  store.restartServer();
+  await store.restartServer();
   const back = Date.now();
   await h.waitFor('both nodes healthy again', async () =>
     (await health(a)).status === 200 && (await health(b)).status === 200, 20000, 100);

@@ -1,32 +1,23 @@
 'use strict';
 // Helpers for the cluster tests: several sev nodes sharing one store and one Redis.
-// The store is PostgreSQL (tests/lib/postgres.js, else scripts/pg-test.sh: a throwaway
-// server on a free loopback port); SEV_TEST_PG=0 uses one SQLite file shared by the nodes
+// The store is PostgreSQL (tests/lib/postgres.js: a throwaway server on a free loopback
+// port); SEV_TEST_PG=0 uses one SQLite file shared by the nodes
 // instead (the same per-streamer order, on one host), for a machine without PostgreSQL.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { spawnSync } = require('node:child_process');
 const h = require('../lib/harness');
-
-const PG_SCRIPT = path.join(h.ROOT, 'scripts', 'pg-test.sh');
-
-function pgScript(...args) {
-  const r = spawnSync(PG_SCRIPT, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`pg-test.sh ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const { startPostgres } = require('../lib/postgres');
 
 async function startStore() {
   if (process.env.SEV_TEST_PG !== '0') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sev-pg-'));
-    const uri = pgScript('start', dir).split('\n')[0];
+    const pg = await startPostgres();
     return {
-      kind: 'postgres', uri, dir,
-      stopServer: () => pgScript('stop', dir, 'immediate'), // -m immediate: as if it died
-      restartServer: () => pgScript('restart', dir),
-      stop: async () => { pgScript('destroy', dir); },
+      kind: 'postgres', uri: pg.uri, dir: pg.dir,
+      stopServer: () => pg.stop('immediate'), // -m immediate: as if it died
+      restartServer: () => pg.start(),
+      stop: () => pg.destroy(),
     };
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sev-cluster-'));

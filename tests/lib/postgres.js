@@ -1,5 +1,6 @@
 'use strict';
-// A throwaway PostgreSQL for Node tests, on loopback, in a temp directory of its own:
+// A throwaway PostgreSQL for Node tests, on loopback, in a temp directory of its own; the one
+// way tests start one: scripts/pg-test.sh (also the unit-pg suite's) does the server work.
 //
 //   const pg = await startPostgres();      // initdb, start on a free port, create db "sev"
 //   pg.uri                                 // postgresql://sev@127.0.0.1:PORT/sev
@@ -10,13 +11,15 @@
 //   await pg.destroy()                     // stop (immediate) and remove the directory
 //
 // initdb refuses to run as root, so as root every server command runs as the `postgres`
-// user (runuser) and the directory is chowned to it. The socket goes into the directory too,
-// so `?host=<dir>` URIs work (pg.socketUri).
+// user (runuser; pg-test.sh chowns the directory to it). The socket goes into the directory
+// too, so `?host=<dir>` URIs work (pg.socketUri).
 const { execFile } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { freePort } = require('./harness');
+const { ROOT } = require('./harness');
+
+const PG_TEST = path.join(ROOT, 'scripts', 'pg-test.sh');
 
 function pgBin() {
   const root = '/usr/lib/postgresql';
@@ -28,11 +31,11 @@ function pgBin() {
   throw new Error('PostgreSQL server binaries not found (apt-get install postgresql)');
 }
 
-function run(cmd, args, opts = {}) {
-  const root = process.getuid && process.getuid() === 0;
+function run(cmd, args, { asPostgres = false, timeoutMs = 60000 } = {}) {
+  const root = asPostgres && process.getuid && process.getuid() === 0;
   const [file, argv] = root ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
   return new Promise((resolve, reject) => {
-    execFile(file, argv, { timeout: opts.timeoutMs || 60000 }, (err, stdout, stderr) => {
+    execFile(file, argv, { timeout: timeoutMs }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${path.basename(cmd)} ${args.join(' ')}: ${err.message}\n${stderr}`));
       else resolve(stdout);
     });
@@ -42,41 +45,26 @@ function run(cmd, args, opts = {}) {
 async function startPostgres() {
   const bin = pgBin();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sev-pg-'));
-  if (process.getuid && process.getuid() === 0) {
-    fs.chmodSync(dir, 0o755);
-    await new Promise((resolve, reject) =>
-      execFile('chown', ['postgres', dir], (e) => (e ? reject(e) : resolve())));
-  }
-  const data = path.join(dir, 'data');
-  await run(path.join(bin, 'initdb'), ['-D', data, '-U', 'sev', '--auth=trust', '--locale=C', '-E', 'UTF8']);
-  const port = await freePort();
+  const uri = (await run(PG_TEST, ['start', dir])).trim().split('\n')[0];
+  const port = Number(new URL(uri).port);
+  const client = (tool, args) => run(path.join(bin, tool), ['-h', '127.0.0.1', '-p', String(port), '-U', 'sev', ...args],
+    { asPostgres: true });
   const pg = {
     dir,
     port,
-    uri: `postgresql://sev@127.0.0.1:${port}/sev`,
+    uri,
     socketUri: `postgresql://sev@/sev?host=${dir}&port=${port}`,
-    async start() {
-      await run(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '30', '-o',
-        `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=200`, 'start']);
-    },
-    async stop(mode = 'fast') {
-      await run(path.join(bin, 'pg_ctl'), ['-D', data, '-m', mode, '-w', 'stop']);
-    },
+    start: () => run(PG_TEST, ['restart', dir]),
+    stop: (mode = 'fast') => run(PG_TEST, ['stop', dir, mode]),
     async query(sql, db = 'sev') {
-      return (await run(path.join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'sev', '-d', db,
-        '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql])).trim();
+      return (await client('psql', ['-d', db, '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql])).trim();
     },
     async createDb(name) {
-      await run(path.join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'sev', name]);
+      await client('createdb', [name]);
       return `postgresql://sev@127.0.0.1:${port}/${name}`;
     },
-    async destroy() {
-      try { await pg.stop('immediate'); } catch { /* already stopped */ }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    destroy: () => run(PG_TEST, ['destroy', dir]),
   };
-  await pg.start();
-  await pg.createDb('sev');
   return pg;
 }
 
