@@ -32,7 +32,7 @@ ingest: base event store bus
 auth: base store twitch
 eventsub: base event http ws ingest twitch
 api: base config event ws http store bus cluster twitch streams hub ingest auth eventsub
-pages: base http hub
+pages: base config event ws http store bus cluster twitch streams hub ingest auth eventsub
 app: *
 '
 
