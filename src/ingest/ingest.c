@@ -245,8 +245,8 @@ int ingest_submit(struct ingest *in, struct event *ev, enum ingest_source source
                   void *arg)
 {
     if (!event_worth_keeping(ev)) {
-        /* acknowledged like a duplicate: the sender is done, nothing is stored or sent
-         * (plain chat messages: event_worth_keeping) */
+        /* acknowledged like a duplicate: the sender is done, nothing is stored or sent */
+        in->stats.skipped++;
         event_free(ev);
         if (cb)
             cb(arg, STORE_DUPLICATE);

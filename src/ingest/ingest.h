@@ -22,6 +22,7 @@ struct ingest_stats {
     uint64_t stored;
     uint64_t duplicates;
     uint64_t failed;
+    uint64_t skipped; /* not kept: plain chat messages (event_worth_keeping) */
     uint64_t by_transport[3]; /* by enum ingest_source */
     uint64_t retried;         /* events stored by a retry */
     uint64_t retry_dropped;   /* events dropped: the retry queue was full */
