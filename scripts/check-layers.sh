@@ -31,7 +31,7 @@ hub: base event http ws store bus
 ingest: base event store bus
 auth: base store twitch
 eventsub: base event http ws ingest twitch
-api: base config event ws http store bus cluster twitch streams hub ingest auth eventsub
+api: base config event ws http store bus cluster twitch streams hub ingest auth eventsub pages
 pages: base config event ws http store bus cluster twitch streams hub ingest auth eventsub
 app: *
 '
