@@ -111,13 +111,6 @@ static void hook_authorized(void *arg, const char *user_id)
         esm_user_authorized(app->esm, user_id);
 }
 
-static void app_token_changed(void *arg, const char *token, int64_t expires_at_us)
-{
-    struct app *app = arg;
-    if (app->accounts)
-        accounts_app_token_changed(app->accounts, token, expires_at_us);
-}
-
 static void on_accounts_ready(void *arg)
 {
     struct app *app = arg;
@@ -148,8 +141,6 @@ int app_accounts_start(struct app *app, struct esm_twitch_ops *ops, struct err *
         .client_secret = app->cfg.client_secret,
         .auth_url = app->cfg.auth_url,
         .api_url = app->cfg.api_url,
-        .validate_interval_ms = validate_ms,
-        .app_hooks = {app_token_changed, app},
     };
     if (twitch_new(app->loop, &to, &app->twitch, err) < 0)
         return -1;

@@ -14,12 +14,14 @@
  * store keeps only SHA-256 of it, so lookups compare hashes, never the secret. A new one at
  * every login (the old one is deleted); they expire (options.session_ttl_s).
  *
- * Tokens: kept in memory (loop thread) and in the store sealed by the tokenbox; never logged,
- * never sent to a browser. Every token is validated at start-up and then every
- * options.validate_interval_ms (Twitch requires hourly); a failed validation or a token near
- * expiry is refreshed; when Twitch refuses the refresh the grant is dead: the user's tokens
- * and sessions are deleted and hooks.on_user_tokens_gone runs. Their next request gets a 401
- * whose reason is "session_expired" (the page then says so and offers to log in again).
+ * Tokens: owned by auth/tokens (tokens.h), which accounts builds and frees: kept in memory and
+ * sealed in the store, validated at start-up and every options.validate_interval_ms,
+ * refreshed near expiry. When a grant ends (Twitch refuses the refresh, logout, deletion) the
+ * user's sessions are deleted and hooks.on_user_tokens_gone runs. Their next request gets a
+ * 401 whose reason is "session_expired" (the page then says so and offers to log in again).
+ *
+ * Order: accounts → auth/tokens → twitch/, store/, auth/tokenbox. Nothing below calls it
+ * except through hooks it registers.
  *
  * Threads: loop thread only. Callbacks never run inside the call that was given them.
  */
@@ -65,13 +67,13 @@ struct accounts_options {
                                     * looked for in the store before saying there is none */
 };
 
-/* Loop, store, twitch client and tokenbox are borrowed and outlive accounts. Registers itself
- * as the twitch client's user token provider. */
+/* Loop, store, twitch client and tokenbox are borrowed and outlive accounts. Builds its tokens
+ * (auth/tokens), which register as the twitch client's token provider. */
 int accounts_new(uv_loop_t *loop, struct store *st, struct twitch *tw, struct tokenbox *box,
                  const struct accounts_options *opts, const struct accounts_hooks *hooks,
                  struct accounts **out, struct err *err);
-/* Loads the stored tokens (the app token goes to the twitch client), validates them, reads
- * every favorite (hooks.on_favorite_changed each), then calls ready. Token requests that
+/* Loads the stored tokens (tokens_start: app and users), validates them, reads every
+ * favorite (hooks.on_favorite_changed each), then calls ready. Token requests that
  * arrive before the tokens are loaded wait for them. Returns 0 or -1. */
 int accounts_start(struct accounts *a, void (*ready)(void *arg), void *arg);
 /* Several nodes: loads the stored tokens of users this node does not know yet (they logged in
@@ -83,22 +85,13 @@ int accounts_adopt_new_tokens(struct accounts *a, void (*done)(void *arg, int li
 /* Several nodes: the hourly validation of every stored token runs on the leader only
  * (on = 1 starts it, 0 stops it). accounts_start starts it; start-up validation still runs. */
 void accounts_set_upkeep(struct accounts *a, int on);
-/* Pending token callbacks run with an error; memory goes once every store and Twitch call it
- * made has called back (run the loop on; free accounts before the twitch client). */
+/* Frees its tokens (pending token callbacks run with an error); memory goes once every store
+ * and Twitch call it made has called back (run the loop on; free accounts before the twitch
+ * client). */
 void accounts_free(struct accounts *a);
 
-/* ---- tokens, for the rest of SEV ---------------------------------------------------------- */
-
-/* A current access token of user_id (refreshed first when near expiry or rejected): cb(arg,
- * token, NULL), or cb(arg, NULL, why) when SEV has none (not a user, logged out, dead grant).
- * token is borrowed for the call. Returns 0 (cb runs later, once) or -1. */
-int accounts_user_token(struct accounts *a, const char *user_id, twitch_access_fn cb, void *arg);
-/* A Helix call with this token was answered 401: the next accounts_user_token refreshes. */
-void accounts_token_rejected(struct accounts *a, const char *user_id, const char *token);
 /* The scopes user_id granted SEV (space-separated), or NULL when SEV holds no live token. */
 const char *accounts_user_scopes(struct accounts *a, const char *user_id);
-/* The twitch client's app token changed (twitch_options.app_hooks): kept sealed in the store. */
-void accounts_app_token_changed(struct accounts *a, const char *token, int64_t expires_at_us);
 
 /* ---- login ---------------------------------------------------------------------------------- */
 

@@ -24,20 +24,6 @@ static void hex_sha256(const char *s, char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-/* Appends s percent-encoded (RFC 3986 unreserved characters kept). */
-static int urlencode(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~';
-        char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-        if (keep ? buf_append(b, p, 1) : buf_append(b, enc, 3))
-            return -1;
-    }
-    return 0;
-}
-
 static void pending_purge(struct accounts *a)
 {
     int64_t now = clock_mono_us();
@@ -107,9 +93,9 @@ int accounts_login_begin(struct accounts *a, int broadcaster, struct accounts_lo
     char redirect[300];
     snprintf(redirect, sizeof redirect, "%s/auth/callback", a->public_url);
     int bad = buf_printf(&b, "%s/authorize?response_type=code&client_id=", a->auth_url) |
-              urlencode(&b, a->client_id) | buf_puts(&b, "&redirect_uri=") |
-              urlencode(&b, redirect) | buf_puts(&b, "&scope=") |
-              urlencode(&b, broadcaster ? SCOPES_VIEWER " " SCOPES_BROADCASTER : SCOPES_VIEWER) |
+              buf_urlencode(&b, a->client_id) | buf_puts(&b, "&redirect_uri=") |
+              buf_urlencode(&b, redirect) | buf_puts(&b, "&scope=") |
+              buf_urlencode(&b, broadcaster ? SCOPES_VIEWER " " SCOPES_BROADCASTER : SCOPES_VIEWER) |
               buf_puts(&b, "&state=") | buf_puts(&b, state);
     if (bad || !(out->location = buf_detach(&b, NULL))) {
         buf_release(&b);
@@ -269,18 +255,11 @@ static void on_validated(void *arg, const struct twitch_result *r,
     }
     snprintf(j->user_id, sizeof j->user_id, "%s", v->user_id);
     snprintf(j->login, sizeof j->login, "%s", v->login);
-    /* the user logged in again (another browser): SEV keeps one token per user, so the one
-     * it replaces is revoked rather than left valid at Twitch and forgotten here */
-    struct utok *old = map_get(&a->tokens, j->user_id);
-    if (old && old->access && strcmp(old->access, tj->access) != 0)
-        acc_revoke(a, old->access);
-    struct utok *t =
-        acc_token_set(a, j->user_id, tj->access, tj->refresh, v->expires_in_s > 0
-                                                                  ? v->expires_in_s
-                                                                  : tj->expires_in_s,
-                      v->scopes, 1);
+    /* kept and stored; a different token the user had (another browser) is revoked */
+    int rc = tokens_set_user(a->tokens, j->user_id, tj->access, tj->refresh,
+                             v->expires_in_s > 0 ? v->expires_in_s : tj->expires_in_s, v->scopes);
     token_job_free(tj);
-    if (!t) {
+    if (rc < 0) {
         job_end(j, ACCOUNTS_LOGIN_FAILED);
         return;
     }

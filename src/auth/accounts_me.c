@@ -114,7 +114,7 @@ static void on_fav_user(void *arg, const struct twitch_result *r, const struct t
         fav_end(j, 404, msg);
         return;
     }
-    if (!map_get(&a->tokens, j->user_id)) {
+    if (!tokens_has_user(a->tokens, j->user_id)) {
         /* logged out or deleted while Twitch answered: writing now would leave a favorite
          * behind for a user who is gone (a later deletion is queued after this write) */
         fav_end(j, 401, "Your session has ended. Please log in again.");

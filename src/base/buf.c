@@ -126,3 +126,16 @@ char *buf_detach(struct buf *b, size_t *len)
     b->len = b->cap = 0;
     return p;
 }
+
+int buf_urlencode(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        int keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~';
+        char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+        if (keep ? buf_append(b, p, 1) : buf_append(b, enc, 3))
+            return -1;
+    }
+    return 0;
+}

@@ -23,6 +23,9 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Appends s as the inside of a JSON string (no quotes), escaping as RFC 8259 requires. */
 int buf_json_escape(struct buf *b, const char *s, size_t n);
+/* Appends s percent-encoded for a query string or form value (RFC 3986: only the unreserved
+ * characters A-Z a-z 0-9 - _ . ~ are kept). */
+int buf_urlencode(struct buf *b, const char *s);
 /* Gives the bytes to the caller (owned, free()) and leaves b empty. */
 char *buf_detach(struct buf *b, size_t *len);
 

@@ -60,18 +60,10 @@ struct tw_req {
     char message[256];
 };
 
-struct app_waiter {
-    struct app_waiter *next;
-    twitch_access_fn cb;
-    void *arg;
-};
-
 struct twitch {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t curl_timer;
-    uv_timer_t app_timer;      /* flushes app-token waiters on the next turn */
-    uv_timer_t validate_timer; /* hourly validation of the app token */
     unsigned handles_open;     /* uv handles not yet closed (timers, polls) */
     struct tw_req *reqs;       /* every live req */
     struct tw_sock *socks;     /* sockets curl asked us to watch */
@@ -82,14 +74,7 @@ struct twitch {
     char auth_url[256];
     char api_url[256];
     int timeout_ms, connect_timeout_ms, max_attempts, retry_base_ms, max_rate_wait_ms;
-    int64_t validate_interval_ms;
-    struct twitch_app_token_hooks app_hooks;
-    struct twitch_user_tokens users;
-    /* the app token */
-    char *app_token; /* owned, wiped */
-    int64_t app_expires_at_us, app_lifetime_us;
-    int app_fetching, app_validating;
-    struct app_waiter *app_waiters, **app_waiters_tail;
+    struct twitch_token_provider tokens; /* where Bearer tokens come from */
     struct twitch_stats stats;
 };
 
@@ -106,7 +91,6 @@ static void maybe_destroy(struct twitch *t);
 static void on_sock_closed(uv_handle_t *h);
 static void req_attempt(struct tw_req *r);
 static void req_get_token(struct tw_req *r);
-static void app_fetch(struct twitch *t);
 
 /* ---- small helpers ---- */
 
@@ -133,19 +117,6 @@ const char *tw_api_url(const struct twitch *t) { return t->api_url; }
 const char *tw_client_id(const struct twitch *t) { return t->client_id; }
 const char *tw_client_secret(const struct twitch *t) { return t->client_secret; }
 int tw_freeing(const struct twitch *t) { return t->freeing; }
-
-int tw_urlencode(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~';
-        char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-        if (keep ? buf_append(b, p, 1) : buf_append(b, enc, 3))
-            return -1;
-    }
-    return 0;
-}
 
 void tw_json_str(json_t *obj, const char *key, char *out, size_t size)
 {
@@ -314,11 +285,8 @@ static void req_get_token(struct tw_req *r)
     struct twitch *t = r->t;
     r->state = S_TOKEN;
     r->token_pending = 1;
-    int rc;
-    if (r->auth == TW_AUTH_APP)
-        rc = twitch_app_token(t, on_req_token, r);
-    else
-        rc = t->users.get ? t->users.get(t->users.ctx, r->as_user, on_req_token, r) : -1;
+    const char *as_user = r->auth == TW_AUTH_APP ? NULL : r->as_user;
+    int rc = t->tokens.get ? t->tokens.get(t->tokens.ctx, as_user, on_req_token, r) : -1;
     if (rc < 0) {
         r->token_pending = 0;
         if (r->state == S_TOKEN)
@@ -508,10 +476,9 @@ static void req_finished(struct tw_req *r, CURLcode rc)
     }
     if (status == 401 && (r->auth == TW_AUTH_APP || r->auth == TW_AUTH_USER) && !r->reauthed) {
         r->reauthed = 1;
-        if (r->auth == TW_AUTH_APP)
-            twitch_app_token_rejected(t, r->token);
-        else if (t->users.rejected)
-            t->users.rejected(t->users.ctx, r->as_user, r->token);
+        if (t->tokens.rejected)
+            t->tokens.rejected(t->tokens.ctx, r->auth == TW_AUTH_APP ? NULL : r->as_user,
+                               r->token);
         wipe_free(r->token);
         r->token = NULL;
         r->attempts--;
@@ -675,148 +642,6 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-/* ---- the app token ---- */
-
-static void app_flush(struct twitch *t, const char *error)
-{
-    struct app_waiter *w = t->app_waiters;
-    t->app_waiters = NULL;
-    t->app_waiters_tail = &t->app_waiters;
-    while (w) {
-        struct app_waiter *next = w->next;
-        w->cb(w->arg, error ? NULL : t->app_token, error ? error : NULL);
-        free(w);
-        w = next;
-    }
-}
-
-static int app_fresh(const struct twitch *t)
-{
-    if (!t->app_token)
-        return 0;
-    int64_t left = t->app_expires_at_us - clock_wall_us();
-    int64_t margin = t->app_lifetime_us / 10;
-    if (margin > INT64_C(3600000000) || margin <= 0)
-        margin = INT64_C(3600000000);
-    if (t->app_expires_at_us == 0) /* unknown: trust it until a 401 */
-        return 1;
-    return left > margin;
-}
-
-static void on_app_flush_timer(uv_timer_t *h)
-{
-    struct twitch *t = h->data;
-    if (app_fresh(t))
-        app_flush(t, NULL);
-    else if (!t->app_fetching)
-        app_fetch(t);
-}
-
-static void app_set(struct twitch *t, const char *token, int64_t expires_at_us)
-{
-    wipe_free(t->app_token);
-    t->app_token = token ? strdup(token) : NULL;
-    t->app_expires_at_us = token ? expires_at_us : 0;
-    t->app_lifetime_us = token && expires_at_us ? expires_at_us - clock_wall_us() : 0;
-    if (t->app_hooks.changed)
-        t->app_hooks.changed(t->app_hooks.arg, t->app_token, t->app_expires_at_us);
-}
-
-static void on_app_token(void *arg, const struct twitch_result *r, const struct twitch_token *tok)
-{
-    struct twitch *t = arg;
-    t->app_fetching = 0;
-    if (r->error == TWITCH_ECANCELED) {
-        app_flush(t, "shutting down");
-        return;
-    }
-    if (!tok) {
-        log_warn("twitch.app_token_failed", "status=%d err=\"%s\"", r->status, r->message);
-        app_flush(t, "Twitch refused the app credentials or did not answer");
-        return;
-    }
-    int64_t exp = tok->expires_in_s > 0 ? clock_wall_us() + tok->expires_in_s * 1000000 : 0;
-    app_set(t, tok->access_token, exp);
-    log_info("twitch.app_token", "expires_in_s=%lld", (long long)tok->expires_in_s);
-    app_flush(t, t->app_token ? NULL : "out of memory");
-}
-
-static void app_fetch(struct twitch *t)
-{
-    if (twitch_oauth_client_credentials(t, on_app_token, t) == 0)
-        t->app_fetching = 1;
-    else
-        app_flush(t, "cannot ask Twitch for an app token");
-}
-
-int twitch_app_token(struct twitch *t, twitch_access_fn cb, void *arg)
-{
-    if (t->freeing || !cb)
-        return -1;
-    struct app_waiter *w = calloc(1, sizeof *w);
-    if (!w)
-        return -1;
-    w->cb = cb;
-    w->arg = arg;
-    *t->app_waiters_tail = w;
-    t->app_waiters_tail = &w->next;
-    if (!t->app_fetching)
-        uv_timer_start(&t->app_timer, on_app_flush_timer, 0, 0);
-    return 0;
-}
-
-void twitch_app_token_rejected(struct twitch *t, const char *token)
-{
-    if (t->app_token && token && strcmp(t->app_token, token) == 0) {
-        log_warn("twitch.app_token_rejected", "%s", "action=renew");
-        app_set(t, NULL, 0);
-    }
-}
-
-static void on_app_validated(void *arg, const struct twitch_result *r,
-                             const struct twitch_validation *v)
-{
-    struct twitch *t = arg;
-    t->app_validating = 0;
-    if (r->error == TWITCH_ECANCELED)
-        return;
-    if (v) {
-        log_debug("twitch.app_token_valid", "expires_in_s=%lld", (long long)v->expires_in_s);
-        return;
-    }
-    if (r->status == 401) {
-        log_warn("twitch.app_token_invalid", "%s", "action=renew");
-        app_set(t, NULL, 0);
-    } else {
-        log_warn("twitch.validate_failed", "token=app status=%d err=\"%s\"", r->status,
-                 r->message);
-    }
-}
-
-static void app_validate(struct twitch *t)
-{
-    if (!t->app_token || t->app_validating || t->freeing)
-        return;
-    if (twitch_oauth_validate(t, t->app_token, on_app_validated, t) == 0)
-        t->app_validating = 1;
-}
-
-static void on_validate_timer(uv_timer_t *h)
-{
-    app_validate(h->data);
-}
-
-void twitch_app_token_seed(struct twitch *t, const char *token, int64_t expires_at_us)
-{
-    if (!token || !*token || t->freeing)
-        return;
-    wipe_free(t->app_token);
-    t->app_token = strdup(token);
-    t->app_expires_at_us = expires_at_us;
-    t->app_lifetime_us = expires_at_us ? expires_at_us - clock_wall_us() : 0;
-    app_validate(t); /* Twitch's rule: validate at start-up */
-}
-
 /* ---- the client ---- */
 
 int twitch_new(uv_loop_t *loop, const struct twitch_options *o, struct twitch **out,
@@ -844,10 +669,6 @@ int twitch_new(uv_loop_t *loop, const struct twitch_options *o, struct twitch **
     t->max_attempts = o->max_attempts > 0 ? o->max_attempts : 3;
     t->retry_base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 300;
     t->max_rate_wait_ms = o->max_rate_wait_ms > 0 ? o->max_rate_wait_ms : 60000;
-    t->validate_interval_ms =
-        o->validate_interval_ms > 0 ? o->validate_interval_ms : INT64_C(3600000);
-    t->app_hooks = o->app_hooks;
-    t->app_waiters_tail = &t->app_waiters;
     t->multi = curl_multi_init();
     if (!t->multi) {
         free(t);
@@ -859,20 +680,15 @@ int twitch_new(uv_loop_t *loop, const struct twitch_options *o, struct twitch **
     curl_multi_setopt(t->multi, CURLMOPT_TIMERDATA, t);
     curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
     uv_timer_init(loop, &t->curl_timer);
-    uv_timer_init(loop, &t->app_timer);
-    uv_timer_init(loop, &t->validate_timer);
-    t->curl_timer.data = t->app_timer.data = t->validate_timer.data = t;
-    t->handles_open = 3;
-    uv_timer_start(&t->validate_timer, on_validate_timer, (uint64_t)t->validate_interval_ms,
-                   (uint64_t)t->validate_interval_ms);
-    uv_unref((uv_handle_t *)&t->validate_timer); /* the hourly check never keeps the loop up */
+    t->curl_timer.data = t;
+    t->handles_open = 1;
     *out = t;
     return 0;
 }
 
-void twitch_set_user_tokens(struct twitch *t, const struct twitch_user_tokens *p)
+void twitch_set_token_provider(struct twitch *t, const struct twitch_token_provider *p)
 {
-    t->users = p ? *p : (struct twitch_user_tokens){0};
+    t->tokens = p ? *p : (struct twitch_token_provider){0};
 }
 
 void twitch_stats(const struct twitch *t, struct twitch_stats *out)
@@ -898,14 +714,9 @@ void twitch_free(struct twitch *t)
         r->json = NULL;
         req_deliver(r); /* may free r, never next (only r itself is unlinked) */
     }
-    app_flush(t, "shutting down");
-    wipe_free(t->app_token);
-    t->app_token = NULL;
     curl_multi_cleanup(t->multi); /* closes its sockets (REMOVE closes our polls) */
     t->multi = NULL;
     while (t->socks) /* any it did not report */
         sock_close(t, t->socks);
     uv_close((uv_handle_t *)&t->curl_timer, on_handle_closed);
-    uv_close((uv_handle_t *)&t->app_timer, on_handle_closed);
-    uv_close((uv_handle_t *)&t->validate_timer, on_handle_closed);
 }

@@ -1,8 +1,8 @@
 /* twitch: the one client for Twitch's OAuth server ({TWITCH_AUTH_URL}: /token, /validate,
  * /revoke) and Helix ({TWITCH_API_URL}/…). Every call SEV makes to Twitch goes through here.
  *
- *   caller ──twitch_get_users()…──▶ request ──token?──▶ app token (cached here) or the user
- *                                      │                 token provider (accounts) ──┐
+ *   caller ──twitch_get_users()…──▶ request ──token?──▶ the token provider (auth/tokens:
+ *                                      │                 app and user tokens) ───────┐
  *                                      ▼                                             │
  *            libcurl multi on the libuv loop (uv_poll per socket + one uv_timer) ◀───┘
  *                                      │
@@ -12,6 +12,9 @@
  *                                   (refresh), and the call is made once more
  *                                      ▼
  *        JSON parsed (jansson) into the plain structs below; cb(arg, result, …)
+ *
+ * Order: a leaf. twitch/ calls nothing above it; tokens reach it through the provider table
+ * (twitch_set_token_provider), which the token owner registers.
  *
  * Threads: loop thread only. Nothing here blocks: DNS, connect, TLS and transfers run inside
  * curl's multi interface driven by the loop.
@@ -64,23 +67,16 @@ int twitch_ok(const struct twitch_result *r);
 /* A token handed out by a provider: borrowed for the call; NULL with a reason on failure. */
 typedef void (*twitch_access_fn)(void *arg, const char *token, const char *error);
 
-/* Where user tokens come from (the accounts module). Set once, before the first call that
- * names a user. */
-struct twitch_user_tokens {
-    /* A current access token of user_id (refreshed first if it is near expiry or was
-     * rejected). Returns 0 (cb runs once, possibly inside this call) or -1 (never). */
-    int (*get)(void *ctx, const char *user_id, twitch_access_fn cb, void *arg);
-    /* A call with this token was answered 401: do not give it out again. */
-    void (*rejected)(void *ctx, const char *user_id, const char *token);
+/* Where Bearer tokens come from (auth/tokens registers itself). Set before the first Helix
+ * call; NULL unsets it (calls that need a token then end with TWITCH_ENOTOKEN). */
+struct twitch_token_provider {
+    /* A current access token: as_user NULL for the app token, else that user's (refreshed
+     * first if it is near expiry or was rejected). Returns 0 (cb runs once, possibly inside
+     * this call) or -1 (never). */
+    int (*get)(void *ctx, const char *as_user, twitch_access_fn cb, void *arg);
+    /* A call with this token was answered 401 (as_user as in get): do not give it out again. */
+    void (*rejected)(void *ctx, const char *as_user, const char *token);
     void *ctx;
-};
-
-/* The app access token (client credentials) survives restarts through these hooks (accounts
- * keeps it sealed in the store). Both optional. */
-struct twitch_app_token_hooks {
-    /* A new app token (expires_at_us: wall clock) or none (token NULL: revoked/invalid). */
-    void (*changed)(void *arg, const char *token, int64_t expires_at_us);
-    void *arg;
 };
 
 struct twitch_options {
@@ -93,8 +89,6 @@ struct twitch_options {
     int max_attempts;          /* attempts for 5xx / no answer (default 3) */
     int retry_base_ms;         /* first backoff (default 300), doubling, jittered, cap 5 s */
     int max_rate_wait_ms;      /* longest wait for Ratelimit-Reset on a 429 (default 60000) */
-    int64_t validate_interval_ms; /* the app token is validated this often (default 1 h) */
-    struct twitch_app_token_hooks app_hooks;
 };
 
 struct twitch_stats {
@@ -110,18 +104,8 @@ int twitch_new(uv_loop_t *loop, const struct twitch_options *opts, struct twitch
 /* Every pending call's callback runs inside this call with TWITCH_ECANCELED; the memory is
  * released once curl's sockets and the timers have closed (run the loop on). */
 void twitch_free(struct twitch *t);
-void twitch_set_user_tokens(struct twitch *t, const struct twitch_user_tokens *p);
+void twitch_set_token_provider(struct twitch *t, const struct twitch_token_provider *p);
 void twitch_stats(const struct twitch *t, struct twitch_stats *out);
-
-/* ---- the app access token (client credentials) -------------------------------------------
- * Cached; fetched on first use, again when it is within 10% of its lifetime (or an hour) of
- * expiry, after a 401, or when the hourly validation fails. */
-int twitch_app_token(struct twitch *t, twitch_access_fn cb, void *arg);
-/* At start-up: a stored app token (copied). It is validated at once; if Twitch refuses it, a
- * new one is fetched on first use. */
-void twitch_app_token_seed(struct twitch *t, const char *token, int64_t expires_at_us);
-/* A call with this app token was answered 401. */
-void twitch_app_token_rejected(struct twitch *t, const char *token);
 
 /* ---- OAuth --------------------------------------------------------------------------------- */
 
@@ -143,7 +127,7 @@ int twitch_oauth_code(struct twitch *t, const char *code, const char *redirect_u
  * refresh token may change: keep the new one. */
 int twitch_oauth_refresh(struct twitch *t, const char *refresh_token, twitch_token_fn cb,
                          void *arg);
-/* Client credentials (an app token). Most callers want twitch_app_token() instead. */
+/* Client credentials (an app token). Helix calls get theirs from the token provider. */
 int twitch_oauth_client_credentials(struct twitch *t, twitch_token_fn cb, void *arg);
 
 struct twitch_validation {
@@ -164,8 +148,8 @@ typedef void (*twitch_done_fn)(void *arg, const struct twitch_result *r);
 int twitch_oauth_revoke(struct twitch *t, const char *token, twitch_done_fn cb, void *arg);
 
 /* ---- Helix ----------------------------------------------------------------------------------
- * as_user: whose token the call carries: NULL for the app token, else a user id whose token
- * comes from the user token provider. A 401 is retried once with a fresh token; if none can
+ * as_user: whose token the call carries: NULL for the app token, else a user id; both come
+ * from the token provider. A 401 is retried once with a fresh token; if none can
  * be had the call ends with TWITCH_ENOTOKEN. */
 
 /* Any Helix call: path relative to TWITCH_API_URL ("/users?id=1"), body (borrowed, may be

@@ -147,7 +147,7 @@ static int collect_request(struct collect *c)
     int bad = buf_puts(&path, base);
     if (c->cursor[0])
         bad |= buf_puts(&path, strchr(base, '?') ? "&after=" : "?after=") |
-               tw_urlencode(&path, c->cursor);
+               buf_urlencode(&path, c->cursor);
     int rc = bad ? -1
                  : helix_call(c->t, c->has_user ? c->as_user : NULL, "GET", path.data, NULL,
                               on_page, c);
@@ -229,7 +229,7 @@ static int add_params(struct buf *b, const char *key, const char *const *v, size
         if (!v[i] || !*v[i])
             return -1;
         bad |= buf_puts(b, b->len && b->data[b->len - 1] != '?' ? "&" : "") | buf_puts(b, key) |
-               buf_puts(b, "=") | tw_urlencode(b, v[i]);
+               buf_puts(b, "=") | buf_urlencode(b, v[i]);
     }
     return bad;
 }
@@ -378,7 +378,7 @@ int twitch_get_followed(struct twitch *t, const char *as_user, const char *user_
         return -1;
     struct buf p;
     buf_init(&p, 1024);
-    if (buf_puts(&p, "/channels/followed?first=100&user_id=") || tw_urlencode(&p, user_id) ||
+    if (buf_puts(&p, "/channels/followed?first=100&user_id=") || buf_urlencode(&p, user_id) ||
         collect_add_path(c, &p) || (after && strlen(after) >= sizeof c->cursor)) {
         buf_release(&p);
         collect_free(c);
@@ -509,7 +509,7 @@ int twitch_eventsub_delete(struct twitch *t, const char *as_user, const char *id
     struct buf p;
     buf_init(&p, 512);
     int rc = -1;
-    if (buf_puts(&p, "/eventsub/subscriptions?id=") == 0 && tw_urlencode(&p, id) == 0)
+    if (buf_puts(&p, "/eventsub/subscriptions?id=") == 0 && buf_urlencode(&p, id) == 0)
         rc = twitch_helix(t, as_user, "DELETE", p.data, NULL, cb, arg);
     buf_release(&p);
     return rc;

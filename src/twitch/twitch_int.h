@@ -1,5 +1,6 @@
-/* twitch_int.h: the request engine shared by twitch.c (curl on the loop, tokens, retries),
- * twitch_oauth.c and twitch_helix.c (the typed calls). Only src/twitch/ includes this. */
+/* twitch_int.h: the request engine shared by twitch.c (curl on the loop, retries, tokens from
+ * the provider), twitch_oauth.c and twitch_helix.c (the typed calls). Only src/twitch/
+ * includes this. */
 #ifndef SEV_TWITCH_INT_H
 #define SEV_TWITCH_INT_H
 
@@ -44,8 +45,6 @@ const char *tw_client_id(const struct twitch *t);
 const char *tw_client_secret(const struct twitch *t);
 int tw_freeing(const struct twitch *t);
 
-/* Appends s percent-encoded for a query string or form value (RFC 3986 unreserved kept). */
-int tw_urlencode(struct buf *b, const char *s);
 /* Copies a JSON string member (or "" when absent / not a string) into out, cut to fit. */
 void tw_json_str(json_t *obj, const char *key, char *out, size_t size);
 int64_t tw_json_int(json_t *obj, const char *key);

@@ -81,7 +81,7 @@ static int token_call(struct twitch *t, const char *const *fields, enum tw_retry
     int bad = buf_printf(&url, "%s/token", tw_auth_url(t));
     for (size_t i = 0; fields[i]; i += 2) {
         bad |= (form.len ? buf_puts(&form, "&") : 0) | buf_puts(&form, fields[i]) |
-               buf_puts(&form, "=") | tw_urlencode(&form, fields[i + 1]);
+               buf_puts(&form, "=") | buf_urlencode(&form, fields[i + 1]);
     }
     struct oauth_job *j = bad ? NULL : job_new(arg);
     int rc = -1;
@@ -207,8 +207,8 @@ int twitch_oauth_revoke(struct twitch *t, const char *token, twitch_done_fn cb, 
     buf_init(&url, 1024);
     buf_init(&form, 4096);
     int bad = buf_printf(&url, "%s/revoke", tw_auth_url(t)) | buf_puts(&form, "client_id=") |
-              tw_urlencode(&form, tw_client_id(t)) | buf_puts(&form, "&token=") |
-              tw_urlencode(&form, token);
+              buf_urlencode(&form, tw_client_id(t)) | buf_puts(&form, "&token=") |
+              buf_urlencode(&form, token);
     struct oauth_job *j = bad ? NULL : job_new(arg);
     int rc = -1;
     if (j) {

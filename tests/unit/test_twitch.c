@@ -1,6 +1,7 @@
 /* The Twitch client against a fake HTTP server on the same loop: parsing, retries with
  * backoff on 5xx, waiting for Ratelimit-Reset on 429, a fresh token after a 401, pagination,
- * batching by 100, OAuth forms, timeouts, the cached app token, and cancellation at free. */
+ * batching by 100, OAuth forms, timeouts, tokens from the provider, and cancellation at free.
+ * (The token cache itself is auth/tokens': test_tokens.c.) */
 #include "unit.h"
 
 #include <jansson.h>
@@ -25,6 +26,7 @@ struct ctx {
     int reject_token;    /* the user token "old" gets 401 */
     int token_gets, token_rejects;
     int app_token_fetches;
+    int app_token_gets; /* the provider was asked for the app token */
     int never_answer;
     int pages_total;     /* followed: how many items the user follows */
     char got[16384]; /* a copy of something the callback saw */
@@ -179,10 +181,16 @@ static int handler(struct fake_http *f, const struct fake_req *r, struct fake_an
     return 0;
 }
 
-/* user token provider: "old" first, then "new" once rejected */
+/* token provider: the app token is "apptok1" (auth/tokens caches it: test_tokens.c); a user
+ * token is "old" first, then "new" once rejected */
 static int get_token(void *ctx, const char *user_id, twitch_access_fn cb, void *arg)
 {
     struct ctx *c = ctx;
+    if (!user_id) {
+        c->app_token_gets++;
+        cb(arg, "apptok1", NULL);
+        return 0;
+    }
     c->token_gets++;
     if (strcmp(user_id, "nobody") == 0)
         return -1;
@@ -221,8 +229,8 @@ static void setup(int timeout_ms)
     };
     struct err err;
     CHECK(twitch_new(&C.loop, &o, &C.tw, &err) == 0);
-    struct twitch_user_tokens p = {get_token, rejected, &C};
-    twitch_set_user_tokens(C.tw, &p);
+    struct twitch_token_provider p = {get_token, rejected, &C};
+    twitch_set_token_provider(C.tw, &p);
 }
 
 static void on_watchdog(uv_timer_t *h)
@@ -341,13 +349,14 @@ static void test_post_not_retried_on_5xx(void)
     CHECK(twitch_eventsub_create(C.tw, NULL, body, on_created, NULL) == 0);
     run_until(&C.calls, 1);
     CHECK_INT(C.last_status, 503);
-    CHECK_INT(C.app_token_fetches, 1);
+    CHECK_INT(C.app_token_gets, 1);
     /* and a good one */
     CHECK(twitch_eventsub_create(C.tw, NULL, body, on_created, NULL) == 0);
     run_until(&C.calls, 2);
     CHECK_INT(C.last_status, 202);
     CHECK_STR(C.got, "sub-1,enabled,stream.online,1,7");
-    CHECK_INT(C.app_token_fetches, 1); /* cached */
+    CHECK_INT(C.app_token_gets, 2); /* the app token comes from the provider */
+    CHECK_INT(C.app_token_fetches, 0); /* the engine never fetches one itself */
     json_decref(body);
     char v[64];
     CHECK_STR(fake_header(&C.http.reqs[C.http.nreqs - 1], "Authorization", v, sizeof v),
@@ -586,34 +595,11 @@ static void test_free_cancels(void)
     CHECK(uv_loop_close(&C.loop) == 0);
 }
 
-static void on_app(void *arg, const char *token, const char *error)
-{
-    C.calls++;
-    snprintf(C.got, sizeof C.got, "%s", token ? token : error);
-}
-
-static void test_app_token_cache(void)
-{
-    setup(2000);
-    CHECK(twitch_app_token(C.tw, on_app, NULL) == 0);
-    CHECK(twitch_app_token(C.tw, on_app, NULL) == 0);
-    run_until(&C.calls, 2);
-    CHECK_STR(C.got, "apptok1");
-    CHECK(twitch_app_token(C.tw, on_app, NULL) == 0);
-    run_until(&C.calls, 3);
-    CHECK_INT(C.app_token_fetches, 1);
-    twitch_app_token_rejected(C.tw, "apptok1");
-    CHECK(twitch_app_token(C.tw, on_app, NULL) == 0);
-    run_until(&C.calls, 4);
-    CHECK_STR(C.got, "apptok2");
-    teardown();
-}
-
 static const struct unit_test tests[] = {
     {"get users: query, token, parse", test_get_users},
     {"helix carries Client-Id", test_client_id_header},
     {"5xx retried with backoff, then reported", test_retry_5xx},
-    {"POST not retried on 5xx; eventsub create parsed; app token cached", test_post_not_retried_on_5xx},
+    {"POST not retried on 5xx; eventsub create parsed; app token from the provider", test_post_not_retried_on_5xx},
     {"429 waits for Ratelimit-Reset", test_rate_limit_waits},
     {"401 gets a fresh user token once", test_401_fresh_token},
     {"no token: ENOTOKEN without a request", test_no_token},
@@ -624,7 +610,6 @@ static const struct unit_test tests[] = {
     {"timeouts retried then ETIMEOUT", test_timeout},
     {"connection refused: ENET", test_connection_refused},
     {"free cancels pending calls", test_free_cancels},
-    {"app token cached and renewed after a 401", test_app_token_cache},
     {0},
 };
 
