@@ -156,11 +156,30 @@ void api_me_delete(struct http_request *req)
 
 /* ---- PUT and DELETE /api/me/favorite ---- */
 
-static void on_favorite(void *arg, int status, const struct twitch_user *s, const char *message)
+/* auth's result → the HTTP status answered */
+static int result_status(int result)
+{
+    switch (result) {
+    case ACCOUNTS_OK:
+        return 200;
+    case ACCOUNTS_EGRANT:
+        return 401;
+    case ACCOUNTS_ENOTFOUND:
+        return 404;
+    case ACCOUNTS_ETWITCH:
+        return 502;
+    case ACCOUNTS_ETIMEOUT:
+        return 504;
+    default:
+        return 500;
+    }
+}
+
+static void on_favorite(void *arg, int result, const struct twitch_user *s, const char *message)
 {
     struct http_request *req = arg;
-    if (status != 200 || !s) {
-        http_respond_error(req, status >= 400 ? status : 500, message ? message : "failed");
+    if (result != ACCOUNTS_OK || !s) {
+        http_respond_error(req, result_status(result), message ? message : "failed");
         return;
     }
     struct buf b;
@@ -253,12 +272,12 @@ void api_favorite_delete(struct http_request *req)
 
 /* ---- GET /api/me/following ---- */
 
-static void on_following(void *arg, int status, const struct accounts_channel *ch, size_t n,
+static void on_following(void *arg, int result, const struct accounts_channel *ch, size_t n,
                          const char *message)
 {
     struct http_request *req = arg;
-    if (status != 200) {
-        http_respond_error(req, status >= 400 ? status : 500, message ? message : "failed");
+    if (result != ACCOUNTS_OK) {
+        http_respond_error(req, result_status(result), message ? message : "failed");
         return;
     }
     struct buf b;

@@ -107,7 +107,7 @@ int accounts_login_begin(struct accounts *a, int broadcaster, struct accounts_lo
 enum accounts_login_outcome {
     ACCOUNTS_LOGIN_OK = 0,
     ACCOUNTS_LOGIN_BAD_REQUEST, /* missing/wrong/reused state, no code, or Twitch refused the
-                                 * code: 400, no session */
+                                 * code: no session */
     ACCOUNTS_LOGIN_DENIED,      /* the viewer declined on Twitch (error=access_denied) */
     ACCOUNTS_LOGIN_FAILED,      /* Twitch answered something unusable */
     ACCOUNTS_LOGIN_UNAVAILABLE, /* Twitch did not answer */
@@ -139,9 +139,18 @@ int accounts_delete_user(struct accounts *a, const struct store_user *u, store_d
 
 /* ---- favorites and follows ------------------------------------------------------------------ */
 
-/* status: 200, or the HTTP status to answer (400 bad login, 401 the grant is gone, 404 no such
- * Twitch user, 502/504 Twitch, 500 store) with message, a sentence for the viewer. */
-typedef void (*accounts_favorite_fn)(void *arg, int status, const struct twitch_user *streamer,
+/* What a favorite or follows call came to. Auth says what happened; api/ chooses the HTTP
+ * status. */
+enum accounts_result {
+    ACCOUNTS_OK = 0,
+    ACCOUNTS_EGRANT,    /* the user's Twitch grant is gone (logged out, deleted, dead grant) */
+    ACCOUNTS_ENOTFOUND, /* Twitch has no such user */
+    ACCOUNTS_ETWITCH,   /* Twitch answered with an error, or with nonsense */
+    ACCOUNTS_ETIMEOUT,  /* Twitch did not answer */
+    ACCOUNTS_EINTERNAL, /* SEV's store failed, or memory ran out */
+};
+/* result: enum accounts_result; message: a sentence for the viewer (NULL on ACCOUNTS_OK). */
+typedef void (*accounts_favorite_fn)(void *arg, int result, const struct twitch_user *streamer,
                                      const char *message);
 /* 1 when login is 4..25 letters, digits or underscores. */
 int accounts_login_valid(const char *login);
@@ -159,11 +168,11 @@ struct accounts_channel {
     char display_name[128];
     int live;
 };
-typedef void (*accounts_following_fn)(void *arg, int status,
+typedef void (*accounts_following_fn)(void *arg, int result,
                                       const struct accounts_channel *channels, size_t n,
                                       const char *message);
 /* The channels user_id follows (all pages, up to 2000) with their live state (Get Streams in
- * batches of 100). status as accounts_favorite_fn. */
+ * batches of 100). result as accounts_favorite_fn. */
 int accounts_following(struct accounts *a, const char *user_id, accounts_following_fn cb,
                        void *arg);
 

@@ -92,10 +92,10 @@ int accounts_login_begin(struct accounts *a, int broadcaster, struct accounts_lo
     buf_init(&b, 4096);
     char redirect[300];
     snprintf(redirect, sizeof redirect, "%s/auth/callback", a->public_url);
+    const char *scopes = broadcaster ? SCOPES_VIEWER " " SCOPES_BROADCASTER : SCOPES_VIEWER;
     int bad = buf_printf(&b, "%s/authorize?response_type=code&client_id=", a->auth_url) |
               buf_urlencode(&b, a->client_id) | buf_puts(&b, "&redirect_uri=") |
-              buf_urlencode(&b, redirect) | buf_puts(&b, "&scope=") |
-              buf_urlencode(&b, broadcaster ? SCOPES_VIEWER " " SCOPES_BROADCASTER : SCOPES_VIEWER) |
+              buf_urlencode(&b, redirect) | buf_puts(&b, "&scope=") | buf_urlencode(&b, scopes) |
               buf_puts(&b, "&state=") | buf_puts(&b, state);
     if (bad || !(out->location = buf_detach(&b, NULL))) {
         buf_release(&b);

@@ -22,24 +22,24 @@ int accounts_login_valid(const char *login)
     return 1;
 }
 
-/* The status and sentence for a failed Twitch call. */
+/* The result and sentence for a failed Twitch call. */
 static int twitch_failure(const struct twitch_result *r, char *msg, size_t size)
 {
     switch (r->error) {
     case TWITCH_ENOTOKEN:
         snprintf(msg, size, "Your Twitch session has ended. Please log in again.");
-        return 401;
+        return ACCOUNTS_EGRANT;
     case TWITCH_ETIMEOUT:
     case TWITCH_ENET:
         snprintf(msg, size, "Twitch didn't answer. Please try again in a moment.");
-        return 504;
+        return ACCOUNTS_ETIMEOUT;
     default:
         if (r->status)
             snprintf(msg, size, "Twitch answered with an error (HTTP %d). Please try again.",
                      r->status);
         else
             snprintf(msg, size, "Twitch's answer made no sense. Please try again.");
-        return 502;
+        return ACCOUNTS_ETWITCH;
     }
 }
 
@@ -57,9 +57,9 @@ struct fav_job {
     int failed;
 };
 
-static void fav_end(struct fav_job *j, int status, const char *message)
+static void fav_end(struct fav_job *j, int result, const char *message)
 {
-    j->cb(j->arg, status, status == 200 ? &j->streamer : NULL, message);
+    j->cb(j->arg, result, result == ACCOUNTS_OK ? &j->streamer : NULL, message);
     free(j);
 }
 
@@ -77,7 +77,7 @@ static void on_fav_stored(void *arg, int status)
     if (--j->waits > 0)
         return;
     if (j->failed) {
-        fav_end(j, 500, "SEV couldn't save your favorite. Please try again.");
+        fav_end(j, ACCOUNTS_EINTERNAL, "SEV couldn't save your favorite. Please try again.");
         return;
     }
     log_info("auth.favorite_set", "user_id=%s streamer_id=%s login=%s", j->user_id,
@@ -85,7 +85,7 @@ static void on_fav_stored(void *arg, int status)
     if (strcmp(j->old_id, j->streamer.id) != 0 && a->hooks.on_favorite_changed)
         a->hooks.on_favorite_changed(a->hooks.arg, j->user_id, j->old_id[0] ? j->old_id : NULL,
                                      j->streamer.id, j->streamer.login);
-    fav_end(j, 200, NULL);
+    fav_end(j, ACCOUNTS_OK, NULL);
 }
 
 static void on_fav_user(void *arg, const struct twitch_result *r, const struct twitch_user *u,
@@ -99,10 +99,10 @@ static void on_fav_user(void *arg, const struct twitch_result *r, const struct t
     }
     char msg[200];
     if (!twitch_ok(r)) {
-        int status = twitch_failure(r, msg, sizeof msg);
+        int result = twitch_failure(r, msg, sizeof msg);
         log_warn("auth.favorite_lookup_failed", "user_id=%s status=%d err=\"%s\"", j->user_id,
                  r->status, r->message);
-        fav_end(j, status, msg);
+        fav_end(j, result, msg);
         return;
     }
     const struct twitch_user *found = NULL;
@@ -111,13 +111,13 @@ static void on_fav_user(void *arg, const struct twitch_result *r, const struct t
             found = &u[i];
     if (!found) {
         snprintf(msg, sizeof msg, "Twitch has no user called \xE2\x80\x9C%s\xE2\x80\x9D.", j->login);
-        fav_end(j, 404, msg);
+        fav_end(j, ACCOUNTS_ENOTFOUND, msg);
         return;
     }
     if (!tokens_has_user(a->tokens, j->user_id)) {
         /* logged out or deleted while Twitch answered: writing now would leave a favorite
          * behind for a user who is gone (a later deletion is queued after this write) */
-        fav_end(j, 401, "Your session has ended. Please log in again.");
+        fav_end(j, ACCOUNTS_EGRANT, "Your session has ended. Please log in again.");
         return;
     }
     j->streamer = *found;
@@ -144,7 +144,7 @@ static void on_fav_user(void *arg, const struct twitch_result *r, const struct t
         j->failed = 1;
     }
     if (j->waits == 0)
-        fav_end(j, 500, "SEV couldn't save your favorite. Please try again.");
+        fav_end(j, ACCOUNTS_EINTERNAL, "SEV couldn't save your favorite. Please try again.");
 }
 
 int accounts_set_favorite(struct accounts *a, const struct store_user *u, const char *login,
@@ -229,9 +229,10 @@ struct follow_job {
     size_t n;
 };
 
-static void follow_end(struct follow_job *j, int status, const char *message)
+static void follow_end(struct follow_job *j, int result, const char *message)
 {
-    j->cb(j->arg, status, status == 200 ? j->ch : NULL, status == 200 ? j->n : 0, message);
+    int ok = result == ACCOUNTS_OK;
+    j->cb(j->arg, result, ok ? j->ch : NULL, ok ? j->n : 0, message);
     free(j->ch);
     free(j);
 }
@@ -248,15 +249,15 @@ static void on_streams(void *arg, const struct twitch_result *r, const struct tw
     }
     if (!twitch_ok(r)) {
         char msg[200];
-        int status = twitch_failure(r, msg, sizeof msg);
-        follow_end(j, status, msg);
+        int result = twitch_failure(r, msg, sizeof msg);
+        follow_end(j, result, msg);
         return;
     }
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < j->n; k++)
             if (strcmp(j->ch[k].id, s[i].user_id) == 0)
                 j->ch[k].live = 1;
-    follow_end(j, 200, NULL);
+    follow_end(j, ACCOUNTS_OK, NULL);
 }
 
 static void on_followed(void *arg, const struct twitch_result *r, const struct twitch_followed *f,
@@ -270,21 +271,21 @@ static void on_followed(void *arg, const struct twitch_result *r, const struct t
     }
     if (!twitch_ok(r)) {
         char msg[200];
-        int status = twitch_failure(r, msg, sizeof msg);
+        int result = twitch_failure(r, msg, sizeof msg);
         if (r->error == TWITCH_OK && (r->status == 401 || r->status == 403))
             snprintf(msg, sizeof msg, "SEV may not read your follows. Please log in again.");
-        follow_end(j, status, msg);
+        follow_end(j, result, msg);
         return;
     }
     if (n == 0) {
-        follow_end(j, 200, NULL);
+        follow_end(j, ACCOUNTS_OK, NULL);
         return;
     }
     const char **ids = calloc(n, sizeof *ids);
     j->ch = calloc(n, sizeof *j->ch);
     if (!ids || !j->ch) {
         free(ids);
-        follow_end(j, 500, "out of memory");
+        follow_end(j, ACCOUNTS_EINTERNAL, "out of memory");
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -298,7 +299,7 @@ static void on_followed(void *arg, const struct twitch_result *r, const struct t
     int rc = twitch_get_streams(a->tw, j->user_id, ids, n, NULL, 0, on_streams, j);
     free(ids);
     if (rc < 0) {
-        follow_end(j, 500, "SEV couldn't ask Twitch who is live.");
+        follow_end(j, ACCOUNTS_EINTERNAL, "SEV couldn't ask Twitch who is live.");
         return;
     }
     acc_started(a);
