@@ -260,7 +260,7 @@ static int resolve_eventsub_secret(struct app *app, struct err *err)
                  app->cfg.eventsub_secret);
         return 0;
     }
-    if (!app->tokenbox && tokenbox_load(app->cfg.key_file, &app->tokenbox, err) < 0)
+    if (!app->tokenbox && tokenbox_new(app->cfg.key_file, &app->tokenbox, err) < 0)
         return -1;
     int rc = secret_unseal(app, err);
     if (rc <= 0)

@@ -130,7 +130,7 @@ int app_accounts_start(struct app *app, struct esm_twitch_ops *ops, struct err *
         log_info("auth.disabled", "%s", "reason=\"no TWITCH_CLIENT_ID: nobody can log in\"");
         return 0;
     }
-    if (!app->tokenbox && tokenbox_load(app->cfg.key_file, &app->tokenbox, err) < 0)
+    if (!app->tokenbox && tokenbox_new(app->cfg.key_file, &app->tokenbox, err) < 0)
         return -1;
     int64_t validate_ms = (int64_t)(app->cfg.validate_interval_s > 0
                                         ? app->cfg.validate_interval_s

@@ -32,11 +32,13 @@ void tokenbox_wipe_free(char *secret)
     free(secret);
 }
 
-int tokenbox_from_key(const unsigned char key[TOKENBOX_KEY_LEN], struct tokenbox **out)
+int tokenbox_new_from_key(const unsigned char key[TOKENBOX_KEY_LEN], struct tokenbox **out,
+                          struct err *err)
 {
+    *out = NULL;
     struct tokenbox *b = calloc(1, sizeof *b);
     if (!b)
-        return -1;
+        return err_set(err, "out of memory");
     memcpy(b->key, key, TOKENBOX_KEY_LEN);
     *out = b;
     return 0;
@@ -130,7 +132,7 @@ static int create_key_file(const char *path, unsigned char key[TOKENBOX_KEY_LEN]
     return 0;
 }
 
-int tokenbox_load(const char *path, struct tokenbox **out, struct err *err)
+int tokenbox_new(const char *path, struct tokenbox **out, struct err *err)
 {
     *out = NULL;
     unsigned char key[TOKENBOX_KEY_LEN];
@@ -157,9 +159,9 @@ int tokenbox_load(const char *path, struct tokenbox **out, struct err *err)
             log_warn("auth.key_file_mode", "path=%s mode=%04o want=0600", path,
                      (unsigned)(st.st_mode & 07777));
     }
-    int rc = tokenbox_from_key(key, out);
+    int rc = tokenbox_new_from_key(key, out, err);
     OPENSSL_cleanse(key, sizeof key);
-    return rc < 0 ? err_set(err, "out of memory") : 0;
+    return rc;
 }
 
 /* The additional authenticated data: a fixed prefix and the owner. */

@@ -9,7 +9,7 @@
  * and its owner (a user id, or "app") is authenticated as additional data: a blob copied to
  * another user's row does not open.
  *
- * Loop thread or any thread: a tokenbox is immutable after tokenbox_load.
+ * Loop thread or any thread: a tokenbox is immutable after tokenbox_new.
  */
 #ifndef SEV_AUTH_TOKENBOX_H
 #define SEV_AUTH_TOKENBOX_H
@@ -25,9 +25,10 @@ struct tokenbox;
 
 /* Reads the key file at path, or creates it (and its directory, 0700) when missing.
  * Blocking: start-up only. */
-int tokenbox_load(const char *path, struct tokenbox **out, struct err *err);
-/* For tests: a box with this key. */
-int tokenbox_from_key(const unsigned char key[TOKENBOX_KEY_LEN], struct tokenbox **out);
+int tokenbox_new(const char *path, struct tokenbox **out, struct err *err);
+/* A box with this key (copied; tests). */
+int tokenbox_new_from_key(const unsigned char key[TOKENBOX_KEY_LEN], struct tokenbox **out,
+                          struct err *err);
 /* Wipes the key. NULL is fine. */
 void tokenbox_free(struct tokenbox *b);
 

@@ -241,7 +241,7 @@ static void scenario_tokenbox(void *arg)
     size_t blob_len = 0, plain_len = 0;
     char *plain = NULL;
     ARM();
-    if (tokenbox_from_key(key, &box) == 0 &&
+    if (tokenbox_new_from_key(key, &box, NULL) == 0 &&
         tokenbox_seal(box, "owner", "the-token", 9, &blob, &blob_len) == 0 &&
         tokenbox_open(box, "owner", blob, blob_len, &plain, &plain_len) == 0)
         CHECK(plain_len == 9 && strcmp(plain, "the-token") == 0);

@@ -13,7 +13,7 @@ static struct tokenbox *box_of(unsigned char fill)
     unsigned char key[TOKENBOX_KEY_LEN];
     memset(key, fill, sizeof key);
     struct tokenbox *b = NULL;
-    CHECK(tokenbox_from_key(key, &b) == 0);
+    CHECK(tokenbox_new_from_key(key, &b, NULL) == 0);
     CHECK(b != NULL);
     return b;
 }
@@ -136,7 +136,7 @@ static void test_wrong_key(void)
     memset(key, 7, sizeof key);
     key[31] ^= 1; /* one bit away */
     struct tokenbox *c = NULL;
-    CHECK(tokenbox_from_key(key, &c) == 0);
+    CHECK(tokenbox_new_from_key(key, &c, NULL) == 0);
     unsigned char *x;
     size_t n;
     seal(a, "42", PLAIN, &x, &n);
@@ -175,7 +175,7 @@ static void test_key_file(void)
     mode_t old = umask(0); /* the modes must not depend on the caller's umask */
     struct err err = {{0}};
     struct tokenbox *a = NULL, *b = NULL;
-    CHECK(tokenbox_load(path, &a, &err) == 0);
+    CHECK(tokenbox_new(path, &a, &err) == 0);
     umask(old);
     CHECK(a != NULL);
 
@@ -194,7 +194,7 @@ static void test_key_file(void)
         CHECK(strchr("0123456789abcdef", data[i]) != NULL);
 
     /* reused: a second load reads the same key, the file is unchanged */
-    CHECK(tokenbox_load(path, &b, &err) == 0);
+    CHECK(tokenbox_new(path, &b, &err) == 0);
     unsigned char *x;
     size_t xn;
     seal(a, "42", PLAIN, &x, &xn);
@@ -221,7 +221,7 @@ static void test_key_file(void)
     CHECK(write(fd, raw, sizeof raw) == (ssize_t)sizeof raw);
     close(fd);
     struct tokenbox *c = NULL;
-    CHECK(tokenbox_load(rawpath, &c, &err) == 0);
+    CHECK(tokenbox_new(rawpath, &c, &err) == 0);
     CHECK(opens(c, "42", x, xn));
     tokenbox_free(c);
     free(x);
@@ -252,7 +252,7 @@ static void test_bad_key_files(void)
         close(fd);
         struct err err = {{0}};
         struct tokenbox *b = (struct tokenbox *)1;
-        CHECK(tokenbox_load(path, &b, &err) < 0);
+        CHECK(tokenbox_new(path, &b, &err) < 0);
         CHECK(b == NULL);
         CHECK(strstr(err.msg, "SEV_KEY_FILE") != NULL);
     }
@@ -264,15 +264,15 @@ static void test_bad_key_files(void)
     CHECK(chmod(path, 0644) == 0);
     struct err err = {{0}};
     struct tokenbox *b = NULL;
-    CHECK(tokenbox_load(path, &b, &err) == 0);
+    CHECK(tokenbox_new(path, &b, &err) == 0);
     tokenbox_free(b);
     /* a directory, or a path that cannot be created */
-    CHECK(tokenbox_load(dir, &b, &err) < 0);
+    CHECK(tokenbox_new(dir, &b, &err) < 0);
     CHECK(strstr(err.msg, "SEV_KEY_FILE") != NULL);
-    CHECK(tokenbox_load("", &b, &err) < 0);
+    CHECK(tokenbox_new("", &b, &err) < 0);
     char under[192];
     snprintf(under, sizeof under, "%s/sub/key", path); /* below a regular file */
-    CHECK(tokenbox_load(under, &b, &err) < 0);
+    CHECK(tokenbox_new(under, &b, &err) < 0);
     CHECK(strstr(err.msg, "SEV_KEY_FILE") != NULL);
     unlink(path);
     rmdir(dir);

@@ -154,7 +154,7 @@ static void setup(int64_t validate_ms)
     CHECK(store_open(&C.loop, uri, &C.st, &err) == 0);
     unsigned char key[TOKENBOX_KEY_LEN];
     memset(key, 9, sizeof key);
-    CHECK(tokenbox_from_key(key, &C.box) == 0);
+    CHECK(tokenbox_new_from_key(key, &C.box, NULL) == 0);
     tokens_up(validate_ms);
 }
 
