@@ -145,7 +145,7 @@ void tk_on_store_done(void *arg, int status)
 {
     struct tokens *tk = arg;
     if (status < 0)
-        log_error("auth.store_failed", "%s", "what=token_write");
+        log_error("auth.store_failed", "%s", "what=account_write");
     tk_returned(tk);
 }
 

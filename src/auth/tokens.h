@@ -19,8 +19,9 @@
  * forgotten and deleted from the store, then hooks.on_grant_ended runs.
  *
  * Threads: loop thread only. Callbacks: a function taking a callback that returns 0 calls it
- * exactly once, never inside the call itself; one that returns -1 never calls it. At
- * tokens_free every owed token callback runs (inside tokens_free) with an error.
+ * exactly once, never inside the call itself (one exception: when memory runs out while
+ * queueing an answer, the answer "out of memory" comes at once); one that returns -1 never
+ * calls it. At tokens_free every owed token callback runs (inside tokens_free) with an error.
  * Secrets: tokens are never logged; the buffers that held them are wiped before free.
  */
 #ifndef SEV_AUTH_TOKENS_H
