@@ -13,7 +13,7 @@
 /* Scopes, and why (README.md "Accounts"). */
 #define SCOPES_VIEWER "user:read:follows user:read:chat"
 #define SCOPES_BROADCASTER                                                                         \
-    "moderator:read:followers channel:read:subscriptions bits:read channel:read:redemptions"     \
+    "moderator:read:followers channel:read:subscriptions bits:read channel:read:redemptions"       \
     " channel:read:hype_train channel:read:polls channel:read:predictions channel:read:goals"      \
     " channel:read:charity channel:read:ads moderator:read:shoutouts"
 
@@ -27,16 +27,16 @@ struct pending_login {
 
 struct accounts {
     uv_loop_t *loop;
-    struct store *store;   /* borrowed */
-    struct twitch *tw;     /* borrowed */
-    struct tokens *tokens; /* owned: the users' and the app's Twitch tokens */
+    struct store *store;          /* borrowed */
+    struct twitch *tw;            /* borrowed */
+    struct tokens *tokens;        /* owned: the users' and the app's Twitch tokens */
     struct accounts_options opts; /* strings point at the copies below */
     char public_url[256], auth_url[256], client_id[128];
     struct accounts_hooks hooks;
-    struct map pending; /* state (hex) → struct pending_login (owned) */
-    struct map ended;   /* user id → number (uintptr_t) of deletions of the user's sessions
-                         * still in flight after their grant ended: until they are done, a
-                         * session the store still has for that user is not honoured */
+    struct map pending;      /* state (hex) → struct pending_login (owned) */
+    struct map ended;        /* user id → number (uintptr_t) of deletions of the user's sessions
+                              * still in flight after their grant ended: until they are done, a
+                              * session the store still has for that user is not honoured */
     int64_t flood_logged_us; /* monotonic: the last auth.login_flood warning */
     unsigned inflight;
     int freeing;

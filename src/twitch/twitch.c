@@ -64,9 +64,9 @@ struct twitch {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t curl_timer;
-    unsigned handles_open;     /* uv handles not yet closed (timers, polls) */
-    struct tw_req *reqs;       /* every live req */
-    struct tw_sock *socks;     /* sockets curl asked us to watch */
+    unsigned handles_open; /* uv handles not yet closed (timers, polls) */
+    struct tw_req *reqs;   /* every live req */
+    struct tw_sock *socks; /* sockets curl asked us to watch */
     unsigned nreqs;
     int freeing;
     char client_id[128];
@@ -112,11 +112,26 @@ struct twitch_result tw_result_error(int error, const char *message)
     return (struct twitch_result){.error = error, .status = 0, .message = message, .body = NULL};
 }
 
-const char *tw_auth_url(const struct twitch *t) { return t->auth_url; }
-const char *tw_api_url(const struct twitch *t) { return t->api_url; }
-const char *tw_client_id(const struct twitch *t) { return t->client_id; }
-const char *tw_client_secret(const struct twitch *t) { return t->client_secret; }
-int tw_freeing(const struct twitch *t) { return t->freeing; }
+const char *tw_auth_url(const struct twitch *t)
+{
+    return t->auth_url;
+}
+const char *tw_api_url(const struct twitch *t)
+{
+    return t->api_url;
+}
+const char *tw_client_id(const struct twitch *t)
+{
+    return t->client_id;
+}
+const char *tw_client_secret(const struct twitch *t)
+{
+    return t->client_secret;
+}
+int tw_freeing(const struct twitch *t)
+{
+    return t->freeing;
+}
 
 void tw_json_str(json_t *obj, const char *key, char *out, size_t size)
 {
@@ -317,8 +332,8 @@ static int add_header(struct tw_req *r, const char *fmt, const char *a, const ch
 {
     char line[1024];
     int n = snprintf(line, sizeof line, fmt, a, b);
-    struct curl_slist *h = n > 0 && (size_t)n < sizeof line ? curl_slist_append(r->headers, line)
-                                                             : NULL;
+    struct curl_slist *h =
+        n > 0 && (size_t)n < sizeof line ? curl_slist_append(r->headers, line) : NULL;
     OPENSSL_cleanse(line, sizeof line);
     if (!h)
         return -1;
@@ -414,8 +429,8 @@ static void schedule(struct tw_req *r, int delay_ms, const char *why)
 {
     char path[160];
     log_path(r, path, sizeof path);
-    log_info("twitch.retry", "method=%s path=%s why=\"%s\" attempt=%d delay_ms=%d", r->method,
-             path, why, r->attempts, delay_ms);
+    log_info("twitch.retry", "method=%s path=%s why=\"%s\" attempt=%d delay_ms=%d", r->method, path,
+             why, r->attempts, delay_ms);
     r->state = S_WAIT;
     uv_timer_start(&r->timer, on_retry_timer, (uint64_t)delay_ms, 0);
 }
@@ -447,8 +462,7 @@ static void req_finished(struct tw_req *r, CURLcode rc)
     if (rc != CURLE_OK) {
         int before_send = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
                           rc == CURLE_COULDNT_RESOLVE_PROXY;
-        if (can_retry && (r->retry == TW_RETRY_ALL || before_send) &&
-            rc != CURLE_WRITE_ERROR) {
+        if (can_retry && (r->retry == TW_RETRY_ALL || before_send) && rc != CURLE_WRITE_ERROR) {
             t->stats.retries++;
             schedule(r, backoff_ms(r), curl_easy_strerror(rc));
             return;
@@ -477,8 +491,7 @@ static void req_finished(struct tw_req *r, CURLcode rc)
     if (status == 401 && (r->auth == TW_AUTH_APP || r->auth == TW_AUTH_USER) && !r->reauthed) {
         r->reauthed = 1;
         if (t->tokens.rejected)
-            t->tokens.rejected(t->tokens.ctx, r->auth == TW_AUTH_APP ? NULL : r->as_user,
-                               r->token);
+            t->tokens.rejected(t->tokens.ctx, r->auth == TW_AUTH_APP ? NULL : r->as_user, r->token);
         wipe_free(r->token);
         r->token = NULL;
         r->attempts--;

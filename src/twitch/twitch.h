@@ -92,11 +92,11 @@ struct twitch_options {
 };
 
 struct twitch_stats {
-    uint64_t requests; /* HTTP attempts sent */
-    uint64_t errors;   /* calls that ended without a 2xx answer */
-    uint64_t retries;  /* attempts repeated after a 5xx or no answer */
+    uint64_t requests;     /* HTTP attempts sent */
+    uint64_t errors;       /* calls that ended without a 2xx answer */
+    uint64_t retries;      /* attempts repeated after a 5xx or no answer */
     uint64_t rate_limited; /* 429 answers */
-    uint64_t inflight; /* calls not yet called back */
+    uint64_t inflight;     /* calls not yet called back */
 };
 
 int twitch_new(uv_loop_t *loop, const struct twitch_options *opts, struct twitch **out,
@@ -251,7 +251,7 @@ int twitch_eventsub_list(struct twitch *t, const char *as_user,
                          const struct twitch_eventsub_filter *filter, const char *after,
                          int all_pages, twitch_eventsub_list_fn cb, void *arg);
 /* DELETE /eventsub/subscriptions?id=…: 204 deleted, 404 not found. */
-int twitch_eventsub_delete(struct twitch *t, const char *as_user, const char *id,
-                           twitch_done_fn cb, void *arg);
+int twitch_eventsub_delete(struct twitch *t, const char *as_user, const char *id, twitch_done_fn cb,
+                           void *arg);
 
 #endif
