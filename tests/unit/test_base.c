@@ -37,6 +37,18 @@ static void test_json_escape(void)
     buf_release(&b);
 }
 
+static void test_urlencode(void)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    CHECK(buf_urlencode(&b, "aZ09-_.~ /&=?%+\xC3\xA9") == 0);
+    CHECK_STR(b.data, "aZ09-_.~%20%2F%26%3D%3F%25%2B%C3%A9");
+    buf_release(&b);
+    buf_init(&b, 4); /* the cap holds */
+    CHECK(buf_urlencode(&b, "a b") == -1);
+    buf_release(&b);
+}
+
 static void test_rfc3339_roundtrip(void)
 {
     int64_t us;
@@ -67,6 +79,7 @@ static const struct unit_test tests[] = {
     {"buf refuses to pass its cap", test_buf_cap},
     {"buf printf of a long string", test_buf_printf_long},
     {"json escape", test_json_escape},
+    {"urlencode keeps only the unreserved characters", test_urlencode},
     {"rfc3339 parse and format", test_rfc3339_roundtrip},
     {"uuid v4", test_uuid},
     {0},
