@@ -2,8 +2,9 @@
  * adoption of tokens stored by other nodes; the token provider the twitch client calls; the
  * module's lifetime. The app token is in tokens_app.c.
  *
- * Lifetime: every store or Twitch call made here counts in tk->inflight; its callback first
- * calls tk_returned(tk), which frees the struct once tokens_free has run and nothing is left.
+ * Lifetime (tokens_life.c): every store or Twitch call made here counts in tk->inflight; its
+ * callback first calls tk_returned(tk), which frees the struct once tokens_free has run and
+ * nothing is left.
  * Token callbacks owed to others are never called inside the call that asked (a one-shot
  * timer delivers them), and at free they are all called with an error. */
 #include "auth/tokens_int.h"
@@ -19,39 +20,6 @@
 
 #define DEFAULT_VALIDATE_MS INT64_C(3600000)
 #define DEFAULT_REFRESH_MARGIN_S 300
-
-static void destroy(struct tokens *tk);
-
-/* ---- lifetime ---- */
-
-void tk_started(struct tokens *tk)
-{
-    tk->inflight++;
-}
-
-int tk_returned(struct tokens *tk)
-{
-    tk->inflight--;
-    if (!tk->freeing)
-        return 0;
-    destroy(tk);
-    return 1;
-}
-
-void tk_on_handle_closed(uv_handle_t *h)
-{
-    struct tokens *tk = h->data;
-    tk->handles_open--;
-    destroy(tk);
-}
-
-static void destroy(struct tokens *tk)
-{
-    if (!tk->freeing || tk->inflight || tk->handles_open)
-        return;
-    map_release(&tk->users);
-    free(tk);
-}
 
 static void on_revoked(void *arg, const struct twitch_result *r)
 {
@@ -139,14 +107,6 @@ static void utok_free(struct utok *t)
     tokenbox_wipe_free(t->access);
     tokenbox_wipe_free(t->refresh);
     free(t);
-}
-
-void tk_on_store_done(void *arg, int status)
-{
-    struct tokens *tk = arg;
-    if (status < 0)
-        log_error("auth.store_failed", "%s", "what=account_write");
-    tk_returned(tk);
 }
 
 /* Seals and stores t (fire and forget: the memory copy is what SEV uses meanwhile). */

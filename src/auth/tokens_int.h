@@ -1,5 +1,7 @@
 /* tokens_int.h: the tokens module's state, shared by tokens.c (user tokens, the load, the
- * provider, lifetime) and tokens_app.c (the app token). Only src/auth/tokens*.c include it. */
+ * provider, new/free), tokens_app.c (the app token) and tokens_life.c (the lifetime count,
+ * below both). Files call downwards only: tokens.c → tokens_app.c → tokens_life.c. Only
+ * src/auth/tokens*.c include it. */
 #ifndef SEV_AUTH_TOKENS_INT_H
 #define SEV_AUTH_TOKENS_INT_H
 
@@ -72,8 +74,9 @@ struct tokens {
     int freeing;
 };
 
-/* Every store or Twitch call made here is counted: tk_started before, and its callback calls
- * tk_returned first — 1 means tokens is being freed: return at once without touching tk. */
+/* tokens_life.c. Every store or Twitch call made here is counted: tk_started before, and its
+ * callback calls tk_returned first — 1 means tokens is being freed: return at once without touching
+ * tk. */
 void tk_started(struct tokens *tk);
 int tk_returned(struct tokens *tk);
 void tk_on_handle_closed(uv_handle_t *h);

@@ -118,6 +118,17 @@ static void run_until(int *counter, int want)
     CHECK_INT(*counter, want);
 }
 
+/* Like run_until, for counters that may pass want (timer-driven requests). */
+static void run_until_min(int *counter, int want)
+{
+    uv_timer_start(&C.dog, on_watchdog, 50, 50);
+    int64_t deadline = clock_mono_us() + 10000000;
+    while (*counter < want && clock_mono_us() < deadline)
+        uv_run(&C.loop, UV_RUN_ONCE);
+    uv_timer_stop(&C.dog);
+    CHECK(*counter >= want);
+}
+
 static void tokens_up(int64_t validate_ms)
 {
     struct tokens_options o = {.client_id = "cid", .validate_interval_ms = validate_ms};
@@ -274,7 +285,7 @@ static void test_validation_timer(void)
     int start_upkeeps = C.upkeeps;
     CHECK(start_upkeeps >= 1); /* the start-up round */
     CHECK(tokens_set_user(C.tk, "42", "at1", "rt1", 14000, NULL) == 0);
-    run_until(&C.validations, 1); /* the timer validated the user token */
+    run_until_min(&C.validations, 1); /* the timer validated the user token */
     CHECK(C.upkeeps > start_upkeeps);
     tokens_set_upkeep(C.tk, 0);
     int seen = C.validations;
@@ -284,7 +295,7 @@ static void test_validation_timer(void)
     while (clock_mono_us() < until)
         uv_run(&C.loop, UV_RUN_ONCE);
     uv_timer_stop(&C.dog);
-    CHECK_INT(C.validations, seen);
+    CHECK(C.validations <= seen + 1); /* at most the one already on its way (on: about 4) */
     CHECK_INT(C.ended, 0);
     teardown();
 }
