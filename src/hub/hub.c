@@ -26,6 +26,7 @@ struct frame {
     uint32_t ev_off;  /* the event object inside data */
     uint32_t ev_len;
     int64_t seq;
+    int64_t sseq;       /* the event's streamer_seq; 0 when the store does not number */
     int64_t publish_us; /* monotonic */
     uint8_t data[];
 };
@@ -49,6 +50,9 @@ struct client {
     struct replay *replay;           /* owned while replaying (since=), else NULL */
     uint32_t last_rx_ms;             /* hub_ms(): the peer last sent a byte */
     uint32_t stall_ms;               /* hub_ms() since a write waits on the peer, or 0 */
+    /* the highest streamer_seq sent or queued (held frames of a replay excepted): a live frame
+     * at or below it is a repeat (e.g. another node's event the replay already read) */
+    int64_t sseq;
     unsigned refs;                   /* see above */
     uint8_t dirty, closing;
 };
@@ -58,7 +62,8 @@ struct client {
 struct replay {
     char *since;  /* owned cursor: events after this id; NULL: the last batch is out */
     char *buf;    /* owned bytes of a replay batch being written */
-    int64_t seq;  /* live frames up to this seq were replayed */
+    int64_t seq;  /* live frames up to this seq were replayed (stores without streamer_seq) */
+    int batches;  /* store reads answered so far */
 };
 
 struct channel {
@@ -71,6 +76,7 @@ struct channel {
     struct frame *recent[HUB_RECENT]; /* owned refs, recent[0] newest */
     int nrecent;
     int complete; /* recent[] holds the newest min(HUB_RECENT, all) events of this streamer */
+    int64_t sseq; /* the newest streamer_seq published: anything at or below is a repeat */
 };
 
 struct hub {
@@ -104,7 +110,7 @@ static uint32_t hub_ms(const struct hub *hub)
 
 static const char FRAME_PREFIX[] = "{\"kind\":\"event\",\"event\":";
 
-static struct frame *frame_new(const char *ev_json, size_t ev_len, int64_t seq)
+static struct frame *frame_new(const char *ev_json, size_t ev_len, int64_t seq, int64_t sseq)
 {
     size_t payload = sizeof FRAME_PREFIX - 1 + ev_len + 1;
     uint8_t head[WS_MAX_HEADER];
@@ -117,6 +123,7 @@ static struct frame *frame_new(const char *ev_json, size_t ev_len, int64_t seq)
     f->ev_off = (uint32_t)(hlen + sizeof FRAME_PREFIX - 1);
     f->ev_len = (uint32_t)ev_len;
     f->seq = seq;
+    f->sseq = sseq;
     f->publish_us = clock_mono_us();
     memcpy(f->data, head, hlen);
     memcpy(f->data + hlen, FRAME_PREFIX, sizeof FRAME_PREFIX - 1);
@@ -143,7 +150,7 @@ static struct frame *frame_from_event(const struct event *ev)
     buf_init(&json, 0);
     struct frame *f = NULL;
     if (event_encode_json(ev, &json) == 0)
-        f = frame_new(json.data, json.len, ev->seq);
+        f = frame_new(json.data, json.len, ev->seq, ev->streamer_seq);
     buf_release(&json);
     return f;
 }
@@ -506,18 +513,26 @@ void hub_publish(struct hub *hub, const struct event *ev)
     if (!ev->streamer_login)
         return;
     struct channel *ch = channel_get(hub, ev->streamer_login, 1);
+    if (ch && ev->streamer_seq && ev->streamer_seq <= ch->sseq)
+        return; /* a repeat: every subscriber has it already */
     struct frame *f = ch ? frame_from_event(ev) : NULL;
     if (!f) {
         log_error("hub.publish_failed", "id=%s reason=\"out of memory\"", ev->id);
         return;
     }
     hub->stats.frames_published++;
+    if (f->sseq)
+        ch->sseq = f->sseq;
     channel_note_streamer(ch, ev);
     channel_remember(ch, f);
     channel_touch(hub, ch);
     /* closing a client unlinks only that client, so next stays valid */
     for (struct client *c = ch->clients, *next; c; c = next) {
         next = c->next;
+        if (f->sseq && f->sseq <= c->sseq)
+            continue; /* its since= replay sent this one from the store */
+        if (f->sseq && !c->replay)
+            c->sseq = f->sseq; /* held frames count once the replay is over */
         c->refs++;
         if (client_push(c, f) < 0) {
             if (c->conn) {
@@ -622,12 +637,21 @@ static void finish_replay(struct client *c)
     free(c->replay->buf);
     free(c->replay);
     c->replay = NULL;
-    /* drop held live frames that the replay already sent */
-    while (c->qlen && c->q[c->qhead]->seq <= replayed) {
-        c->qbytes -= c->q[c->qhead]->len;
+    /* drop held live frames that the replay already sent (by streamer_seq where the store
+     * numbers streamers, which holds across nodes; else by the node's seq) */
+    while (c->qlen) {
+        const struct frame *f = c->q[c->qhead];
+        if (f->sseq ? f->sseq > c->sseq : f->seq > replayed)
+            break;
+        c->qbytes -= f->len;
         frame_unref(c->q[c->qhead]);
         c->qhead = (c->qhead + 1) % c->qcap;
         c->qlen--;
+    }
+    if (c->qlen) {
+        const struct frame *last = c->q[(c->qhead + c->qlen - 1) % c->qcap];
+        if (last->sseq > c->sseq)
+            c->sseq = last->sseq;
     }
     client_mark_dirty(c);
 }
@@ -643,6 +667,34 @@ static void on_replay_written(void *arg, int status)
     else if (status == 0 && c->conn)
         finish_replay(c);
     client_unref(c);
+}
+
+/* Nothing followed the since event: what the client has seen ends at the since event's
+ * streamer_seq, one past its predecessor's (numbers are dense), so a live frame at or below it
+ * that this node learns of later is not sent again. */
+static void on_replay_base(void *arg, int status, struct event_list *events)
+{
+    struct client *c = arg;
+    if (c->conn && c->replay) {
+        if (status == 0 && events) {
+            int64_t base = events->count ? events->items[0]->streamer_seq + 1 : 1;
+            if ((!events->count || events->items[0]->streamer_seq) && base > c->sseq)
+                c->sseq = base;
+        }
+        finish_replay(c);
+    }
+    event_list_free(events);
+    client_unref(c);
+}
+
+/* Holds the caller's reference until on_replay_base; since is the client's since id. */
+static void replay_base(struct client *c, const char *since)
+{
+    const char *login = c->ch ? c->ch->info.login : "";
+    if (store_recent(c->hub->store, login, since, 1, on_replay_base, c) < 0) {
+        finish_replay(c);
+        client_unref(c);
+    }
 }
 
 static void on_replay_events(void *arg, int status, struct event_list *events)
@@ -675,9 +727,16 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
         ws_encode_frame(&out, WS_OP_TEXT, json.data, json.len, NULL);
         if (ev->seq > c->replay->seq)
             c->replay->seq = ev->seq;
+        if (ev->streamer_seq > c->sseq)
+            c->sseq = ev->streamer_seq;
     }
     /* a full batch means there may be more: continue from the last id sent */
     int more = got == REPLAY_BATCH || n < got;
+    char *base_since = NULL; /* nothing after the since event: where the client stands */
+    if (c->replay->batches++ == 0 && status == 0 && got == 0) {
+        base_since = c->replay->since;
+        c->replay->since = NULL;
+    }
     free(c->replay->since);
     c->replay->since = more ? strdup(events->items[n - 1]->id) : NULL;
     if (more && !c->replay->since) {
@@ -693,6 +752,11 @@ static void on_replay_events(void *arg, int status, struct event_list *events)
     event_list_free(events);
     if (out.len == 0) {
         buf_release(&out);
+        if (base_since) {
+            replay_base(c, base_since); /* takes our ref */
+            free(base_since);
+            return;
+        }
         finish_replay(c);
         client_unref(c);
         return;

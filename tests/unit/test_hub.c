@@ -9,12 +9,15 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "base/clock.h"
 #include "event/event.h"
 #include "http/server.h"
 #include "hub/hub.h"
+#include "store/store.h"
 #include "ws/frame.h"
 
 struct fixture {
@@ -22,6 +25,7 @@ struct fixture {
     struct http_server *srv;
     struct hub *hub;
     struct http_route routes[2];
+    struct store *store; /* borrowed; NULL: the hub has none */
 };
 
 struct tclient {
@@ -39,6 +43,8 @@ struct tclient {
     int messages;
     int reads;
     char last[512];
+    const char *query; /* of GET /ws; NULL: streamer=alpha */
+    char ids[1024];    /* the event ids received, each followed by a space */
 };
 
 static struct fixture *fx_global; /* the route handler's way back to the hub */
@@ -52,9 +58,10 @@ static void handle_ws(struct http_request *req)
 static void fx_init(struct fixture *fx)
 {
     fx_global = fx;
+    if (!fx->store)
+        CHECK(uv_loop_init(&fx->loop) == 0);
     signal(SIGPIPE, SIG_IGN); /* sev ignores it (main.c); writes to reset peers fail with EPIPE */
-    CHECK(uv_loop_init(&fx->loop) == 0);
-    CHECK(hub_new(&fx->loop, NULL, &fx_opts, &fx->hub, NULL) == 0);
+    CHECK(hub_new(&fx->loop, fx->store, &fx_opts, &fx->hub, NULL) == 0);
     fx->routes[0] = (struct http_route){HTTP_VERB_GET, "/ws", handle_ws, NULL, 0};
     fx->routes[1] = (struct http_route){0};
     struct http_server_options so = {.host = "127.0.0.1", .port = 0, .routes = fx->routes,
@@ -68,6 +75,11 @@ static int on_msg(void *arg, enum ws_opcode op, const uint8_t *data, size_t len,
     if (op == WS_OP_TEXT) {
         c->messages++;
         snprintf(c->last, sizeof c->last, "%.*s", (int)len, (const char *)data);
+        const char *id = strstr(c->last, "\"id\":\"");
+        size_t have = strlen(c->ids);
+        if (id && have + 64 < sizeof c->ids)
+            snprintf(c->ids + have, sizeof c->ids - have, "%.*s ",
+                     (int)strcspn(id + 6, "\""), id + 6);
     } else if (op == WS_OP_PING) {
         c->pings++;
         if (c->pong) {
@@ -119,18 +131,23 @@ static void on_connect(uv_connect_t *req, int status)
     if (status == UV_ECANCELED)
         return;
     CHECK(status == 0);
-    static const char hs[] = "GET /ws?streamer=alpha HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                             "Sec-WebSocket-Version: 13\r\n\r\n";
-    uv_buf_t b = uv_buf_init((char *)hs, sizeof hs - 1);
-    CHECK(uv_try_write((uv_stream_t *)&c->tcp, &b, 1) == (int)sizeof hs - 1);
+    char hs[512];
+    int n = snprintf(hs, sizeof hs,
+                     "GET /ws?%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n",
+                     c->query ? c->query : "streamer=alpha");
+    uv_buf_t b = uv_buf_init(hs, (unsigned)n);
+    CHECK(uv_try_write((uv_stream_t *)&c->tcp, &b, 1) == n);
     if (c->reading)
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-static void client_open(struct fixture *fx, struct tclient *c, int reading)
+static void client_open_query(struct fixture *fx, struct tclient *c, int reading,
+                              const char *query)
 {
     memset(c, 0, sizeof *c);
+    c->query = query;
     c->fx = fx;
     c->reading = reading;
     buf_init(&c->head, 0);
@@ -141,6 +158,11 @@ static void client_open(struct fixture *fx, struct tclient *c, int reading)
     struct sockaddr_in addr;
     uv_ip4_addr("127.0.0.1", http_server_port(fx->srv), &addr);
     CHECK(uv_tcp_connect(&c->conn, &c->tcp, (struct sockaddr *)&addr, on_connect) == 0);
+}
+
+static void client_open(struct fixture *fx, struct tclient *c, int reading)
+{
+    client_open_query(fx, c, reading, NULL);
 }
 
 static void client_release(struct tclient *c)
@@ -212,6 +234,8 @@ static int culled(void *arg)
 static void fx_free(struct fixture *fx, struct tclient *a, struct tclient *b)
 {
     hub_free(fx->hub);
+    if (fx->store)
+        store_close(fx->store);
     http_server_free(fx->srv);
     uv_close((uv_handle_t *)&a->tcp, NULL);
     if (b && !uv_is_closing((uv_handle_t *)&b->tcp))
@@ -225,7 +249,7 @@ static void fx_free(struct fixture *fx, struct tclient *a, struct tclient *b)
 
 static void test_fanout_and_burst(void)
 {
-    struct fixture fx;
+    struct fixture fx = {0};
     fx_init(&fx);
     struct tclient a, b;
     client_open(&fx, &a, 1);
@@ -256,7 +280,7 @@ static void test_fanout_and_burst(void)
 
 static void test_slow_client_culled(void)
 {
-    struct fixture fx;
+    struct fixture fx = {0};
     fx_init(&fx);
     struct tclient good, stuck;
     client_open(&fx, &good, 1);
@@ -292,7 +316,7 @@ static int no_more_clients(void *arg)
  * such a burst culled healthy readers (and freed them while on the flush list). */
 static void test_burst_larger_than_a_queue(void)
 {
-    struct fixture fx;
+    struct fixture fx = {0};
     fx_init(&fx);
     struct tclient a, b;
     client_open(&fx, &a, 1);
@@ -325,7 +349,7 @@ static void on_heap_closed(uv_handle_t *h)
  * events are published in bursts. ASan (unit-asan) reports any use after free. */
 static void test_churn_while_publishing(void)
 {
-    struct fixture fx;
+    struct fixture fx = {0};
     fx_init(&fx);
     enum { N = 24 };
     struct tclient *cs[N] = {0};
@@ -406,7 +430,7 @@ static void test_many_streamers_bounded(void)
 {
     struct hub_options saved = fx_opts;
     fx_opts.max_idle_channels = 100;
-    struct fixture fx;
+    struct fixture fx = {0};
     fx_init(&fx);
     struct tclient a;
     client_open(&fx, &a, 1);
@@ -463,7 +487,7 @@ static void test_dead_peer_closed(void)
     struct hub_options saved = fx_opts;
     fx_opts.ping_interval_ms = 300;
     fx_opts.ping_timeout_ms = 300;
-    struct fixture fx;
+    struct fixture fx = {0};
     fx_init(&fx);
     struct tclient live, dead;
     client_open(&fx, &live, 1);
@@ -480,6 +504,77 @@ static void test_dead_peer_closed(void)
     fx_opts = saved;
 }
 
+static void on_stored(void *arg, struct event *ev, int status)
+{
+    int *n = arg;
+    CHECK_INT(status, STORE_STORED);
+    (*n)++;
+}
+
+static int appended(void *arg)
+{
+    return *(int *)arg == 3;
+}
+
+struct two {
+    struct tclient *a, *b;
+};
+
+static int both_have_ev4(void *arg)
+{
+    struct two *t = arg;
+    return strstr(t->a->ids, "ev-4 ") && strstr(t->b->ids, "ev-4 ");
+}
+
+/* Another node stored ev-1..3; this node's bus delivers them only after two viewers came with
+ * since= (one behind, one up to date). Each gets every event once: the replay's from the store,
+ * the late live copies dropped by streamer_seq, and a repeat delivery dropped per channel. */
+static void test_since_replay_across_nodes(void)
+{
+    struct fixture fx = {0};
+    char dir[] = "/tmp/sev-test-hub-XXXXXX", uri[128], cmd[160];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(uri, sizeof uri, "sqlite:%s/sev.db", dir);
+    CHECK(uv_loop_init(&fx.loop) == 0);
+    struct err err = {{0}};
+    CHECK(store_open(&fx.loop, uri, &fx.store, &err) == 0);
+    struct event *evs[4];
+    int stored = 0;
+    for (int i = 0; i < 3; i++) {
+        evs[i] = make_event("alpha", i + 1, 10);
+        evs[i]->seq = 0;
+        CHECK(store_append(fx.store, evs[i], on_stored, &stored) == 0);
+    }
+    run_until(&fx, appended, &stored, 5000);
+    CHECK_INT(evs[2]->streamer_seq, 3);
+    evs[3] = make_event("alpha", evs[2]->seq + 1, 10); /* this node's own, not stored here */
+    evs[3]->streamer_seq = 4;
+    fx_init(&fx);
+    struct tclient a, b;
+    client_open_query(&fx, &a, 1, "streamer=alpha&since=ev-1");
+    client_open_query(&fx, &b, 1, "streamer=alpha&since=ev-3");
+    run_until(&fx, clients_connected, &fx, 3000);
+    struct want wa = {&a, 2};
+    run_until(&fx, got_messages, &wa, 3000);
+    CHECK_STR(a.ids, "ev-2 ev-3 ");
+    for (int i = 0; i < 4; i++)
+        hub_publish(fx.hub, evs[i]);
+    hub_publish(fx.hub, evs[3]); /* a repeat */
+    struct two t = {&a, &b};
+    run_until(&fx, both_have_ev4, &t, 3000);
+    CHECK_STR(a.ids, "ev-2 ev-3 ev-4 ");
+    CHECK_STR(b.ids, "ev-4 ");
+    struct hub_stats st;
+    hub_stats(fx.hub, &st);
+    CHECK_INT(st.frames_published, 4);
+    CHECK_INT(st.replayed, 2);
+    fx_free(&fx, &a, &b);
+    for (int i = 0; i < 4; i++)
+        event_free(evs[i]);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 static const struct unit_test tests[] = {
     {"fan-out to one streamer's clients, a burst corked", test_fanout_and_burst},
     {"a client that stops reading is culled, the other gets everything", test_slow_client_culled},
@@ -488,6 +583,8 @@ static const struct unit_test tests[] = {
     {"100,000 distinct streamers: idle channels evicted, memory bounded",
      test_many_streamers_bounded},
     {"a peer that answers no ping is closed, one that answers stays", test_dead_peer_closed},
+    {"since= replay across nodes: each event once, by streamer_seq",
+     test_since_replay_across_nodes},
     {0},
 };
 UNIT_MAIN(tests)
