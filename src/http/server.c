@@ -1,4 +1,5 @@
 #include "http/server.h"
+#include "http/request.h"
 
 #include <ctype.h>
 #include <http_parser.h>
@@ -11,8 +12,6 @@
 #include "base/map.h"
 #include "ws/frame.h"
 
-#define HEAD_MAX (16 * 1024)
-#define DEFAULT_BODY_MAX (64 * 1024)
 #define READ_BUF_SIZE (64 * 1024)
 #define IDLE_TIMEOUT_US (30 * 1000000LL)
 #define HEADER_TIMEOUT_US (15 * 1000000LL)
@@ -45,8 +44,7 @@ struct http_conn {
     uv_tcp_t tcp; /* first: the handle's data points back here */
     struct http_server *srv;
     struct http_conn *prev, *next; /* the server's list of connections */
-    http_parser parser;
-    struct http_request *req; /* owned: the request being read or handled */
+    struct http_reader rd; /* rd.req owned: the request being read or handled */
     struct buf *pending;      /* owned: pipelined bytes read past the current request, or NULL */
     struct peer *peer;        /* borrowed from srv->peers, counted; NULL when not counted */
     int64_t deadline_us;      /* monotonic; 0: none (see the states above) */
@@ -61,7 +59,6 @@ struct http_server {
     uv_tcp_t listener;
     uv_timer_t sweep;
     struct http_server_options opts;
-    http_parser_settings settings;
     struct http_conn *conns;
     size_t nconns;
     size_t nrejecting; /* of nconns: being answered 503 */
@@ -100,8 +97,6 @@ static void conn_feed(struct http_conn *c, const char *data, size_t len);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
 
-/* Negative marks in req->answered: why parsing stopped, answered once it has. */
-enum { TOO_LARGE_HEAD = -431, TOO_LARGE_BODY = -413 };
 
 const char *http_status_text(int status)
 {
@@ -134,176 +129,18 @@ const char *http_status_text(int status)
 
 /* ---- requests ---- */
 
-static struct http_request *request_new(struct http_conn *c)
-{
-    struct http_request *req = calloc(1, sizeof *req);
-    if (!req)
-        return NULL;
-    req->conn = c;
-    buf_init(&req->head, HEAD_MAX);
-    buf_init(&req->body_buf, DEFAULT_BODY_MAX);
-    buf_init(&req->resp_headers, HEAD_MAX);
-    req->route_index = -1;
-    req->query = "";
-    req->path = "";
-    req->body = "";
-    return req;
-}
-
-static void request_free(struct http_request *req)
-{
-    if (!req)
-        return;
-    for (int i = 0; i < HTTP_MAX_PARAMS; i++)
-        free(req->params[i]);
-    buf_release(&req->head);
-    buf_release(&req->body_buf);
-    buf_release(&req->resp_headers);
-    free(req);
-}
-
-const char *http_header(const struct http_request *req, const char *name)
-{
-    for (size_t i = 0; i < req->nheaders; i++)
-        if (strcasecmp(req->headers[i].name, name) == 0)
-            return req->headers[i].value;
-    return NULL;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..n) into out; '+' is a space when form is set. -1 if malformed or
- * too long, or if it decodes to a NUL byte. */
-static int url_decode(const char *s, size_t n, char *out, size_t size, int form)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int ch = (unsigned char)s[i];
-        if (ch == '%') {
-            if (i + 2 >= n)
-                return -1;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            ch = hi * 16 + lo;
-            i += 2;
-            if (ch == 0)
-                return -1;
-        } else if (ch == '+' && form) {
-            ch = ' ';
-        }
-        if (o + 1 >= size)
-            return -1;
-        out[o++] = (char)ch;
-    }
-    out[o] = 0;
-    return 0;
-}
-
-int http_query_param(const struct http_request *req, const char *name, char *out, size_t size)
-{
-    size_t nlen = strlen(name);
-    const char *p = req->query;
-    while (*p) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        size_t klen = eq ? (size_t)(eq - p) : len;
-        if (klen == nlen && strncmp(p, name, nlen) == 0) {
-            const char *v = eq ? eq + 1 : p + len;
-            return url_decode(v, (size_t)(p + len - v), out, size, 1) < 0 ? -1 : 1;
-        }
-        p += len;
-        if (*p == '&')
-            p++;
-    }
-    return 0;
-}
-
-int http_cookie(const struct http_request *req, const char *name, char *out, size_t size)
-{
-    size_t nlen = strlen(name);
-    for (size_t i = 0; i < req->nheaders; i++) {
-        if (strcasecmp(req->headers[i].name, "Cookie") != 0)
-            continue;
-        const char *p = req->headers[i].value;
-        while (*p) {
-            while (*p == ' ' || *p == ';')
-                p++;
-            const char *end = strchr(p, ';');
-            size_t len = end ? (size_t)(end - p) : strlen(p);
-            if (len > nlen && p[nlen] == '=' && strncmp(p, name, nlen) == 0) {
-                size_t vlen = len - nlen - 1;
-                if (vlen + 1 > size)
-                    return 0;
-                memcpy(out, p + nlen + 1, vlen);
-                out[vlen] = 0;
-                return 1;
-            }
-            p += len;
-        }
-    }
-    return 0;
-}
-
-/* ---- routing ---- */
-
-/* Matches path against a pattern like "/api/streamers/:login/events" or "/prefix/" followed by a star.
- * Captures are percent-decoded into req->params. */
-static int route_match(const char *pattern, const char *path, struct http_request *req)
-{
-    int np = 0;
-    const char *p = pattern, *s = path;
-    while (*p) {
-        if (*p == '*')
-            return 1;
-        if (*p == ':') {
-            const char *seg_end = strchr(s, '/');
-            size_t len = seg_end ? (size_t)(seg_end - s) : strlen(s);
-            if (len == 0 || np >= HTTP_MAX_PARAMS)
-                return 0;
-            char tmp[256];
-            if (url_decode(s, len, tmp, sizeof tmp, 0) < 0)
-                return 0;
-            free(req->params[np]);
-            req->params[np++] = strdup(tmp);
-            s += len;
-            while (*p && *p != '/')
-                p++;
-            continue;
-        }
-        if (*p != *s)
-            return 0;
-        p++;
-        s++;
-    }
-    return *s == 0;
-}
-
 static void dispatch(struct http_conn *c)
 {
     struct http_server *srv = c->srv;
-    struct http_request *req = c->req;
-    int path_matched = 0;
-    for (int i = 0; srv->opts.routes[i].handler; i++) {
+    struct http_request *req = c->rd.req;
+    int path_matched;
+    int i = http_route_find(srv->opts.routes, req, &path_matched);
+    if (i >= 0) {
         const struct http_route *r = &srv->opts.routes[i];
-        if (!route_match(r->pattern, req->path, req))
-            continue;
-        path_matched = 1;
-        if (r->verb == req->verb || (r->verb == HTTP_VERB_GET && req->verb == HTTP_VERB_HEAD)) {
-            req->route_index = i;
-            req->route_ctx = r->ctx;
-            r->handler(req);
-            return;
-        }
+        req->route_index = i;
+        req->route_ctx = r->ctx;
+        r->handler(req);
+        return;
     }
     if (path_matched) {
         http_respond_error(req, 405, "method not allowed on this path");
@@ -313,7 +150,7 @@ static void dispatch(struct http_conn *c)
     srv->opts.not_found(req);
 }
 
-/* ---- http-parser callbacks ---- */
+/* ---- pipelining ---- */
 
 /* Pipelined bytes live in a buffer of their own, made only when a client sends ahead: idle
  * connections (most WebSocket clients) carry one pointer for it. */
@@ -323,7 +160,7 @@ static int pending_append(struct http_conn *c, const char *data, size_t len)
         c->pending = malloc(sizeof *c->pending);
         if (!c->pending)
             return -1;
-        buf_init(c->pending, HEAD_MAX + DEFAULT_BODY_MAX);
+        buf_init(c->pending, HTTP_HEAD_MAX + HTTP_DEFAULT_BODY_MAX);
     }
     return buf_append(c->pending, data, len);
 }
@@ -334,153 +171,6 @@ static struct buf *pending_take(struct http_conn *c)
     struct buf *b = c->pending;
     c->pending = NULL;
     return b;
-}
-
-static void parser_settings_init(http_parser_settings *s);
-
-static struct http_conn *conn_of(http_parser *p)
-{
-    return p->data;
-}
-
-static int on_message_begin(http_parser *p)
-{
-    struct http_conn *c = conn_of(p);
-    if (!c->req)
-        c->req = request_new(c);
-    if (!c->req)
-        return -1;
-    c->req->header_state = 0;
-    c->deadline_us = clock_mono_us() + c->srv->header_us; /* the whole head, however sent */
-    return 0;
-}
-
-static int head_append(struct http_request *req, const char *at, size_t len)
-{
-    if (buf_append(&req->head, at, len) < 0) {
-        req->answered = TOO_LARGE_HEAD;
-        return -1;
-    }
-    return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t len)
-{
-    struct http_conn *c = conn_of(p);
-    return head_append(c->req, at, len);
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t len)
-{
-    struct http_conn *c = conn_of(p);
-    struct http_request *req = c->req;
-    if (req->header_state == 3) /* a trailer: appending would move the head under req->path */
-        return 0;
-    if (req->header_state != 1) {
-        if (req->nheaders >= HTTP_MAX_HEADERS) {
-            req->answered = TOO_LARGE_HEAD;
-            return -1;
-        }
-        if (head_append(req, "", 1) < 0) /* ends the url or the previous value */
-            return -1;
-        req->field_off = req->head.len;
-        req->nheaders++;
-        req->header_state = 1;
-    }
-    return head_append(req, at, len);
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len)
-{
-    struct http_conn *c = conn_of(p);
-    struct http_request *req = c->req;
-    if (req->header_state == 3)
-        return 0;
-    if (req->header_state != 2) {
-        if (head_append(req, "", 1) < 0)
-            return -1;
-        req->value_off = req->head.len;
-        /* remember offsets in the pointer slots; made real in on_headers_complete */
-        req->headers[req->nheaders - 1].name = (const char *)(uintptr_t)req->field_off;
-        req->headers[req->nheaders - 1].value = (const char *)(uintptr_t)req->value_off;
-        req->header_state = 2;
-    }
-    return head_append(req, at, len);
-}
-
-static enum http_verb verb_of(unsigned method)
-{
-    switch (method) {
-    case HTTP_GET: return HTTP_VERB_GET;
-    case HTTP_HEAD: return HTTP_VERB_HEAD;
-    case HTTP_POST: return HTTP_VERB_POST;
-    case HTTP_PUT: return HTTP_VERB_PUT;
-    case HTTP_DELETE: return HTTP_VERB_DELETE;
-    default: return HTTP_VERB_OTHER;
-    }
-}
-
-static int on_headers_complete(http_parser *p)
-{
-    struct http_conn *c = conn_of(p);
-    struct http_request *req = c->req;
-    if (head_append(req, "", 1) < 0)
-        return -1;
-    char *base = req->head.data;
-    for (size_t i = 0; i < req->nheaders; i++) {
-        if (!req->headers[i].value) { /* a field without a value (header_state stayed 1) */
-            req->headers[i].name = base + req->field_off;
-            req->headers[i].value = "";
-            continue;
-        }
-        req->headers[i].name = base + (uintptr_t)req->headers[i].name;
-        req->headers[i].value = base + (uintptr_t)req->headers[i].value;
-    }
-    /* the url is at the start of head: split off the query */
-    char *url = base;
-    char *q = strchr(url, '?');
-    if (q) {
-        *q = 0;
-        req->query = q + 1;
-    }
-    char *hash = strchr(req->query, '#');
-    if (hash)
-        *hash = 0;
-    req->path = url;
-    req->verb = verb_of(p->method);
-    req->keep_alive = http_should_keep_alive(p);
-    req->header_state = 3;
-    c->deadline_us = clock_mono_us() + c->srv->body_us; /* the whole body, however sent */
-    return 0;
-}
-
-static size_t route_body_max(struct http_server *srv, const char *path)
-{
-    for (int i = 0; srv->opts.routes[i].handler; i++) {
-        const struct http_route *r = &srv->opts.routes[i];
-        if (r->max_body && strncmp(r->pattern, path, strcspn(r->pattern, ":*")) == 0)
-            return r->max_body;
-    }
-    return DEFAULT_BODY_MAX;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-    struct http_conn *c = conn_of(p);
-    struct http_request *req = c->req;
-    if (req->body_buf.len == 0 && !req->body_buf.data)
-        req->body_buf.max = route_body_max(c->srv, req->path);
-    if (buf_append(&req->body_buf, at, len) < 0) {
-        req->answered = TOO_LARGE_BODY; /* answered once parsing stops */
-        return -1;
-    }
-    return 0;
-}
-
-static int on_message_complete(http_parser *p)
-{
-    http_parser_pause(p, 1);
-    return 0;
 }
 
 /* ---- writing ---- */
@@ -500,7 +190,7 @@ static void on_written(uv_write_t *w, int status)
         conn_close(c);
         return;
     }
-    if (c->state == CONN_HANDLING && !c->req) { /* response done: next request */
+    if (c->state == CONN_HANDLING && !c->rd.req) { /* response done: next request */
         c->state = CONN_READING;
         c->deadline_us = clock_mono_us() + c->srv->idle_us;
         if (c->pending) { /* a pipelined request, whole or in part */
@@ -557,7 +247,7 @@ static void respond_raw(struct http_request *req, int status, const char *conten
     req->answered = 1;
     struct http_conn *c = req->conn;
     if (!c) { /* the client went away while we worked: nothing to send */
-        request_free(req);
+        http_request_free(req);
         return;
     }
     finish_request(req, status);
@@ -578,8 +268,8 @@ static void respond_raw(struct http_request *req, int status, const char *conten
     buf_puts(&out, "\r\n");
     if (req->verb != HTTP_VERB_HEAD && status != 204 && status != 304)
         buf_append(&out, body, len);
-    c->req = NULL;
-    request_free(req);
+    c->rd.req = NULL;
+    http_request_free(req);
     size_t n;
     char *data = buf_detach(&out, &n);
     if (data)
@@ -645,26 +335,34 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 /* Answers a request that could not be parsed, then closes. */
 static void reject(struct http_conn *c, int status, const char *message)
 {
-    if (!c->req)
-        c->req = request_new(c);
-    if (!c->req) {
+    if (!c->rd.req)
+        c->rd.req = http_request_new(c);
+    if (!c->rd.req) {
         conn_close(c);
         return;
     }
-    c->req->keep_alive = 0;
-    c->req->answered = 0;
+    c->rd.req->keep_alive = 0;
+    c->rd.req->answered = 0;
     c->state = CONN_HANDLING;
     uv_read_stop((uv_stream_t *)&c->tcp);
     log_info("http.rejected", "status=%d reason=\"%s\"", status, message);
-    http_respond_error(c->req, status, message);
+    http_respond_error(c->rd.req, status, message);
+}
+
+/* The reader's news: each part of a request has its own deadline (see the states above). */
+static void conn_on_phase(void *arg, enum http_reader_phase phase)
+{
+    struct http_conn *c = arg;
+    c->deadline_us = clock_mono_us() + (phase == HTTP_READER_HEAD ? c->srv->header_us
+                                                                  : c->srv->body_us);
 }
 
 static void conn_feed(struct http_conn *c, const char *data, size_t len)
 {
-    size_t n = http_parser_execute(&c->parser, &c->srv->settings, data, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    size_t n = http_reader_feed(&c->rd, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->rd.parser);
     if (e == HPE_PAUSED) {
-        http_parser_pause(&c->parser, 0);
+        http_reader_resume(&c->rd);
         /* a whole request: keep whatever follows it for later */
         if (n < len && pending_append(c, data + n, len - n) < 0) {
             conn_close(c);
@@ -673,17 +371,15 @@ static void conn_feed(struct http_conn *c, const char *data, size_t len)
         c->state = CONN_HANDLING;
         c->deadline_us = 0; /* the handler's time is ours */
         uv_read_stop((uv_stream_t *)&c->tcp);
-        struct http_request *req = c->req;
-        req->body = req->body_buf.data ? req->body_buf.data : "";
-        req->body_len = req->body_buf.len;
+        struct http_request *req = c->rd.req;
         req->start_us = clock_mono_us();
         dispatch(c);
         return;
     }
     if (e != HPE_OK) {
-        if (c->req && c->req->answered == TOO_LARGE_BODY)
+        if (c->rd.req && c->rd.req->answered == HTTP_TOO_LARGE_BODY)
             reject(c, 413, "request body too large");
-        else if (c->req && c->req->answered == TOO_LARGE_HEAD)
+        else if (c->rd.req && c->rd.req->answered == HTTP_TOO_LARGE_HEAD)
             reject(c, 431, "request headers too large");
         else
             reject(c, 400, http_errno_description(e));
@@ -770,7 +466,7 @@ static void on_conn_closed(uv_handle_t *h)
     if (c->rejecting)
         srv->nrejecting--;
     peer_detach(c);
-    request_free(c->req);
+    http_request_free(c->rd.req);
     struct buf *pending = pending_take(c);
     if (pending) {
         buf_release(pending);
@@ -793,9 +489,9 @@ static void conn_close(struct http_conn *c)
         return;
     enum conn_state was = c->state;
     c->state = CONN_CLOSING;
-    if (was == CONN_HANDLING && c->req && c->req->answered <= 0) {
-        c->req->conn = NULL; /* the handler still holds it; it is freed when answered */
-        c->req = NULL;
+    if (was == CONN_HANDLING && c->rd.req && c->rd.req->answered <= 0) {
+        c->rd.req->conn = NULL; /* the handler still holds it; it is freed when answered */
+        c->rd.req = NULL;
     }
     if (was == CONN_UPGRADED && c->ws_ops && c->ws_ops->on_close)
         c->ws_ops->on_close(c->ws_arg);
@@ -903,7 +599,7 @@ static void shed_one(struct http_server *srv)
             conn_close(c);
             return;
         }
-        if (c->state == CONN_READING && !c->req)
+        if (c->state == CONN_READING && !c->rd.req)
             idle = c;
     }
     if (idle)
@@ -935,8 +631,7 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
+    http_reader_init(&c->rd, srv->opts.routes, c, conn_on_phase, c);
     c->deadline_us = clock_mono_us() + srv->idle_us;
     c->next = srv->conns;
     if (srv->conns)
@@ -978,8 +673,8 @@ static void on_sweep(uv_timer_t *t)
             continue;
         if (c->state != CONN_REJECTING) {
             const char *what = c->state == CONN_HANDLING ? "send"
-                               : !c->req                 ? "idle"
-                               : c->req->header_state == 3 ? "body"
+                               : !c->rd.req                 ? "idle"
+                               : c->rd.req->header_state == 3 ? "body"
                                                            : "header";
             log_debug("http.timeout", "waited_for=%s", what);
         }
@@ -1039,8 +734,8 @@ int http_upgrade_websocket(struct http_request *req, const struct http_ws_ops *o
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
                      accept);
-    c->req = NULL;
-    request_free(req);
+    c->rd.req = NULL;
+    http_request_free(req);
     c->state = CONN_UPGRADED;
     c->ws_ops = NULL; /* until on_open: conn_close does not call on_close before it */
     uv_buf_t b = uv_buf_init(head, (unsigned)n);
@@ -1170,19 +865,6 @@ void http_conn_peer(const struct http_conn *c, char *out, size_t size)
 
 /* ---- server ---- */
 
-/* The http-parser callbacks of every connection (the HTTP fuzzer uses them too). */
-static void parser_settings_init(http_parser_settings *s)
-{
-    http_parser_settings_init(s);
-    s->on_message_begin = on_message_begin;
-    s->on_url = on_url;
-    s->on_header_field = on_header_field;
-    s->on_header_value = on_header_value;
-    s->on_headers_complete = on_headers_complete;
-    s->on_body = on_body;
-    s->on_message_complete = on_message_complete;
-}
-
 /* The answer to a connection over a limit, built once: it is sent before the request is
  * read, so it cannot depend on it. */
 static char *busy_response(const struct http_server_options *opts, const char *message)
@@ -1210,7 +892,6 @@ int http_server_new(uv_loop_t *loop, const struct http_server_options *opts,
         return err_set(err, "out of memory");
     srv->loop = loop;
     srv->opts = *opts;
-    parser_settings_init(&srv->settings);
     map_init(&srv->peers);
     srv->idle_us = opts->idle_timeout_us > 0 ? opts->idle_timeout_us : IDLE_TIMEOUT_US;
     srv->header_us = opts->header_timeout_us > 0 ? opts->header_timeout_us : HEADER_TIMEOUT_US;
