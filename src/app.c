@@ -30,33 +30,6 @@
 /* Helix Get Streams is asked at most this often per streamer; events update it in between. */
 #define STREAM_STATUS_TTL_S 30
 
-/* The route table: every URL SEV answers. GET rows answer HEAD too. */
-static const struct http_route route_table[] = {
-    {HTTP_VERB_GET, "/", page_home, NULL, 0},
-    {HTTP_VERB_GET, "/streamer/:login", page_streamer, NULL, 0},
-    {HTTP_VERB_GET, "/streamer/:login/overlay", page_overlay, NULL, 0},
-    {HTTP_VERB_GET, "/analytics", page_analytics, NULL, 0},
-    {HTTP_VERB_GET, "/account", page_account, NULL, 0},
-    {HTTP_VERB_GET, "/healthz", api_healthz, NULL, 0},
-    {HTTP_VERB_GET, "/metrics", api_metrics, NULL, 0},
-    {HTTP_VERB_GET, "/config.json", api_config_json, NULL, 0},
-    {HTTP_VERB_GET, "/ws", api_ws, NULL, 0},
-    {HTTP_VERB_POST, "/eventsub/webhook", api_webhook, NULL, WEBHOOK_MAX_BODY},
-    {HTTP_VERB_GET, "/api/streamers/:login", api_streamer, NULL, 0},
-    {HTTP_VERB_GET, "/api/streamers/:login/events", api_events, NULL, 0},
-    {HTTP_VERB_GET, "/api/streamers/:login/capabilities", api_capabilities, NULL, 0},
-    {HTTP_VERB_GET, "/api/stats/streamers", api_stats_streamers, NULL, 0},
-    {HTTP_VERB_GET, "/api/stats/streamers/:login/types", api_stats_types, NULL, 0},
-    {HTTP_VERB_GET, "/api/stats/streamers/:login/hourly", api_stats_hourly, NULL, 0},
-    {HTTP_VERB_GET, "/auth/login", api_login, NULL, 0},
-    {HTTP_VERB_GET, "/auth/callback", api_callback, NULL, 0},
-    {HTTP_VERB_POST, "/auth/logout", api_logout, NULL, 0},
-    {HTTP_VERB_GET, "/api/me", api_me, NULL, 0},
-    {HTTP_VERB_DELETE, "/api/me", api_me_delete, NULL, 0},
-    {HTTP_VERB_PUT, "/api/me/favorite", api_favorite_put, NULL, 0},
-    {HTTP_VERB_DELETE, "/api/me/favorite", api_favorite_delete, NULL, 0},
-    {HTTP_VERB_GET, "/api/me/following", api_following, NULL, 0},
-};
 
 static void on_request_done(void *arg, const char *route, int status, int64_t dur_us)
 {
@@ -290,12 +263,12 @@ static int resolve_eventsub_secret(struct app *app, struct err *err)
 
 static int build_routes(struct app *app)
 {
-    app->nroutes = sizeof route_table / sizeof route_table[0];
+    app->nroutes = api_nroutes;
     app->routes = calloc(app->nroutes + 1, sizeof *app->routes);
     if (!app->routes)
         return -1;
     for (size_t i = 0; i < app->nroutes; i++) {
-        app->routes[i] = route_table[i];
+        app->routes[i] = api_routes[i];
         app->routes[i].ctx = app;
     }
     return 0;

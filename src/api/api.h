@@ -4,7 +4,15 @@
 #ifndef SEV_API_H
 #define SEV_API_H
 
+#include <stddef.h>
+
 #include "http/server.h"
+
+/* Every URL SEV answers, in match order; GET rows answer HEAD too. ctx is NULL: the app copies
+ * the table and sets each row's ctx to itself. Ends with a row whose handler is NULL (not
+ * counted in api_nroutes). */
+extern const struct http_route api_routes[];
+extern const size_t api_nroutes;
 
 void api_events(struct http_request *req);        /* GET /api/streamers/:login/events */
 void api_streamer(struct http_request *req);      /* GET /api/streamers/:login */
