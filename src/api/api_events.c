@@ -16,9 +16,7 @@ int api_login_param(struct http_request *req, const char *raw, char *out, size_t
         http_respond_error(req, 400, "not a Twitch login");
         return -1;
     }
-    for (size_t i = 0; i <= n; i++)
-        out[i] = (char)tolower((unsigned char)raw[i]);
-    if (!hub_login_valid(out)) {
+    if (!event_login_lower(raw, out, size)) {
         http_respond_error(req, 400, "not a Twitch login (letters, digits and _ only)");
         return -1;
     }

@@ -231,13 +231,14 @@ void api_favorite_put(struct http_request *req)
         http_respond_error(req, 400, "Send {\"login\":\"name\"} with the streamer's Twitch login.");
         return;
     }
-    if (!accounts_login_valid(login)) {
+    char lower[32];
+    if (!event_login_lower(login, lower, sizeof lower)) {
         /* quoted back cut to 40 bytes, at a character boundary (the answer stays UTF-8) */
         size_t len = strlen(login), shown = len > 40 ? 40 : len;
         while (shown > 0 && shown < len && ((unsigned char)login[shown] & 0xC0) == 0x80)
             shown--;
         snprintf(msg, sizeof msg,
-                 "\xE2\x80\x9C%.*s%s\xE2\x80\x9D is not a Twitch login: use 4 to 25 letters, "
+                 "\xE2\x80\x9C%.*s%s\xE2\x80\x9D is not a Twitch login: use up to 25 letters, "
                  "digits or underscores.",
                  (int)shown, login, shown < len ? "\xE2\x80\xA6" : "");
         json_decref(body);

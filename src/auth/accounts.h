@@ -152,8 +152,6 @@ enum accounts_result {
 /* result: enum accounts_result; message: a sentence for the viewer (NULL on ACCOUNTS_OK). */
 typedef void (*accounts_favorite_fn)(void *arg, int result, const struct twitch_user *streamer,
                                      const char *message);
-/* 1 when login is 4..25 letters, digits or underscores. */
-int accounts_login_valid(const char *login);
 /* Looks login up (Get Users), stores the streamer and the favorite, calls the hook. A user
  * whose tokens went (logout, deletion) while Twitch answered gets 401 and nothing is stored. */
 int accounts_set_favorite(struct accounts *a, const struct store_user *u, const char *login,

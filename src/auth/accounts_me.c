@@ -11,17 +11,6 @@
 
 #define FOLLOWING_MAX 2000
 
-int accounts_login_valid(const char *login)
-{
-    size_t n = login ? strlen(login) : 0;
-    if (n < 4 || n > 25)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)login[i]) && login[i] != '_')
-            return 0;
-    return 1;
-}
-
 /* The result and sentence for a failed Twitch call. */
 static int twitch_failure(const struct twitch_result *r, char *msg, size_t size)
 {
@@ -150,7 +139,8 @@ static void on_fav_user(void *arg, const struct twitch_result *r, const struct t
 int accounts_set_favorite(struct accounts *a, const struct store_user *u, const char *login,
                           accounts_favorite_fn cb, void *arg)
 {
-    if (!cb || !u || !accounts_login_valid(login) || a->freeing)
+    char lower[32];
+    if (!cb || !u || !event_login_lower(login, lower, sizeof lower) || a->freeing)
         return -1;
     struct fav_job *j = calloc(1, sizeof *j);
     if (!j)

@@ -157,17 +157,6 @@ static struct frame *frame_from_event(const struct event *ev)
 
 /* ---- channels ---- */
 
-int hub_login_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 25)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_')
-            return 0;
-    return 1;
-}
-
 static void channel_free(struct channel *ch);
 
 static void idle_unlink(struct hub *hub, struct channel *ch)
@@ -792,7 +781,7 @@ void hub_handle_ws(struct hub *hub, struct http_request *req)
     char login[64], since[64];
     int has_login = http_query_param(req, "streamer", login, sizeof login);
     int has_since = http_query_param(req, "since", since, sizeof since);
-    if (has_login != 1 || !hub_login_valid(login)) {
+    if (has_login != 1 || !event_login_valid(login)) {
         http_respond_error(req, 400, "streamer must be a Twitch login (letters, digits, _)");
         return;
     }
@@ -955,14 +944,7 @@ static int recent_from_memory(struct hub *hub, struct http_request *req, const c
 void hub_handle_recent(struct hub *hub, struct http_request *req, const char *login)
 {
     char lower[64], num[16], before[64];
-    size_t n = strlen(login);
-    if (n >= sizeof lower) {
-        http_respond_error(req, 400, "not a Twitch login");
-        return;
-    }
-    for (size_t i = 0; i <= n; i++)
-        lower[i] = (char)tolower((unsigned char)login[i]);
-    if (!hub_login_valid(lower)) {
+    if (!event_login_lower(login, lower, sizeof lower)) {
         http_respond_error(req, 400, "not a Twitch login");
         return;
     }

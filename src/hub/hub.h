@@ -83,8 +83,4 @@ const struct streamer_info *hub_streamer(struct hub *hub, const char *login);
 
 void hub_stats(const struct hub *hub, struct hub_stats *out);
 
-/* 1 if s is a plausible Twitch login (1..25 of [a-z0-9_]); Twitch's own rule for new names is
- * 4..25 but older accounts are shorter. */
-int hub_login_valid(const char *s);
-
 #endif

@@ -28,12 +28,7 @@ void page_home(struct http_request *req)
 static int login_ok(const char *raw)
 {
     char login[64];
-    size_t n = raw ? strlen(raw) : 0;
-    if (n == 0 || n >= sizeof login)
-        return 0;
-    for (size_t i = 0; i <= n; i++)
-        login[i] = (char)tolower((unsigned char)raw[i]);
-    return hub_login_valid(login);
+    return event_login_lower(raw, login, sizeof login);
 }
 
 /* A name that cannot be a Twitch login still gets the page, with 404: its script says what is
