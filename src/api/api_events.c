@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_int.h"
 #include "app.h"
 #include "eventsub/webhook.h"
 #include "hub/hub.h"
@@ -23,10 +24,140 @@ int api_login_param(struct http_request *req, const char *raw, char *out, size_t
     return 0;
 }
 
+
+/* ---- GET /api/streamers/:login/events ---- */
+
+void api_streamer_fields(struct buf *b, const char *id, const char *login,
+                         const char *display_name)
+{
+    buf_puts(b, "\"id\":\"");
+    buf_json_escape(b, id, strlen(id));
+    buf_puts(b, "\",\"login\":\"");
+    buf_json_escape(b, login, strlen(login));
+    buf_puts(b, "\",\"display_name\":\"");
+    buf_json_escape(b, display_name, strlen(display_name));
+    buf_puts(b, "\"");
+}
+
+struct recent_call {
+    struct hub *hub;
+    struct http_request *req; /* borrowed until answered */
+    char login[64];
+    char before[64];
+    int limit; /* asked for */
+    struct streamer_info info;
+};
+
+static void respond_events(struct http_request *req, const struct streamer_info *info,
+                           struct buf *events_json)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, "{\"streamer\":{");
+    api_streamer_fields(&b, info->id, info->login, info->display_name);
+    buf_puts(&b, "},\"events\":[");
+    buf_append(&b, events_json->data ? events_json->data : "", events_json->len);
+    buf_puts(&b, "]}");
+    http_add_header(req, "Cache-Control", "no-store");
+    http_respond_buf(req, 200, "application/json", &b);
+}
+
+static void on_recent_events(void *arg, int status, struct event_list *events)
+{
+    struct recent_call *call = arg;
+    struct http_request *req = call->req;
+    if (status < 0) {
+        http_respond_error(req, 503, "the event store is not answering");
+    } else if (status == 1) {
+        http_respond_error(req, 400, "before: no such event");
+    } else {
+        struct buf list;
+        buf_init(&list, 0);
+        for (size_t i = 0; i < events->count && i < (size_t)call->limit; i++) {
+            if (i)
+                buf_puts(&list, ",");
+            event_encode_json(events->items[i], &list);
+        }
+        respond_events(req, &call->info, &list);
+        buf_release(&list);
+        if (!call->before[0])
+            hub_warm(call->hub, call->login, events);
+    }
+    event_list_free(events);
+    free(call);
+}
+
+static void on_recent_streamer(void *arg, int status, const struct streamer_info *s)
+{
+    struct recent_call *call = arg;
+    if (status != 0) {
+        if (status == 1)
+            http_respond_error(call->req, 404, "SEV has never heard of this streamer");
+        else
+            http_respond_error(call->req, 503, "the event store is not answering");
+        free(call);
+        return;
+    }
+    call->info = *s;
+    hub_learn_streamer(call->hub, call->login, s);
+    struct app *app = call->req->route_ctx;
+    /* without before, read a whole window so the hub can warm the channel from it */
+    int want = call->before[0] ? call->limit : HUB_RECENT;
+    if (store_recent(app->store, call->login, call->before[0] ? call->before : NULL, want,
+                     on_recent_events, call) < 0) {
+        http_respond_error(call->req, 503, "the event store is not answering");
+        free(call);
+    }
+}
+
+/* From the hub's memory when the streamer's newest events are all there, else from the store
+ * (then the hub warms the channel). 404 for an unknown streamer, 400 for a bad limit or
+ * before. */
 void api_events(struct http_request *req)
 {
     struct app *app = req->route_ctx;
-    hub_handle_recent(app->hub, req, req->params[0]);
+    char lower[64], num[16], before[64];
+    if (!event_login_lower(req->params[0], lower, sizeof lower)) {
+        http_respond_error(req, 400, "not a Twitch login");
+        return;
+    }
+    int limit = 10;
+    int has = http_query_param(req, "limit", num, sizeof num);
+    if (has < 0 || (has == 1 && (sscanf(num, "%d", &limit) != 1 || limit < 1 || limit > 100))) {
+        http_respond_error(req, 400, "limit must be a number from 1 to 100");
+        return;
+    }
+    int has_before = http_query_param(req, "before", before, sizeof before);
+    if (has_before < 0 || (has_before == 1 && !before[0])) {
+        http_respond_error(req, 400, "before must be an event id");
+        return;
+    }
+    if (has_before != 1) {
+        struct buf list;
+        buf_init(&list, 0);
+        struct streamer_info info;
+        int hit = hub_recent(app->hub, lower, limit, &list, &info);
+        if (hit)
+            respond_events(req, &info, &list);
+        buf_release(&list);
+        if (hit)
+            return;
+    }
+    struct recent_call *call = calloc(1, sizeof *call);
+    if (!call) {
+        http_respond_error(req, 503, "out of memory");
+        return;
+    }
+    call->hub = app->hub;
+    call->req = req;
+    call->limit = limit;
+    snprintf(call->login, sizeof call->login, "%s", lower);
+    if (has_before == 1)
+        snprintf(call->before, sizeof call->before, "%s", before);
+    if (store_streamer_get(app->store, lower, on_recent_streamer, call) < 0) {
+        http_respond_error(req, 503, "the event store is not answering");
+        free(call);
+    }
 }
 
 void api_ws(struct http_request *req)
@@ -66,13 +197,8 @@ static void on_status(void *arg, const struct stream_status *st)
     const struct streamer_info *s = &call->info;
     struct buf b;
     buf_init(&b, 0);
-    buf_puts(&b, "{\"streamer\":{\"id\":\"");
-    buf_json_escape(&b, s->id, strlen(s->id));
-    buf_puts(&b, "\",\"login\":\"");
-    buf_json_escape(&b, s->login, strlen(s->login));
-    buf_puts(&b, "\",\"display_name\":\"");
-    buf_json_escape(&b, s->display_name, strlen(s->display_name));
-    buf_puts(&b, "\"");
+    buf_puts(&b, "{\"streamer\":{");
+    api_streamer_fields(&b, s->id, s->login, s->display_name);
     put_string(&b, "profile_image_url", st->profile_image_url);
     buf_printf(&b, "},\"live\":%s", !st->known ? "null" : st->live ? "true" : "false");
     put_string(&b, "title", st->title);

@@ -2,9 +2,15 @@
 #ifndef SEV_API_INT_H
 #define SEV_API_INT_H
 
+#include "base/buf.h"
 #include "http/server.h"
 
 #define API_SESSION_COOKIE "sev_session"
+
+/* The one writer of a streamer's JSON fields: "id":…,"login":…,"display_name":… (no braces,
+ * no leading comma), every value a string. */
+void api_streamer_fields(struct buf *b, const char *id, const char *login,
+                         const char *display_name);
 
 /* Set-Cookie name=value with HttpOnly, SameSite=Lax, Secure under https; max_age 0 clears. */
 void api_cookie_set(struct http_request *req, const char *name, const char *value,

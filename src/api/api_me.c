@@ -93,9 +93,7 @@ static void me_get(struct http_request *req, const struct store_user *u)
     buf_puts(&b, ",\"favorite\":");
     if (u->has_favorite) {
         buf_puts(&b, "{");
-        json_str(&b, "id", u->favorite.id, 0);
-        json_str(&b, "login", u->favorite.login, 1);
-        json_str(&b, "display_name", u->favorite.display_name, 1);
+        api_streamer_fields(&b, u->favorite.id, u->favorite.login, u->favorite.display_name);
         buf_puts(&b, "}");
     } else {
         buf_puts(&b, "null");
@@ -185,9 +183,7 @@ static void on_favorite(void *arg, int result, const struct twitch_user *s, cons
     struct buf b;
     buf_init(&b, 0);
     buf_puts(&b, "{");
-    json_str(&b, "id", s->id, 0);
-    json_str(&b, "login", s->login, 1);
-    json_str(&b, "display_name", s->display_name, 1);
+    api_streamer_fields(&b, s->id, s->login, s->display_name);
     json_str(&b, "profile_image_url", s->profile_image_url, 1);
     buf_puts(&b, "}");
     http_respond_buf(req, 200, "application/json", &b);
@@ -286,9 +282,7 @@ static void on_following(void *arg, int result, const struct accounts_channel *c
     buf_puts(&b, "[");
     for (size_t i = 0; i < n; i++) {
         buf_puts(&b, i ? ",{" : "{");
-        json_str(&b, "id", ch[i].id, 0);
-        json_str(&b, "login", ch[i].login, 1);
-        json_str(&b, "display_name", ch[i].display_name, 1);
+        api_streamer_fields(&b, ch[i].id, ch[i].login, ch[i].display_name);
         buf_printf(&b, ",\"live\":%s}", ch[i].live ? "true" : "false");
     }
     buf_puts(&b, "]");

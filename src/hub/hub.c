@@ -812,39 +812,11 @@ void hub_handle_ws(struct hub *hub, struct http_request *req)
     /* else c belongs to its connection and may already be gone */
 }
 
-/* ---- recent events API ---- */
-
-struct recent_call {
-    struct hub *hub;
-    struct http_request *req; /* borrowed until answered */
-    char login[64];
-    char before[64];
-    int limit; /* asked for */
-    int want;  /* read from the store: a whole window when it can warm the channel */
-    struct streamer_info info;
-};
-
-static void respond_events(struct http_request *req, const struct streamer_info *info,
-                           struct buf *events_json)
-{
-    struct buf b;
-    buf_init(&b, 0);
-    buf_puts(&b, "{\"streamer\":{\"id\":\"");
-    buf_json_escape(&b, info->id, strlen(info->id));
-    buf_puts(&b, "\",\"login\":\"");
-    buf_json_escape(&b, info->login, strlen(info->login));
-    buf_puts(&b, "\",\"display_name\":\"");
-    buf_json_escape(&b, info->display_name, strlen(info->display_name));
-    buf_puts(&b, "\"},\"events\":[");
-    buf_append(&b, events_json->data ? events_json->data : "", events_json->len);
-    buf_puts(&b, "]}");
-    http_add_header(req, "Cache-Control", "no-store");
-    http_respond_buf(req, 200, "application/json", &b);
-}
+/* ---- the newest events of a streamer ---- */
 
 /* Replaces the channel's recent frames with the newest events from the store, keeping any
  * published since the query ran (they have higher seqs). */
-static void channel_warm(struct channel *ch, struct event_list *events)
+static void channel_warm(struct channel *ch, const struct event_list *events)
 {
     struct frame *keep[HUB_RECENT];
     int nkeep = 0;
@@ -870,112 +842,34 @@ static void channel_warm(struct channel *ch, struct event_list *events)
     ch->complete = 1;
 }
 
-static void on_recent_events(void *arg, int status, struct event_list *events)
-{
-    struct recent_call *call = arg;
-    struct http_request *req = call->req;
-    if (status < 0) {
-        http_respond_error(req, 503, "the event store is not answering");
-    } else if (status == 1) {
-        http_respond_error(req, 400, "before: no such event");
-    } else {
-        struct buf list;
-        buf_init(&list, 0);
-        for (size_t i = 0; i < events->count && i < (size_t)call->limit; i++) {
-            if (i)
-                buf_puts(&list, ",");
-            event_encode_json(events->items[i], &list);
-        }
-        respond_events(req, &call->info, &list);
-        buf_release(&list);
-        struct channel *ch = map_get(&call->hub->channels, call->login);
-        if (!call->before[0] && ch && !ch->complete)
-            channel_warm(ch, events);
-    }
-    event_list_free(events);
-    free(call);
-}
-
-static void on_recent_streamer(void *arg, int status, const struct streamer_info *s)
-{
-    struct recent_call *call = arg;
-    if (status != 0) {
-        if (status == 1)
-            http_respond_error(call->req, 404, "SEV has never heard of this streamer");
-        else
-            http_respond_error(call->req, 503, "the event store is not answering");
-        free(call);
-        return;
-    }
-    call->info = *s;
-    struct channel *ch = channel_get(call->hub, call->login, 1);
-    if (ch && !ch->info.id[0])
-        ch->info = *s;
-    /* without before, read a whole window so the channel can be warmed from it */
-    call->want = call->before[0] ? call->limit : HUB_RECENT;
-    if (store_recent(call->hub->store, call->login, call->before[0] ? call->before : NULL,
-                     call->want,
-                     on_recent_events, call) < 0) {
-        http_respond_error(call->req, 503, "the event store is not answering");
-        free(call);
-    }
-}
-
-/* Answers from memory when possible: returns 1 if answered. */
-static int recent_from_memory(struct hub *hub, struct http_request *req, const char *login,
-                              int limit)
+int hub_recent(struct hub *hub, const char *login, int limit, struct buf *out,
+               struct streamer_info *info)
 {
     struct channel *ch = map_get(&hub->channels, login);
     if (!ch || !ch->complete || !ch->info.id[0])
         return 0;
     channel_touch(hub, ch);
-    struct buf list;
-    buf_init(&list, 0);
     for (int i = 0; i < ch->nrecent && i < limit; i++) {
         if (i)
-            buf_puts(&list, ",");
-        buf_append(&list, ch->recent[i]->data + ch->recent[i]->ev_off, ch->recent[i]->ev_len);
+            buf_puts(out, ",");
+        buf_append(out, ch->recent[i]->data + ch->recent[i]->ev_off, ch->recent[i]->ev_len);
     }
-    respond_events(req, &ch->info, &list);
-    buf_release(&list);
+    *info = ch->info;
     return 1;
 }
 
-void hub_handle_recent(struct hub *hub, struct http_request *req, const char *login)
+void hub_learn_streamer(struct hub *hub, const char *login, const struct streamer_info *s)
 {
-    char lower[64], num[16], before[64];
-    if (!event_login_lower(login, lower, sizeof lower)) {
-        http_respond_error(req, 400, "not a Twitch login");
-        return;
-    }
-    int limit = 10;
-    int has = http_query_param(req, "limit", num, sizeof num);
-    if (has < 0 || (has == 1 && (sscanf(num, "%d", &limit) != 1 || limit < 1 || limit > 100))) {
-        http_respond_error(req, 400, "limit must be a number from 1 to 100");
-        return;
-    }
-    int has_before = http_query_param(req, "before", before, sizeof before);
-    if (has_before < 0 || (has_before == 1 && !before[0])) {
-        http_respond_error(req, 400, "before must be an event id");
-        return;
-    }
-    if (has_before != 1 && recent_from_memory(hub, req, lower, limit))
-        return;
-    struct recent_call *call = calloc(1, sizeof *call);
-    if (!call) {
-        http_respond_error(req, 503, "out of memory");
-        return;
-    }
-    call->hub = hub;
-    call->req = req;
-    call->limit = limit;
-    snprintf(call->login, sizeof call->login, "%s", lower);
-    if (has_before == 1)
-        snprintf(call->before, sizeof call->before, "%s", before);
-    if (store_streamer_get(hub->store, lower, on_recent_streamer, call) < 0) {
-        http_respond_error(req, 503, "the event store is not answering");
-        free(call);
-    }
+    struct channel *ch = channel_get(hub, login, 1);
+    if (ch && !ch->info.id[0])
+        ch->info = *s;
+}
+
+void hub_warm(struct hub *hub, const char *login, const struct event_list *events)
+{
+    struct channel *ch = map_get(&hub->channels, login);
+    if (ch && !ch->complete)
+        channel_warm(ch, events);
 }
 
 const struct streamer_info *hub_streamer(struct hub *hub, const char *login)

@@ -73,10 +73,18 @@ void hub_publish(struct hub *hub, const struct event *ev);
 /* Route handler body for GET /ws: validates streamer/since and upgrades. */
 void hub_handle_ws(struct hub *hub, struct http_request *req);
 
-/* Answers GET /api/streamers/{login}/events: from memory when the channel's newest events are
- * all there, else from the store (then warms the channel). Answers 404 for an unknown
- * streamer, 400 for a bad limit or before. */
-void hub_handle_recent(struct hub *hub, struct http_request *req, const char *login);
+/* The newest events of a streamer, for GET /api/streamers/{login}/events (api/api_events.c):
+ * when the channel's newest HUB_RECENT events are all in memory, appends up to limit of them
+ * (newest first, event JSON objects joined by ","), copies its streamer into *info and
+ * returns 1; else returns 0 and touches nothing (the api asks the store). */
+int hub_recent(struct hub *hub, const char *login, int limit, struct buf *out,
+               struct streamer_info *info);
+/* A streamer the store knows (s, by login): the channel is made if missing, its info filled
+ * if unknown. */
+void hub_learn_streamer(struct hub *hub, const char *login, const struct streamer_info *s);
+/* events (borrowed): the store's newest HUB_RECENT (or all) of login, newest first, read
+ * without before. Warms the channel when it is in memory and not complete. */
+void hub_warm(struct hub *hub, const char *login, const struct event_list *events);
 
 /* Streamer info learnt from events or the store; NULL if the channel is not in memory. */
 const struct streamer_info *hub_streamer(struct hub *hub, const char *login);
