@@ -106,13 +106,14 @@ static void render_ingest(struct app *app, struct buf *b)
 {
     struct ingest_stats is;
     ingest_stats(app->ingest, &is);
-    buf_printf(b, "# HELP sev_events_ingested_total Events received, by transport and outcome.\n"
+    buf_printf(b, "# HELP sev_events_ingested_total Events received, by outcome (skipped: plain chat, not kept).\n"
                   "# TYPE sev_events_ingested_total counter\n"
                   "sev_events_ingested_total{outcome=\"stored\"} %llu\n"
                   "sev_events_ingested_total{outcome=\"duplicate\"} %llu\n"
-                  "sev_events_ingested_total{outcome=\"failed\"} %llu\n",
+                  "sev_events_ingested_total{outcome=\"failed\"} %llu\n"
+                  "sev_events_ingested_total{outcome=\"skipped\"} %llu\n",
                (unsigned long long)is.stored, (unsigned long long)is.duplicates,
-               (unsigned long long)is.failed);
+               (unsigned long long)is.failed, (unsigned long long)is.skipped);
     buf_puts(b, "# HELP sev_events_received_total Events handed to the store, by transport.\n"
                 "# TYPE sev_events_received_total counter\n");
     static const char *const transports[] = {"webhook", "websocket", "sev"};
