@@ -1,4 +1,5 @@
 #include "hub/hub.h"
+#include "hub/hub_int.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -9,7 +10,6 @@
 #include "base/map.h"
 #include "ws/frame.h"
 
-#define REPLAY_BATCH 500
 #define WRITE_BATCH 64
 #define CLIENT_MAX_INPUT 4096 /* browsers send only control frames */
 #define SWEEP_MS 500          /* the hub-wide timer: pings, dead peers, stalled writes */
@@ -17,98 +17,7 @@
 const int64_t hub_latency_bounds_us[HUB_LATENCY_BUCKETS] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
 
-/* An event encoded once as a complete server WebSocket frame:
- *   [ws header][{"kind":"event","event":][event json][}]
- * shared by every client queue and by the channel's recent list. */
-struct frame {
-    unsigned refs;
-    uint32_t len;     /* bytes in data */
-    uint32_t ev_off;  /* the event object inside data */
-    uint32_t ev_len;
-    int64_t seq;
-    int64_t sseq;       /* the event's streamer_seq; 0 when the store does not number */
-    int64_t publish_us; /* monotonic */
-    uint8_t data[];
-};
-
-struct channel;
-
-/* Ownership: refs counts the connection (until ws_on_close), a place on the hub's dirty list,
- * each write in flight and each pending store call. The last client_unref frees. */
-struct client {
-    struct hub *hub;
-    struct http_conn *conn; /* borrowed; NULL once closed */
-    struct channel *ch;
-    struct client *prev, *next;      /* channel's subscribers */
-    struct client *dirty_next;       /* hub's flush list (holds a ref) */
-    struct frame **q;                /* owned ring of frame refs */
-    uint32_t qhead, qlen, qcap;
-    uint32_t ninflight;
-    size_t qbytes;
-    struct frame **inflight;         /* owned refs written but not yet confirmed */
-    struct ws_parser *parser;        /* owned, made on first input */
-    struct replay *replay;           /* owned while replaying (since=), else NULL */
-    uint32_t last_rx_ms;             /* hub_ms(): the peer last sent a byte */
-    uint32_t stall_ms;               /* hub_ms() since a write waits on the peer, or 0 */
-    /* the highest streamer_seq sent or queued (held frames of a replay excepted): a live frame
-     * at or below it is a repeat (e.g. another node's event the replay already read) */
-    int64_t sseq;
-    unsigned refs;                   /* see above */
-    uint8_t dirty, closing;
-};
-
-/* What a client replaying stored events needs; most clients never have one, so idle clients
- * stay small. */
-struct replay {
-    char *since;  /* owned cursor: events after this id; NULL: the last batch is out */
-    char *buf;    /* owned bytes of a replay batch being written */
-    int64_t seq;  /* live frames up to this seq were replayed (stores without streamer_seq) */
-    int batches;  /* store reads answered so far */
-};
-
-struct channel {
-    struct streamer_info info;
-    /* while nclients == 0: the hub's idle list (LRU order); else its active list, which the
-     * sweep walks to reach every client */
-    struct channel *lru_prev, *lru_next;
-    struct client *clients;
-    size_t nclients;
-    struct frame *recent[HUB_RECENT]; /* owned refs, recent[0] newest */
-    int nrecent;
-    int complete; /* recent[] holds the newest min(HUB_RECENT, all) events of this streamer */
-    int64_t sseq; /* the newest streamer_seq published: anything at or below is a repeat */
-};
-
-struct hub {
-    uv_loop_t *loop;
-    struct store *store;
-    struct hub_options opts;
-    struct map channels; /* login → struct channel * (owned) */
-    struct client *dirty;
-    struct channel *active;                /* channels with clients */
-    struct channel *idle_head, *idle_tail; /* channels without clients, most recent first */
-    size_t nidle;
-    int64_t next_ping_us;
-    int64_t epoch_us;          /* hub_ms() counts from here */
-    const char *opening_login; /* during http_upgrade_websocket: the streamer of ws_on_open */
-    uv_check_t flusher;
-    uv_timer_t sweeper;
-    int open_handles;
-    int freeing;
-    struct hub_stats stats;
-};
-
-/* Milliseconds since the hub started, never 0 (0 means "not set"); 32 bits keep idle clients
- * small, and differences stay right across a wrap (49 days). */
-static uint32_t hub_ms(const struct hub *hub)
-{
-    uint32_t ms = (uint32_t)((clock_mono_us() - hub->epoch_us) / 1000);
-    return ms ? ms : 1;
-}
-
 /* ---- frames ---- */
-
-static const char FRAME_PREFIX[] = "{\"kind\":\"event\",\"event\":";
 
 static struct frame *frame_new(const char *ev_json, size_t ev_len, int64_t seq, int64_t sseq)
 {
@@ -138,7 +47,7 @@ static struct frame *frame_ref(struct frame *f)
     return f;
 }
 
-static void frame_unref(struct frame *f)
+void hub_frame_unref(struct frame *f)
 {
     if (f && --f->refs == 0)
         free(f);
@@ -236,7 +145,7 @@ static void channel_note_streamer(struct channel *ch, const struct event *ev)
 static void channel_remember(struct channel *ch, struct frame *f)
 {
     if (ch->nrecent == HUB_RECENT)
-        frame_unref(ch->recent[--ch->nrecent]);
+        hub_frame_unref(ch->recent[--ch->nrecent]);
     memmove(&ch->recent[1], &ch->recent[0], sizeof ch->recent[0] * (size_t)ch->nrecent);
     ch->recent[0] = frame_ref(f);
     ch->nrecent++;
@@ -245,27 +154,23 @@ static void channel_remember(struct channel *ch, struct frame *f)
 static void channel_free(struct channel *ch)
 {
     for (int i = 0; i < ch->nrecent; i++)
-        frame_unref(ch->recent[i]);
+        hub_frame_unref(ch->recent[i]);
     free(ch);
 }
 
 /* ---- client queues ---- */
 
-static void client_unref(struct client *c)
+void hub_client_unref(struct client *c)
 {
     if (--c->refs)
         return;
     for (uint32_t i = 0; i < c->qlen; i++)
-        frame_unref(c->q[(c->qhead + i) % c->qcap]);
+        hub_frame_unref(c->q[(c->qhead + i) % c->qcap]);
     for (uint32_t i = 0; i < c->ninflight; i++)
-        frame_unref(c->inflight[i]);
+        hub_frame_unref(c->inflight[i]);
     free(c->q);
     free(c->inflight);
-    if (c->replay) {
-        free(c->replay->since);
-        free(c->replay->buf);
-        free(c->replay);
-    }
+    hub_replay_free(c->replay);
     if (c->parser) {
         ws_parser_release(c->parser);
         free(c->parser);
@@ -277,7 +182,7 @@ static void client_unref(struct client *c)
 static void client_free_unopened(struct client *c)
 {
     c->refs = 1;
-    client_unref(c);
+    hub_client_unref(c);
 }
 
 static void client_detach(struct client *c)
@@ -326,7 +231,7 @@ static void client_attach(struct client *c, struct channel *ch)
 
 /* The list holds a reference: a client closed (and unreferenced by its connection) in the
  * same loop turn stays valid until on_flush has looked at it. */
-static void client_mark_dirty(struct client *c)
+void hub_client_mark_dirty(struct client *c)
 {
     if (c->dirty || !c->conn)
         return;
@@ -359,7 +264,7 @@ static void client_send_control(struct client *c, const struct buf *b)
 }
 
 /* Closes the socket; the connection's on_close callback finishes the job. */
-static void client_close(struct client *c, uint16_t code, const char *why)
+void hub_client_close(struct client *c, uint16_t code, const char *why)
 {
     if (!c->conn || c->closing)
         return;
@@ -374,7 +279,7 @@ static void client_close(struct client *c, uint16_t code, const char *why)
         buf_release(&b);
     }
     http_conn_close(c->conn); /* NULL (already closed by a failed write): nothing to do */
-    client_unref(c);
+    hub_client_unref(c);
 }
 
 static void client_flush(struct client *c);
@@ -387,7 +292,7 @@ static int client_push(struct client *c, struct frame *f)
         c->refs++;
         client_flush(c);
         int gone = !c->conn;
-        client_unref(c);
+        hub_client_unref(c);
         if (gone || c->qbytes + f->len > c->hub->opts.max_queue_bytes)
             return -1;
     }
@@ -428,12 +333,12 @@ static void on_client_written(void *arg, int status)
     c->stall_ms = 0;
     for (uint32_t i = 0; i < c->ninflight; i++) {
         observe_latency(c->hub, c->inflight[i], now);
-        frame_unref(c->inflight[i]);
+        hub_frame_unref(c->inflight[i]);
     }
     c->ninflight = 0;
     if (status == 0 && c->qlen)
-        client_mark_dirty(c);
-    client_unref(c);
+        hub_client_mark_dirty(c);
+    hub_client_unref(c);
 }
 
 /* Writes every queued frame in one writev (up to WRITE_BATCH per call). */
@@ -457,21 +362,21 @@ static void client_flush(struct client *c)
             int64_t now = clock_mono_us();
             for (uint32_t i = 0; i < n; i++) {
                 observe_latency(hub, sent[i], now);
-                frame_unref(sent[i]);
+                hub_frame_unref(sent[i]);
             }
             continue;
         }
         if (r < 0) {
             for (uint32_t i = 0; i < n; i++)
-                frame_unref(sent[i]);
+                hub_frame_unref(sent[i]);
             return;
         }
         if (!c->inflight) {
             c->inflight = malloc(sizeof *c->inflight * WRITE_BATCH);
             if (!c->inflight) { /* cannot track them: drop the client rather than leak */
                 for (uint32_t i = 0; i < n; i++)
-                    frame_unref(sent[i]);
-                client_close(c, 0, NULL);
+                    hub_frame_unref(sent[i]);
+                hub_client_close(c, 0, NULL);
                 return;
             }
         }
@@ -493,7 +398,7 @@ static void on_flush(uv_check_t *h)
         list = c->dirty_next;
         c->dirty = 0;
         client_flush(c);
-        client_unref(c); /* the list's reference */
+        hub_client_unref(c); /* the list's reference */
     }
 }
 
@@ -531,14 +436,14 @@ void hub_publish(struct hub *hub, const struct event *ev)
                 log_warn("ws.client_culled",
                          "streamer=%s peer=%s queued=%u bytes=%zu reason=\"not reading\"",
                          ch->info.login, peer, c->qlen, c->qbytes);
-                client_close(c, 0, NULL);
+                hub_client_close(c, 0, NULL);
             }
         } else {
-            client_mark_dirty(c);
+            hub_client_mark_dirty(c);
         }
-        client_unref(c);
+        hub_client_unref(c);
     }
-    frame_unref(f);
+    hub_frame_unref(f);
 }
 
 /* ---- WebSocket connection callbacks ---- */
@@ -558,14 +463,14 @@ static int on_client_message(void *arg, enum ws_opcode op, const uint8_t *data, 
         stop = 1;
     } else if (op == WS_OP_TEXT || op == WS_OP_BINARY) {
         buf_release(&b);
-        client_close(c, WS_CLOSE_POLICY, "clients send nothing but pings");
+        hub_client_close(c, WS_CLOSE_POLICY, "clients send nothing but pings");
         return 1;
     }
     /* control replies are rare and small: a copy in a write of their own */
     client_send_control(c, &b);
     buf_release(&b);
     if (stop)
-        client_close(c, 0, NULL);
+        hub_client_close(c, 0, NULL);
     return stop;
 }
 
@@ -582,9 +487,9 @@ static int ws_on_read(void *arg, const uint8_t *data, size_t len)
     c->refs++; /* a callback may close the client; the parser must outlive this call */
     if (ws_parser_feed(c->parser, data, len) < 0) {
         log_info("ws.protocol_error", "reason=\"%s\"", c->parser->error);
-        client_close(c, c->parser->error_code, c->parser->error);
+        hub_client_close(c, c->parser->error_code, c->parser->error);
     }
-    client_unref(c);
+    hub_client_unref(c);
     return 0;
 }
 
@@ -594,10 +499,9 @@ static void ws_on_close(void *arg)
     c->hub->stats.clients--;
     client_detach(c);
     c->conn = NULL;
-    client_unref(c);
+    hub_client_unref(c);
 }
 
-static void replay_next(struct client *c);
 
 /* The 101 is out: the client joins its channel before any frame it sent is parsed. */
 static int ws_on_open(void *arg, struct http_conn *conn)
@@ -611,168 +515,11 @@ static int ws_on_open(void *arg, struct http_conn *conn)
     c->hub->stats.clients++;
     client_attach(c, ch);
     if (c->replay)
-        replay_next(c); /* may close the client: the server then feeds it nothing */
+        hub_replay_next(c); /* may close the client: the server then feeds it nothing */
     return 0;
 }
 
 static const struct http_ws_ops client_ops = {ws_on_open, ws_on_read, ws_on_close};
-
-/* ---- replay ---- */
-
-static void finish_replay(struct client *c)
-{
-    int64_t replayed = c->replay->seq;
-    free(c->replay->since);
-    free(c->replay->buf);
-    free(c->replay);
-    c->replay = NULL;
-    /* drop held live frames that the replay already sent (by streamer_seq where the store
-     * numbers streamers, which holds across nodes; else by the node's seq) */
-    while (c->qlen) {
-        const struct frame *f = c->q[c->qhead];
-        if (f->sseq ? f->sseq > c->sseq : f->seq > replayed)
-            break;
-        c->qbytes -= f->len;
-        frame_unref(c->q[c->qhead]);
-        c->qhead = (c->qhead + 1) % c->qcap;
-        c->qlen--;
-    }
-    if (c->qlen) {
-        const struct frame *last = c->q[(c->qhead + c->qlen - 1) % c->qcap];
-        if (last->sseq > c->sseq)
-            c->sseq = last->sseq;
-    }
-    client_mark_dirty(c);
-}
-
-static void on_replay_written(void *arg, int status)
-{
-    struct client *c = arg;
-    c->stall_ms = 0;
-    free(c->replay->buf);
-    c->replay->buf = NULL;
-    if (status == 0 && c->conn && c->replay->since)
-        replay_next(c);
-    else if (status == 0 && c->conn)
-        finish_replay(c);
-    client_unref(c);
-}
-
-/* Nothing followed the since event: what the client has seen ends at the since event's
- * streamer_seq, one past its predecessor's (numbers are dense), so a live frame at or below it
- * that this node learns of later is not sent again. */
-static void on_replay_base(void *arg, int status, struct event_list *events)
-{
-    struct client *c = arg;
-    if (c->conn && c->replay) {
-        if (status == 0 && events) {
-            int64_t base = events->count ? events->items[0]->streamer_seq + 1 : 1;
-            if ((!events->count || events->items[0]->streamer_seq) && base > c->sseq)
-                c->sseq = base;
-        }
-        finish_replay(c);
-    }
-    event_list_free(events);
-    client_unref(c);
-}
-
-/* Holds the caller's reference until on_replay_base; since is the client's since id. */
-static void replay_base(struct client *c, const char *since)
-{
-    const char *login = c->ch ? c->ch->info.login : "";
-    if (store_recent(c->hub->store, login, since, 1, on_replay_base, c) < 0) {
-        finish_replay(c);
-        client_unref(c);
-    }
-}
-
-static void on_replay_events(void *arg, int status, struct event_list *events)
-{
-    struct client *c = arg;
-    if (!c->conn) {
-        event_list_free(events);
-        client_unref(c);
-        return;
-    }
-    if (status < 0) {
-        event_list_free(events);
-        client_close(c, WS_CLOSE_INTERNAL, "could not read stored events");
-        client_unref(c);
-        return;
-    }
-    struct buf out;
-    buf_init(&out, 0);
-    struct buf json;
-    buf_init(&json, 0);
-    size_t got = status == 0 && events ? events->count : 0;
-    size_t n = 0;
-    /* at most replay_max_bytes (but at least one event) buffered: the rest is read again */
-    for (; n < got && (n == 0 || out.len < c->hub->opts.replay_max_bytes); n++) {
-        const struct event *ev = events->items[n];
-        buf_reset(&json);
-        buf_puts(&json, FRAME_PREFIX);
-        event_encode_json(ev, &json);
-        buf_puts(&json, "}");
-        ws_encode_frame(&out, WS_OP_TEXT, json.data, json.len, NULL);
-        if (ev->seq > c->replay->seq)
-            c->replay->seq = ev->seq;
-        if (ev->streamer_seq > c->sseq)
-            c->sseq = ev->streamer_seq;
-    }
-    /* a full batch means there may be more: continue from the last id sent */
-    int more = got == REPLAY_BATCH || n < got;
-    char *base_since = NULL; /* nothing after the since event: where the client stands */
-    if (c->replay->batches++ == 0 && status == 0 && got == 0) {
-        base_since = c->replay->since;
-        c->replay->since = NULL;
-    }
-    free(c->replay->since);
-    c->replay->since = more ? strdup(events->items[n - 1]->id) : NULL;
-    if (more && !c->replay->since) {
-        buf_release(&json);
-        buf_release(&out);
-        event_list_free(events);
-        client_close(c, WS_CLOSE_INTERNAL, "out of memory");
-        client_unref(c);
-        return;
-    }
-    c->hub->stats.replayed += n;
-    buf_release(&json);
-    event_list_free(events);
-    if (out.len == 0) {
-        buf_release(&out);
-        if (base_since) {
-            replay_base(c, base_since); /* takes our ref */
-            free(base_since);
-            return;
-        }
-        finish_replay(c);
-        client_unref(c);
-        return;
-    }
-    c->replay->buf = buf_detach(&out, &n);
-    uv_buf_t ub = uv_buf_init(c->replay->buf, (unsigned)n);
-    int r = http_conn_writev(c->conn, &ub, 1, on_replay_written, c);
-    if (r == 0) {
-        c->stall_ms = hub_ms(c->hub);
-        return; /* on_replay_written continues, holding our ref */
-    }
-    if (r == 1) {
-        on_replay_written(c, 0);
-        return;
-    }
-    client_unref(c);
-}
-
-static void replay_next(struct client *c)
-{
-    c->refs++;
-    if (store_since(c->hub->store, c->ch ? c->ch->info.login : "", c->replay->since, REPLAY_BATCH,
-                    on_replay_events, c) < 0) {
-        client_close(c, WS_CLOSE_INTERNAL, "could not read stored events");
-        client_unref(c);
-    }
-}
 
 /* ---- upgrade ---- */
 
@@ -825,7 +572,7 @@ static void channel_warm(struct channel *ch, const struct event_list *events)
         if (ch->recent[i]->seq > top)
             keep[nkeep++] = ch->recent[i];
         else
-            frame_unref(ch->recent[i]);
+            hub_frame_unref(ch->recent[i]);
     }
     ch->nrecent = 0;
     for (size_t i = events->count; i-- > 0;) {
@@ -833,11 +580,11 @@ static void channel_warm(struct channel *ch, const struct event_list *events)
         if (!f)
             return; /* stays incomplete; the store answers next time */
         channel_remember(ch, f);
-        frame_unref(f);
+        hub_frame_unref(f);
     }
     for (int i = nkeep; i-- > 0;) {
         channel_remember(ch, keep[i]);
-        frame_unref(keep[i]);
+        hub_frame_unref(keep[i]);
     }
     ch->complete = 1;
 }
@@ -894,21 +641,21 @@ static void sweep_client(struct hub *hub, struct client *c, uint32_t now_ms, int
         http_conn_peer(c->conn, peer, sizeof peer);
         log_warn("ws.client_culled", "streamer=%s peer=%s reason=\"send timeout\"",
                  c->ch ? c->ch->info.login : "", peer);
-        client_close(c, WS_CLOSE_POLICY, "not reading");
+        hub_client_close(c, WS_CLOSE_POLICY, "not reading");
     } else if ((uint32_t)(now_ms - c->last_rx_ms) >
                (uint32_t)(hub->opts.ping_interval_ms + hub->opts.ping_timeout_ms)) {
         hub->stats.clients_timed_out++;
         http_conn_peer(c->conn, peer, sizeof peer);
         log_info("ws.client_timed_out", "streamer=%s peer=%s reason=\"no answer to pings\"",
                  c->ch ? c->ch->info.login : "", peer);
-        client_close(c, WS_CLOSE_GOING_AWAY, "no answer to pings");
+        hub_client_close(c, WS_CLOSE_GOING_AWAY, "no answer to pings");
     } else if (ping) {
         /* even behind queued writes (whole frames, so it interleaves cleanly): a busy reader
          * must be asked too, or its silence would look like death */
         uv_buf_t ub = uv_buf_init((char *)PING_FRAME, sizeof PING_FRAME);
         c->refs++; /* a failed write closes the client */
         http_conn_writev(c->conn, &ub, 1, NULL, NULL);
-        client_unref(c);
+        hub_client_unref(c);
     }
 }
 
@@ -979,7 +726,7 @@ static void on_handle_closed(uv_handle_t *h)
         struct client *c = hub->dirty;
         hub->dirty = c->dirty_next;
         c->dirty = 0;
-        client_unref(c);
+        hub_client_unref(c);
     }
     const char *key;
     void *value;
@@ -998,7 +745,7 @@ void hub_free(struct hub *hub)
         next_ch = ch->lru_next; /* ch moves to the idle list once its last client is gone */
         for (struct client *c = ch->clients, *next; c; c = next) {
             next = c->next; /* closing unlinks c alone */
-            client_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+            hub_client_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
         }
     }
     uv_close((uv_handle_t *)&hub->flusher, on_handle_closed);

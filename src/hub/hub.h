@@ -10,10 +10,13 @@
  * ping_interval and closes one not heard from for ping_interval + ping_timeout (dead peers
  * behind NATs and load balancers). Channels without subscribers are kept for the events API
  * up to max_idle_channels (least recently used freed first).
- * `GET /ws?streamer=LOGIN&since=ID` first replays stored events newer than ID (from the store),
- * holding live frames meanwhile, then sends the held frames it did not replay: no gap, no
- * duplicate. Each channel keeps its newest HUB_RECENT events as frames, so the events API of
- * an active streamer is answered from memory.
+ * `GET /ws?streamer=LOGIN&since=ID` first replays stored events newer than ID (from the store,
+ * hub_replay.c), holding live frames meanwhile, then sends the held frames it did not replay:
+ * no gap, no duplicate. Each client remembers the highest streamer_seq it has (from ID on), and
+ * a live frame at or below it is not sent, so an event another node stored, which the replay
+ * read before this node's bus delivered it, goes out once; a channel drops a published event
+ * at or below its newest streamer_seq (a repeat). Each channel keeps its newest HUB_RECENT
+ * events as frames, so the events API of an active streamer is answered from memory.
  * Loop thread only.
  */
 #ifndef SEV_HUB_H
