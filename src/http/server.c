@@ -1,5 +1,6 @@
 #include "http/server.h"
 #include "http/request.h"
+#include "http/server_int.h"
 
 #include <ctype.h>
 #include <http_parser.h>
@@ -12,7 +13,6 @@
 #include "base/map.h"
 #include "ws/frame.h"
 
-#define READ_BUF_SIZE (64 * 1024)
 #define IDLE_TIMEOUT_US (30 * 1000000LL)
 #define HEADER_TIMEOUT_US (15 * 1000000LL)
 #define BODY_TIMEOUT_US (30 * 1000000LL)
@@ -20,82 +20,7 @@
 #define LINGER_US (2 * 1000000LL) /* a connection answered 503 at once: time to read it out */
 #define RETRY_AFTER_S 5
 
-/* Connection states: reading a request → handling it (reads paused) → writing the answer →
- * reading again (keep-alive) or closing. An upgraded connection belongs to ws_ops. A
- * connection over a limit is REJECTING: answered 503 at accept, read out and closed.
- *
- * Each waiting state has a deadline (conn.deadline_us) that reads never move:
- *   READING, no byte of a request yet      idle timeout from the last answer (or accept)
- *   READING, in the head                   header timeout from the request's first byte
- *   READING, in the body                   body timeout from the end of the head
- *   HANDLING, the handler working          none (our own work)
- *   HANDLING, the answer being written     send timeout from the answer
- *   REJECTING                              LINGER_US from accept
- * The sweep timer closes a connection past its deadline. */
-enum conn_state { CONN_READING, CONN_HANDLING, CONN_UPGRADED, CONN_CLOSING, CONN_REJECTING };
-
-/* Open connections from one client address (only counted when max_per_address is set). */
-struct peer {
-    size_t count;
-    char key[64]; /* the address as text (INET6_ADDRSTRLEN fits) */
-};
-
-struct http_conn {
-    uv_tcp_t tcp; /* first: the handle's data points back here */
-    struct http_server *srv;
-    struct http_conn *prev, *next; /* the server's list of connections */
-    struct http_reader rd; /* rd.req owned: the request being read or handled */
-    struct buf *pending;      /* owned: pipelined bytes read past the current request, or NULL */
-    struct peer *peer;        /* borrowed from srv->peers, counted; NULL when not counted */
-    int64_t deadline_us;      /* monotonic; 0: none (see the states above) */
-    enum conn_state state;
-    int rejecting; /* counted in srv->nrejecting */
-    const struct http_ws_ops *ws_ops;
-    void *ws_arg;
-};
-
-struct http_server {
-    uv_loop_t *loop;
-    uv_tcp_t listener;
-    uv_timer_t sweep;
-    struct http_server_options opts;
-    struct http_conn *conns;
-    size_t nconns;
-    size_t nrejecting; /* of nconns: being answered 503 */
-    struct map peers;  /* address → struct peer (owned) */
-    /* the options with defaults applied */
-    int64_t idle_us, header_us, body_us, send_us;
-    char *busy_global;   /* owned: the canned 503 for max_connections */
-    char *busy_address;  /* owned: the canned 503 for max_per_address */
-    uint64_t busy_count; /* 503s and drops since the last log line about them */
-    int64_t busy_logged_us;
-    int64_t accept_error_logged_us;
-    int port;
-    int shutting_down;
-    void (*shutdown_cb)(void *);
-    void *shutdown_arg;
-    int handles_open;
-    int freeing; /* http_server_free was called: the last close callback frees */
-    /* the spare handle: accepts and closes a connection when there is no memory for it */
-    uv_tcp_t sink;
-    int sink_busy;      /* the sink is closing */
-    int accept_stalled; /* a connection waits for the sink */
-    char read_buf[READ_BUF_SIZE]; /* shared: the loop consumes each read before the next */
-};
-
-struct write_req {
-    uv_write_t w;
-    struct http_conn *conn;
-    char *data; /* owned, for responses */
-    http_write_fn cb;
-    void *arg;
-    int close_after;
-};
-
-static void conn_close(struct http_conn *c);
 static void conn_feed(struct http_conn *c, const char *data, size_t len);
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
 
 
 const char *http_status_text(int status)
@@ -166,7 +91,7 @@ static int pending_append(struct http_conn *c, const char *data, size_t len)
 }
 
 /* The pending buffer (owned by the caller now), or NULL. */
-static struct buf *pending_take(struct http_conn *c)
+struct buf *server_pending_take(struct http_conn *c)
 {
     struct buf *b = c->pending;
     c->pending = NULL;
@@ -175,7 +100,7 @@ static struct buf *pending_take(struct http_conn *c)
 
 /* ---- writing ---- */
 
-static void on_written(uv_write_t *w, int status)
+void server_on_written(uv_write_t *w, int status)
 {
     struct write_req *wr = (struct write_req *)w;
     struct http_conn *c = wr->conn;
@@ -187,30 +112,30 @@ static void on_written(uv_write_t *w, int status)
     if (c->state == CONN_CLOSING)
         return;
     if (status < 0 || close_after) {
-        conn_close(c);
+        server_conn_close(c);
         return;
     }
     if (c->state == CONN_HANDLING && !c->rd.req) { /* response done: next request */
         c->state = CONN_READING;
         c->deadline_us = clock_mono_us() + c->srv->idle_us;
         if (c->pending) { /* a pipelined request, whole or in part */
-            struct buf *pending = pending_take(c);
+            struct buf *pending = server_pending_take(c);
             conn_feed(c, pending->data, pending->len);
             buf_release(pending);
             free(pending);
         }
         /* still reading: nothing pending, or only the start of the next request */
         if (c->state == CONN_READING)
-            uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+            uv_read_start((uv_stream_t *)&c->tcp, server_on_alloc, server_on_read);
     }
 }
 
-static int conn_write_owned(struct http_conn *c, char *data, size_t len, int close_after)
+int server_conn_write_owned(struct http_conn *c, char *data, size_t len, int close_after)
 {
     struct write_req *wr = calloc(1, sizeof *wr);
     if (!wr) {
         free(data);
-        conn_close(c);
+        server_conn_close(c);
         return -1;
     }
     wr->conn = c;
@@ -219,16 +144,16 @@ static int conn_write_owned(struct http_conn *c, char *data, size_t len, int clo
     if (c->state == CONN_HANDLING) /* an answer: the client has this long to take it */
         c->deadline_us = clock_mono_us() + c->srv->send_us;
     uv_buf_t b = uv_buf_init(data, (unsigned)len);
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, server_on_written) < 0) {
         free(data);
         free(wr);
-        conn_close(c);
+        server_conn_close(c);
         return -1;
     }
     return 0;
 }
 
-static void finish_request(struct http_request *req, int status)
+void server_finish_request(struct http_request *req, int status)
 {
     struct http_conn *c = req->conn;
     struct http_server *srv = c ? c->srv : NULL;
@@ -250,7 +175,7 @@ static void respond_raw(struct http_request *req, int status, const char *conten
         http_request_free(req);
         return;
     }
-    finish_request(req, status);
+    server_finish_request(req, status);
     struct buf out;
     buf_init(&out, 0);
     int close_after = !req->keep_alive || c->srv->shutting_down;
@@ -273,9 +198,9 @@ static void respond_raw(struct http_request *req, int status, const char *conten
     size_t n;
     char *data = buf_detach(&out, &n);
     if (data)
-        conn_write_owned(c, data, n, close_after);
+        server_conn_write_owned(c, data, n, close_after);
     else
-        conn_close(c);
+        server_conn_close(c);
 }
 
 void http_add_header(struct http_request *req, const char *name, const char *value)
@@ -325,7 +250,7 @@ int http_request_gone(const struct http_request *req)
 
 /* ---- reading ---- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+void server_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     struct http_conn *c = h->data;
     b->base = c->srv->read_buf;
@@ -338,7 +263,7 @@ static void reject(struct http_conn *c, int status, const char *message)
     if (!c->rd.req)
         c->rd.req = http_request_new(c);
     if (!c->rd.req) {
-        conn_close(c);
+        server_conn_close(c);
         return;
     }
     c->rd.req->keep_alive = 0;
@@ -365,7 +290,7 @@ static void conn_feed(struct http_conn *c, const char *data, size_t len)
         http_reader_resume(&c->rd);
         /* a whole request: keep whatever follows it for later */
         if (n < len && pending_append(c, data + n, len - n) < 0) {
-            conn_close(c);
+            server_conn_close(c);
             return;
         }
         c->state = CONN_HANDLING;
@@ -386,18 +311,18 @@ static void conn_feed(struct http_conn *c, const char *data, size_t len)
     }
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+void server_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
     struct http_conn *c = s->data;
     if (nread < 0) {
-        conn_close(c);
+        server_conn_close(c);
         return;
     }
     if (nread == 0)
         return;
     if (c->state == CONN_UPGRADED) {
         if (c->ws_ops->on_read(c->ws_arg, (const uint8_t *)b->base, (size_t)nread) < 0)
-            conn_close(c);
+            server_conn_close(c);
         return;
     }
     if (c->state != CONN_READING) /* REJECTING: read out and dropped */
@@ -467,7 +392,7 @@ static void on_conn_closed(uv_handle_t *h)
         srv->nrejecting--;
     peer_detach(c);
     http_request_free(c->rd.req);
-    struct buf *pending = pending_take(c);
+    struct buf *pending = server_pending_take(c);
     if (pending) {
         buf_release(pending);
         free(pending);
@@ -483,7 +408,7 @@ static void on_conn_closed(uv_handle_t *h)
         server_destroy(srv);
 }
 
-static void conn_close(struct http_conn *c)
+void server_conn_close(struct http_conn *c)
 {
     if (c->state == CONN_CLOSING)
         return;
@@ -528,7 +453,7 @@ static void conn_refuse(struct http_conn *c, const char *response, const char *l
     struct http_server *srv = c->srv;
     busy_note(srv, limit, addr);
     if (srv->nrejecting >= HTTP_REJECTING_MAX) {
-        conn_close(c);
+        server_conn_close(c);
         return;
     }
     c->state = CONN_REJECTING;
@@ -540,10 +465,10 @@ static void conn_refuse(struct http_conn *c, const char *response, const char *l
     if (uv_try_write((uv_stream_t *)&c->tcp, &b, 1) != (int)b.len || !(sr = malloc(sizeof *sr)) ||
         uv_shutdown(sr, (uv_stream_t *)&c->tcp, on_refused_shutdown) < 0) {
         free(sr);
-        conn_close(c);
+        server_conn_close(c);
         return;
     }
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&c->tcp, server_on_alloc, server_on_read);
 }
 
 static void accept_error(struct http_server *srv, int status)
@@ -596,14 +521,14 @@ static void shed_one(struct http_server *srv)
     struct http_conn *idle = NULL;
     for (struct http_conn *c = srv->conns; c; c = c->next) {
         if (c->state == CONN_REJECTING) {
-            conn_close(c);
+            server_conn_close(c);
             return;
         }
         if (c->state == CONN_READING && !c->rd.req)
             idle = c;
     }
     if (idle)
-        conn_close(idle);
+        server_conn_close(idle);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -639,7 +564,7 @@ static void on_connection(uv_stream_t *listener, int status)
     srv->conns = c;
     srv->nconns++;
     if (srv->shutting_down) {
-        conn_close(c);
+        server_conn_close(c);
         return;
     }
     if (srv->opts.max_connections && srv->nconns - srv->nrejecting > srv->opts.max_connections) {
@@ -650,7 +575,7 @@ static void on_connection(uv_stream_t *listener, int status)
         char addr[64];
         int r = peer_attach(c, addr, sizeof addr);
         if (r < 0) {
-            conn_close(c);
+            server_conn_close(c);
             return;
         }
         if (r > 0) {
@@ -658,7 +583,7 @@ static void on_connection(uv_stream_t *listener, int status)
             return;
         }
     }
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&c->tcp, server_on_alloc, server_on_read);
 }
 
 /* Closes the connections past their deadline (see the states at the top). */
@@ -678,188 +603,7 @@ static void on_sweep(uv_timer_t *t)
                                                            : "header";
             log_debug("http.timeout", "waited_for=%s", what);
         }
-        conn_close(c);
-    }
-}
-
-/* ---- upgrade ---- */
-
-static int header_has_token(const char *value, const char *token)
-{
-    size_t n = strlen(token);
-    for (const char *p = value; p && *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t len = strcspn(p, ",");
-        size_t trimmed = len;
-        while (trimmed && p[trimmed - 1] == ' ')
-            trimmed--;
-        if (trimmed == n && strncasecmp(p, token, n) == 0)
-            return 1;
-        p += len;
-    }
-    return 0;
-}
-
-int http_upgrade_websocket(struct http_request *req, const struct http_ws_ops *ops, void *arg)
-{
-    struct http_conn *c = req->conn;
-    const char *upgrade = http_header(req, "Upgrade");
-    const char *connection = http_header(req, "Connection");
-    const char *key = http_header(req, "Sec-WebSocket-Key");
-    const char *version = http_header(req, "Sec-WebSocket-Version");
-    if (!c || req->verb != HTTP_VERB_GET) {
-        http_respond_error(req, 400, "WebSocket upgrade needs GET");
-        return -1;
-    }
-    if (!upgrade || !header_has_token(upgrade, "websocket") || !connection ||
-        !header_has_token(connection, "upgrade")) {
-        http_add_header(req, "Upgrade", "websocket");
-        http_respond_error(req, 426, "this endpoint speaks WebSocket only");
-        return -1;
-    }
-    if (!version || strcmp(version, "13") != 0) {
-        http_add_header(req, "Sec-WebSocket-Version", "13");
-        http_respond_error(req, 426, "unsupported WebSocket version (13 is)");
-        return -1;
-    }
-    char accept[29];
-    if (!key || strlen(key) != 24 || ws_accept_key(key, strlen(key), accept) < 0) {
-        http_respond_error(req, 400, "bad Sec-WebSocket-Key");
-        return -1;
-    }
-    finish_request(req, 101);
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-                     accept);
-    c->rd.req = NULL;
-    http_request_free(req);
-    c->state = CONN_UPGRADED;
-    c->ws_ops = NULL; /* until on_open: conn_close does not call on_close before it */
-    uv_buf_t b = uv_buf_init(head, (unsigned)n);
-    int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-    if (w != n) { /* a fresh socket takes 129 bytes at once; if not, copy and queue */
-        size_t off = w > 0 ? (size_t)w : 0;
-        char *copy = malloc((size_t)n - off);
-        if (!copy) {
-            conn_close(c);
-            return -1;
-        }
-        memcpy(copy, head + off, (size_t)n - off);
-        if (conn_write_owned(c, copy, (size_t)n - off, 0) < 0)
-            return -1;
-    }
-    /* the owner knows the connection before any byte of the peer is delivered */
-    c->ws_ops = ops;
-    c->ws_arg = arg;
-    if (ops->on_open(arg, c) < 0) {
-        c->ws_ops = NULL;
-        conn_close(c);
-        return -1;
-    }
-    /* bytes the client sent right behind the handshake belong to the WebSocket */
-    if (c->pending && c->state == CONN_UPGRADED) {
-        struct buf *pending = pending_take(c);
-        int r = ops->on_read(arg, (const uint8_t *)pending->data, pending->len);
-        buf_release(pending);
-        free(pending);
-        if (r < 0)
-            conn_close(c);
-    }
-    if (c->state == CONN_UPGRADED)
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    return 0;
-}
-
-int http_conn_writev(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs, http_write_fn cb,
-                     void *arg)
-{
-    if (c->state == CONN_CLOSING)
-        return -1;
-    size_t total = 0;
-    for (unsigned i = 0; i < nbufs; i++)
-        total += bufs[i].len;
-    int w = 0;
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
-        w = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
-        if (w == UV_EAGAIN)
-            w = 0;
-        if (w < 0) {
-            conn_close(c);
-            return -1;
-        }
-        if ((size_t)w == total)
-            return 1;
-    }
-    /* queue the rest: skip what the kernel took */
-    unsigned first = 0;
-    size_t skip = (size_t)w;
-    while (first < nbufs && skip >= bufs[first].len) {
-        skip -= bufs[first].len;
-        first++;
-    }
-    uv_buf_t rest[64];
-    unsigned nrest = 0;
-    uv_buf_t *many = NULL;
-    uv_buf_t *dst = rest;
-    if (nbufs - first > 64) {
-        many = malloc(sizeof *many * (nbufs - first));
-        if (!many) {
-            conn_close(c);
-            return -1;
-        }
-        dst = many;
-    }
-    for (unsigned i = first; i < nbufs; i++) {
-        dst[nrest] = bufs[i];
-        if (i == first) {
-            dst[nrest].base += skip;
-            dst[nrest].len -= skip;
-        }
-        nrest++;
-    }
-    struct write_req *wr = calloc(1, sizeof *wr);
-    if (!wr) {
-        free(many);
-        conn_close(c);
-        return -1;
-    }
-    wr->conn = c;
-    wr->cb = cb;
-    wr->arg = arg;
-    int r = uv_write(&wr->w, (uv_stream_t *)&c->tcp, dst, nrest, on_written);
-    free(many); /* libuv copies the uv_buf_t array (not the bytes) */
-    if (r < 0) {
-        free(wr);
-        conn_close(c);
-        return -1;
-    }
-    return 0;
-}
-
-size_t http_conn_write_queue_size(const struct http_conn *c)
-{
-    return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
-}
-
-void http_conn_close(struct http_conn *c)
-{
-    if (c)
-        conn_close(c);
-}
-
-void http_conn_peer(const struct http_conn *c, char *out, size_t size)
-{
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    snprintf(out, size, "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        if (ss.ss_family == AF_INET)
-            uv_ip4_name((struct sockaddr_in *)&ss, out, size);
-        else if (ss.ss_family == AF_INET6)
-            uv_ip6_name((struct sockaddr_in6 *)&ss, out, size);
+        server_conn_close(c);
     }
 }
 
@@ -969,7 +713,7 @@ void http_server_shutdown(struct http_server *srv, void (*cb)(void *arg), void *
     for (struct http_conn *c = srv->conns, *next; c; c = next) {
         next = c->next;
         if (c->state == CONN_READING || c->state == CONN_REJECTING || c->state == CONN_UPGRADED)
-            conn_close(c);
+            server_conn_close(c);
     }
     if (srv->nconns == 0 && srv->shutdown_cb) {
         srv->shutdown_cb = NULL;
@@ -992,7 +736,7 @@ void http_server_free(struct http_server *srv)
     srv->freeing = 1;
     for (struct http_conn *c = srv->conns, *next; c; c = next) {
         next = c->next;
-        conn_close(c);
+        server_conn_close(c);
     }
     uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
     uv_close((uv_handle_t *)&srv->sweep, on_server_handle_closed);
