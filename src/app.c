@@ -30,7 +30,6 @@
 /* Helix Get Streams is asked at most this often per streamer; events update it in between. */
 #define STREAM_STATUS_TTL_S 30
 
-
 static void on_request_done(void *arg, const char *route, int status, int64_t dur_us)
 {
     struct app *app = arg;
@@ -438,28 +437,3 @@ void app_release(struct app *app)
     app->streams = NULL;
 }
 
-void app_render_metrics_extra(struct app *app, struct buf *out)
-{
-    buf_printf(out,
-               "# HELP sev_leader 1 when this node runs the once-per-deployment work.\n"
-               "# TYPE sev_leader gauge\nsev_leader %d\n",
-               leader_is(app->leader));
-    if (app->order) {
-        struct bus_order_stats s;
-        bus_order_stats(app->order, &s);
-        buf_printf(out,
-                   "# HELP sev_bus_delivered_total Events handed to the hub in each streamer's "
-                   "order.\n# TYPE sev_bus_delivered_total counter\nsev_bus_delivered_total "
-                   "%llu\n"
-                   "# HELP sev_bus_repeats_total Bus deliveries dropped as already delivered.\n"
-                   "# TYPE sev_bus_repeats_total counter\nsev_bus_repeats_total %llu\n"
-                   "# HELP sev_bus_filled_total Events read from the store to fill a gap.\n"
-                   "# TYPE sev_bus_filled_total counter\nsev_bus_filled_total %llu\n"
-                   "# HELP sev_bus_fills_total Store reads made to fill gaps or to check.\n"
-                   "# TYPE sev_bus_fills_total counter\nsev_bus_fills_total %llu\n",
-                   (unsigned long long)s.delivered, (unsigned long long)s.repeats,
-                   (unsigned long long)s.filled, (unsigned long long)s.fills);
-    }
-    app_eventsub_metrics(app, out);
-    app_accounts_metrics(app, out);
-}

@@ -83,8 +83,5 @@ int app_port(const struct app *app);
 /* After the loop has ended. */
 void app_release(struct app *app);
 
-#include "base/buf.h"
-/* Metrics of modules wired by the app that the api layer does not know (Twitch client…). */
-void app_render_metrics_extra(struct app *app, struct buf *out);
 
 #endif

@@ -187,24 +187,3 @@ void app_accounts_release(struct app *app)
     app->tokenbox = NULL;
 }
 
-void app_accounts_metrics(struct app *app, struct buf *out)
-{
-    if (!app->twitch)
-        return;
-    struct twitch_stats s;
-    twitch_stats(app->twitch, &s);
-    buf_printf(out,
-               "# HELP sev_twitch_requests_total HTTP requests sent to Twitch (OAuth and Helix).\n"
-               "# TYPE sev_twitch_requests_total counter\nsev_twitch_requests_total %llu\n"
-               "# HELP sev_twitch_errors_total Twitch calls that ended without a 2xx answer.\n"
-               "# TYPE sev_twitch_errors_total counter\nsev_twitch_errors_total %llu\n"
-               "# HELP sev_twitch_retries_total Twitch requests repeated after a 5xx or no answer.\n"
-               "# TYPE sev_twitch_retries_total counter\nsev_twitch_retries_total %llu\n"
-               "# HELP sev_twitch_rate_limited_total 429 answers from Twitch.\n"
-               "# TYPE sev_twitch_rate_limited_total counter\nsev_twitch_rate_limited_total %llu\n"
-               "# HELP sev_twitch_inflight Twitch calls waiting for an answer.\n"
-               "# TYPE sev_twitch_inflight gauge\nsev_twitch_inflight %llu\n",
-               (unsigned long long)s.requests, (unsigned long long)s.errors,
-               (unsigned long long)s.retries, (unsigned long long)s.rate_limited,
-               (unsigned long long)s.inflight);
-}

@@ -369,31 +369,3 @@ void app_eventsub_stop(struct app *app)
     app->esm = NULL;
 }
 
-void app_eventsub_metrics(struct app *app, struct buf *out)
-{
-    if (!app->esm)
-        return;
-    struct esm_stats s;
-    esm_stats(app->esm, &s);
-    buf_printf(out,
-               "# HELP sev_eventsub_streamers Streamers with an upstream subscription set.\n"
-               "# TYPE sev_eventsub_streamers gauge\nsev_eventsub_streamers %u\n"
-               "# HELP sev_eventsub_sessions EventSub WebSocket sessions.\n"
-               "# TYPE sev_eventsub_sessions gauge\nsev_eventsub_sessions %u\n"
-               "# HELP sev_eventsub_enabled Subscriptions receiving now.\n"
-               "# TYPE sev_eventsub_enabled gauge\nsev_eventsub_enabled %u\n"
-               "# TYPE sev_eventsub_created_total counter\nsev_eventsub_created_total %llu\n"
-               "# TYPE sev_eventsub_adopted_total counter\nsev_eventsub_adopted_total %llu\n"
-               "# TYPE sev_eventsub_deleted_total counter\nsev_eventsub_deleted_total %llu\n"
-               "# TYPE sev_eventsub_create_errors_total counter\n"
-               "sev_eventsub_create_errors_total %llu\n"
-               "# TYPE sev_eventsub_sessions_lost_total counter\n"
-               "sev_eventsub_sessions_lost_total %llu\n"
-               "# TYPE sev_eventsub_gaps_total counter\nsev_eventsub_gaps_total %llu\n"
-               "# TYPE sev_eventsub_revocations_total counter\n"
-               "sev_eventsub_revocations_total %llu\n",
-               s.streamers, s.sessions, s.enabled, (unsigned long long)s.created,
-               (unsigned long long)s.adopted, (unsigned long long)s.deleted,
-               (unsigned long long)s.create_errors, (unsigned long long)s.sessions_lost,
-               (unsigned long long)s.gaps, (unsigned long long)s.revocations);
-}

@@ -22,7 +22,6 @@ void app_eventsub_favorite(struct app *app, const char *user_id, const char *new
 #define APP_FAVORITES_SYNC_MS 5000
 /* Records the clean-stop time and frees the manager (before the store closes). */
 void app_eventsub_stop(struct app *app);
-void app_eventsub_metrics(struct app *app, struct buf *out);
 
 /* app_accounts.c: the token key, the Twitch client and accounts (when Twitch credentials are
  * set), and the manager's ops over them (zeroed without credentials). */
@@ -32,6 +31,5 @@ int app_accounts_load(struct app *app, struct err *err);
 /* Before the store closes; app_accounts_release after the loop. */
 void app_accounts_stop(struct app *app);
 void app_accounts_release(struct app *app);
-void app_accounts_metrics(struct app *app, struct buf *out);
 
 #endif
