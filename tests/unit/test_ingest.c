@@ -172,11 +172,59 @@ static void test_stop_with_events_waiting(void)
     fx_close(&f); /* what waits is dropped (logged), nothing leaks */
 }
 
+static int acks, last_ack = 99;
+static void on_ack_count(void *arg, int status)
+{
+    acks++;
+    last_ack = status;
+}
+
+/* The plain path: stored once and published, a redelivery counted and answered but not
+ * published again on a node's own bus, plain chat answered at once and never stored. */
+static void test_stored_duplicate_skipped(void)
+{
+    struct fx f;
+    fx_open(&f, 3);
+    acks = 0;
+    CHECK(ingest_submit(f.in, follow("d1"), INGEST_WEBHOOK, on_ack_count, NULL) == 0);
+    CHECK_INT(acks, 0); /* on the loop, once durable */
+    run_until_stats(&f, 0, 0, 1);
+    CHECK_INT(acks, 1);
+    CHECK_INT(last_ack, STORE_STORED);
+    CHECK_INT(f.npublished, 1);
+    CHECK_STR(f.published[0], "d1");
+    CHECK(ingest_submit(f.in, follow("d1"), INGEST_WEBSOCKET, on_ack_count, NULL) == 0);
+    int64_t deadline = clock_mono_us() + 30 * 1000000LL;
+    while (acks < 2) {
+        CHECK(clock_mono_us() < deadline);
+        uv_run(&f.loop, UV_RUN_ONCE);
+    }
+    CHECK_INT(last_ack, STORE_DUPLICATE);
+    CHECK_INT(f.npublished, 1); /* the local bus: nobody else could have missed it */
+    struct event *chat = follow("c1");
+    free(chat->type);
+    chat->type = strdup("channel.chat.message");
+    CHECK(ingest_submit(f.in, chat, INGEST_WEBSOCKET, on_ack_count, NULL) == 0);
+    CHECK_INT(acks, 3); /* answered before ingest_submit returned, as its header says */
+    CHECK_INT(last_ack, STORE_DUPLICATE);
+    struct ingest_stats st;
+    ingest_stats(f.in, &st);
+    CHECK_INT(st.stored, 1);
+    CHECK_INT(st.duplicates, 1);
+    CHECK_INT(st.skipped, 1);
+    CHECK_INT(st.by_transport[INGEST_WEBHOOK], 1);
+    CHECK_INT(st.by_transport[INGEST_WEBSOCKET], 1);
+    CHECK_INT(f.npublished, 1);
+    fx_close(&f);
+}
+
 static const struct unit_test tests[] = {
     {"events without a sender are retried in order, in a bounded queue",
      test_retried_in_order_bounded},
     {"events with a sender are answered, not retried", test_events_with_a_sender_are_not_retried},
     {"stopping with events waiting frees them", test_stop_with_events_waiting},
+    {"stored once and published, a duplicate not republished, plain chat skipped",
+     test_stored_duplicate_skipped},
     {0},
 };
 
