@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/login.h"
 #include "api/api.h"
 #include "api/api_int.h"
 #include "app.h"
@@ -17,7 +18,7 @@ int api_login_param(struct http_request *req, const char *raw, char *out, size_t
         http_respond_error(req, 400, "not a Twitch login");
         return -1;
     }
-    if (!event_login_lower(raw, out, size)) {
+    if (!login_lower(raw, out, size)) {
         http_respond_error(req, 400, "not a Twitch login (letters, digits and _ only)");
         return -1;
     }
@@ -117,7 +118,7 @@ void api_events(struct http_request *req)
 {
     struct app *app = req->route_ctx;
     char lower[64], num[16], before[64];
-    if (!event_login_lower(req->params[0], lower, sizeof lower)) {
+    if (!login_lower(req->params[0], lower, sizeof lower)) {
         http_respond_error(req, 400, "not a Twitch login");
         return;
     }

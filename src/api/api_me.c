@@ -12,6 +12,7 @@
 #include "api/api_int.h"
 #include "app.h"
 #include "auth/accounts.h"
+#include "base/login.h"
 #include "base/buf.h"
 #include "base/clock.h"
 
@@ -228,7 +229,7 @@ void api_favorite_put(struct http_request *req)
         return;
     }
     char lower[32];
-    if (!event_login_lower(login, lower, sizeof lower)) {
+    if (!login_lower(login, lower, sizeof lower)) {
         /* quoted back cut to 40 bytes, at a character boundary (the answer stays UTF-8) */
         size_t len = strlen(login), shown = len > 40 ? 40 : len;
         while (shown > 0 && shown < len && ((unsigned char)login[shown] & 0xC0) == 0x80)

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "auth/accounts_int.h"
+#include "base/login.h"
 #include "base/log.h"
 
 #define FOLLOWING_MAX 2000
@@ -140,7 +141,7 @@ int accounts_set_favorite(struct accounts *a, const struct store_user *u, const 
                           accounts_favorite_fn cb, void *arg)
 {
     char lower[32];
-    if (!cb || !u || !event_login_lower(login, lower, sizeof lower) || a->freeing)
+    if (!cb || !u || !login_lower(login, lower, sizeof lower) || a->freeing)
         return -1;
     struct fav_job *j = calloc(1, sizeof *j);
     if (!j)

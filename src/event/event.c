@@ -1,7 +1,6 @@
 /* struct event: lifecycle, the decode pipeline, gap markers and the contract's JSON. */
 #include "event/event_int.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -352,29 +351,4 @@ int event_worth_keeping(const struct event *ev)
         return 1;
     json_t *bits = json_object_get(json_object_get(ev->data, "cheer"), "bits");
     return json_is_integer(bits) && json_integer_value(bits) > 0;
-}
-
-int event_login_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 25)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_')
-            return 0;
-    return 1;
-}
-
-int event_login_lower(const char *raw, char *out, size_t size)
-{
-    size_t n = raw ? strlen(raw) : 0;
-    if (!size)
-        return 0;
-    if (n >= size) {
-        out[0] = 0;
-        return 0;
-    }
-    for (size_t i = 0; i <= n; i++)
-        out[i] = (char)tolower((unsigned char)raw[i]);
-    return event_login_valid(out);
 }

@@ -97,12 +97,6 @@ int event_worth_keeping(const struct event *ev);
 /* Frees ev and everything it owns; NULL is fine. */
 void event_free(struct event *ev);
 
-/* The one login rule: 1 if s is a Twitch login, 1..25 of [a-z0-9_] (lower case). Twitch's rule
- * for new names is 4..25, but older accounts are shorter (twitch-platform.md). */
-int event_login_valid(const char *s);
-/* Lower-cases raw into out (size bytes) and returns event_login_valid(out); 0 (out "") when it
- * does not fit. */
-int event_login_lower(const char *raw, char *out, size_t size);
 
 /* Appends the contract's event object to out:
  * {"id","type","streamer_login","viewer_login","viewer_name","created_at","summary","data"}

@@ -607,6 +607,21 @@ static void on_sweep(uv_timer_t *t)
     }
 }
 
+/* ---- connections, as the WebSocket side sees them ---- */
+
+void http_conn_peer(const struct http_conn *c, char *out, size_t size)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    snprintf(out, size, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, out, size);
+        else if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, out, size);
+    }
+}
+
 /* ---- server ---- */
 
 /* The answer to a connection over a limit, built once: it is sent before the request is

@@ -1,9 +1,11 @@
-/* hub_int.h: the hub's own types, shared by hub.c (channels, client queues, fan-out) and
- * hub_replay.c (since= replays from the store). Only src/hub/. Loop thread only. */
+/* hub_int.h: the hub's own types, shared by hub_client.c (references, closing), hub.c
+ * (channels, client queues, fan-out) and hub_replay.c (since= replays from the store). Only src/hub/. Loop thread only. */
 #ifndef SEV_HUB_INT_H
 #define SEV_HUB_INT_H
 
 #include "hub/hub.h"
+
+#include <stdlib.h>
 
 #include "base/clock.h"
 #include "base/map.h"
@@ -110,11 +112,21 @@ void hub_client_mark_dirty(struct client *c);
 /* Closes the socket (a close frame with code first unless code is 0); the connection's
  * on_close finishes the job, maybe inside this call: callers hold a reference. */
 void hub_client_close(struct client *c, uint16_t code, const char *why);
+/* Sends a small control frame (close, pong) after whatever is queued: a copy owned by the
+ * write. The connection may close inside (on_close runs): callers hold a reference. */
+void hub_client_send_control(struct client *c, const struct buf *b);
 
-/* hub_replay.c. Reads the next batch after c->replay->since and writes it; when the store has
+/* hub_client.c above; hub_replay.c below. Reads the next batch after c->replay->since and writes it; when the store has
  * no more, live frames held meanwhile go out (those the replay sent dropped). Holds a
  * reference to c while a read or write is out; may close c. */
 void hub_replay_next(struct client *c);
-void hub_replay_free(struct replay *r); /* NULL is fine */
+static inline void hub_replay_free(struct replay *r) /* NULL is fine */
+{
+    if (!r)
+        return;
+    free(r->since);
+    free(r->buf);
+    free(r);
+}
 
 #endif

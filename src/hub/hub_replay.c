@@ -7,14 +7,6 @@
 #include "hub/hub_int.h"
 #include "ws/frame.h"
 
-void hub_replay_free(struct replay *r)
-{
-    if (!r)
-        return;
-    free(r->since);
-    free(r->buf);
-    free(r);
-}
 
 static void finish_replay(struct client *c)
 {

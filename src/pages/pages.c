@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "base/login.h"
 #include "app.h"
 #include "http/static.h"
 #include "hub/hub.h"
@@ -28,7 +29,7 @@ void page_home(struct http_request *req)
 static int login_ok(const char *raw)
 {
     char login[64];
-    return event_login_lower(raw, login, sizeof login);
+    return login_lower(raw, login, sizeof login);
 }
 
 /* A name that cannot be a Twitch login still gets the page, with 404: its script says what is

@@ -1,7 +1,7 @@
 /* fuzz_http: the HTTP request path up to the handler, without sockets: http/request.c's
  * reader (http-parser callbacks: url, headers, body caps, pipelining), then SEV's route table
  * (api_routes) matched with its percent-decoded captures, and the helpers handlers call
- * (http_header, http_query_param, http_cookie, event_login_valid).
+ * (http_header, http_query_param, http_cookie, login_valid).
  * Input: [chunk][bytes of one connection]: the bytes are fed in pieces of chunk+1 bytes,
  * requests one after another as on a keep-alive connection.
  * Checks beyond the sanitizers: every header has a name and a value, the path starts
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "base/login.h"
 #include "base/log.h"
 #include "http/request.h"
 #include "event/event.h"
@@ -42,7 +43,7 @@ static void check_request(struct http_request *req)
         for (int k = 0; k < HTTP_MAX_PARAMS && req->params[k]; k++) {
             if (!req->params[k][0])
                 abort();
-            (void)event_login_valid(req->params[k]);
+            (void)login_valid(req->params[k]);
         }
     }
     int path_matched;
