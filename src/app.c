@@ -260,15 +260,44 @@ static int resolve_eventsub_secret(struct app *app, struct err *err)
     return 0;
 }
 
+/* The handlers' view of this app: pointers to its slots, so they read the current values. */
+static void build_api_ctx(struct app *app)
+{
+    app->api_ctx = (struct api_ctx){
+        .pages = {.web = &app->web},
+        .cfg = &app->cfg,
+        .node_id = app->node_id,
+        .config_json = app->config_json,
+        .started_us = &app->started_us,
+        .store = &app->store,
+        .bus = &app->bus,
+        .order = &app->order,
+        .hub = &app->hub,
+        .ingest = &app->ingest,
+        .webhook = &app->webhook,
+        .esm = &app->esm,
+        .twitch = &app->twitch,
+        .accounts = &app->accounts,
+        .streams = &app->streams,
+        .stats_cache = &app->stats_cache,
+        .leader = &app->leader,
+        .http = &app->http,
+        .routes = &app->routes,
+        .nroutes = &app->nroutes,
+        .route_metrics = app->route_metrics,
+    };
+}
+
 static int build_routes(struct app *app)
 {
+    build_api_ctx(app);
     app->nroutes = api_nroutes;
     app->routes = calloc(app->nroutes + 1, sizeof *app->routes);
     if (!app->routes)
         return -1;
     for (size_t i = 0; i < app->nroutes; i++) {
         app->routes[i] = api_routes[i];
-        app->routes[i].ctx = app;
+        app->routes[i].ctx = &app->api_ctx;
     }
     return 0;
 }
@@ -344,7 +373,7 @@ int app_start(struct app *app, uv_loop_t *loop, const struct config *cfg, struct
         .port = cfg->listen_port,
         .routes = app->routes,
         .not_found = page_not_found,
-        .not_found_ctx = app,
+        .not_found_ctx = &app->api_ctx,
         .default_headers = app->default_headers,
         .observe = on_request_done,
         .observe_arg = app,

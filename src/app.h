@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "api/api.h"
 #include "base/err.h"
 #include "config/config.h"
 
@@ -30,10 +31,6 @@ struct esm_sync;
 
 #define APP_MAX_ROUTES 64
 
-struct route_metrics {
-    uint64_t by_class[6]; /* 1xx..5xx, index status/100 */
-    int64_t dur_sum_us;
-};
 
 struct app {
     struct config cfg;
@@ -67,7 +64,8 @@ struct app {
     char eventsub_secret[128];
     char default_headers[2048];  /* security headers on every response */
     char config_json[2048];      /* GET /config.json, made once */
-    struct http_route *routes;   /* owned table, ctx = this app */
+    struct http_route *routes;   /* owned table, ctx = &api_ctx */
+    struct api_ctx api_ctx;      /* what the route handlers read; points into this app */
     size_t nroutes;
     struct route_metrics route_metrics[APP_MAX_ROUTES + 1]; /* last: unmatched */
     int64_t started_us;

@@ -9,9 +9,9 @@
 
 #include "api/api.h"
 #include "api/api_int.h"
-#include "app.h"
 #include "auth/accounts.h"
 #include "base/log.h"
+#include "config/config.h"
 
 #define STATE_COOKIE "sev_state"
 
@@ -28,10 +28,10 @@ static const char LOGIN_FAILED_PAGE[] =
 void api_cookie_set(struct http_request *req, const char *name, const char *value,
                     const char *path, long max_age)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     char line[512];
     snprintf(line, sizeof line, "%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=Lax%s", name,
-             value, path, max_age, app->cfg.public_https ? "; Secure" : "");
+             value, path, max_age, ctx->cfg->public_https ? "; Secure" : "");
     http_add_header(req, "Set-Cookie", line);
 }
 
@@ -52,17 +52,17 @@ static void origin_of(const char *url, char *out, size_t size)
 
 static int origin_allowed(struct http_request *req, const char *origin)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     char want[300], got[300];
     origin_of(origin, got, sizeof got);
-    origin_of(app->cfg.public_url, want, sizeof want);
+    origin_of(ctx->cfg->public_url, want, sizeof want);
     if (strcmp(got, want) == 0)
         return 1;
     const char *host = http_header(req, "Host");
     if (!host || !*host || strlen(host) > 255)
         return 0;
     char by_host[300];
-    snprintf(by_host, sizeof by_host, "%s://%s", app->cfg.public_https ? "https" : "http", host);
+    snprintf(by_host, sizeof by_host, "%s://%s", ctx->cfg->public_https ? "https" : "http", host);
     origin_of(by_host, want, sizeof want);
     return strcmp(got, want) == 0;
 }
@@ -90,8 +90,8 @@ int api_same_origin(struct http_request *req)
 
 void api_login(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
-    if (!app->accounts) {
+    const struct api_ctx *ctx = req->route_ctx;
+    if (!*ctx->accounts) {
         http_respond_redirect(req, 302, "/?error=no_twitch_app");
         return;
     }
@@ -99,7 +99,7 @@ void api_login(struct http_request *req)
     int broadcaster = http_query_param(req, "broadcaster", flag, sizeof flag) == 1 &&
                       strcmp(flag, "1") == 0;
     struct accounts_login lg;
-    if (accounts_login_begin(app->accounts, broadcaster, &lg) < 0) {
+    if (accounts_login_begin(*ctx->accounts, broadcaster, &lg) < 0) {
         http_respond_redirect(req, 302, "/?error=login_failed");
         return;
     }
@@ -137,15 +137,15 @@ static void on_login_finished(void *arg, int outcome, const char *session_id)
 
 void api_callback(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     char state[80] = "", code[520] = "", error[80] = "", cookie[80] = "", old[80] = "";
     int has_state = http_query_param(req, "state", state, sizeof state) == 1;
     int has_code = http_query_param(req, "code", code, sizeof code) == 1;
     int has_error = http_query_param(req, "error", error, sizeof error) == 1;
     int has_cookie = http_cookie(req, STATE_COOKIE, cookie, sizeof cookie) == 1;
     int has_old = http_cookie(req, API_SESSION_COOKIE, old, sizeof old) == 1;
-    if (!app->accounts ||
-        accounts_login_finish(app->accounts, has_state ? state : NULL, has_cookie ? cookie : NULL,
+    if (!*ctx->accounts ||
+        accounts_login_finish(*ctx->accounts, has_state ? state : NULL, has_cookie ? cookie : NULL,
                               has_code ? code : NULL, has_error ? error : NULL,
                               has_old ? old : NULL, on_login_finished, req) < 0)
         on_login_finished(req, ACCOUNTS_LOGIN_BAD_REQUEST, NULL);
@@ -160,11 +160,11 @@ static void on_logged_out(void *arg, int status)
 
 void api_logout(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     if (!api_same_origin(req))
         return;
     char session[80] = "";
     http_cookie(req, API_SESSION_COOKIE, session, sizeof session);
-    if (!app->accounts || accounts_logout(app->accounts, session, on_logged_out, req) < 0)
+    if (!*ctx->accounts || accounts_logout(*ctx->accounts, session, on_logged_out, req) < 0)
         on_logged_out(req, 0);
 }

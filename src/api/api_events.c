@@ -6,7 +6,6 @@
 #include "base/login.h"
 #include "api/api.h"
 #include "api/api_int.h"
-#include "app.h"
 #include "eventsub/webhook.h"
 #include "hub/hub.h"
 #include "streams/streams.h"
@@ -101,10 +100,10 @@ static void on_recent_streamer(void *arg, int status, const struct streamer_info
     }
     call->info = *s;
     hub_learn_streamer(call->hub, call->login, s);
-    struct app *app = call->req->route_ctx;
+    const struct api_ctx *ctx = call->req->route_ctx;
     /* without before, read a whole window so the hub can warm the channel from it */
     int want = call->before[0] ? call->limit : HUB_RECENT;
-    if (store_recent(app->store, call->login, call->before[0] ? call->before : NULL, want,
+    if (store_recent(*ctx->store, call->login, call->before[0] ? call->before : NULL, want,
                      on_recent_events, call) < 0) {
         http_respond_error(call->req, 503, "the event store is not answering");
         free(call);
@@ -116,7 +115,7 @@ static void on_recent_streamer(void *arg, int status, const struct streamer_info
  * before. */
 void api_events(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     char lower[64], num[16], before[64];
     if (!login_lower(req->params[0], lower, sizeof lower)) {
         http_respond_error(req, 400, "not a Twitch login");
@@ -137,7 +136,7 @@ void api_events(struct http_request *req)
         struct buf list;
         buf_init(&list, 0);
         struct streamer_info info;
-        int hit = hub_recent(app->hub, lower, limit, &list, &info);
+        int hit = hub_recent(*ctx->hub, lower, limit, &list, &info);
         if (hit)
             respond_events(req, &info, &list);
         buf_release(&list);
@@ -149,13 +148,13 @@ void api_events(struct http_request *req)
         http_respond_error(req, 503, "out of memory");
         return;
     }
-    call->hub = app->hub;
+    call->hub = *ctx->hub;
     call->req = req;
     call->limit = limit;
     snprintf(call->login, sizeof call->login, "%s", lower);
     if (has_before == 1)
         snprintf(call->before, sizeof call->before, "%s", before);
-    if (store_streamer_get(app->store, lower, on_recent_streamer, call) < 0) {
+    if (store_streamer_get(*ctx->store, lower, on_recent_streamer, call) < 0) {
         http_respond_error(req, 503, "the event store is not answering");
         free(call);
     }
@@ -163,14 +162,14 @@ void api_events(struct http_request *req)
 
 void api_ws(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
-    hub_handle_ws(app->hub, req);
+    const struct api_ctx *ctx = req->route_ctx;
+    hub_handle_ws(*ctx->hub, req);
 }
 
 void api_webhook(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
-    webhook_handle(app->webhook, req);
+    const struct api_ctx *ctx = req->route_ctx;
+    webhook_handle(*ctx->webhook, req);
 }
 
 struct streamer_call {
@@ -216,7 +215,7 @@ static void on_status(void *arg, const struct stream_status *st)
 
 static void with_status(struct http_request *req, const struct streamer_info *s)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     struct streamer_call *call = calloc(1, sizeof *call);
     if (!call) {
         http_respond_error(req, 503, "out of memory");
@@ -224,7 +223,7 @@ static void with_status(struct http_request *req, const struct streamer_info *s)
     }
     call->req = req;
     call->info = *s;
-    if (streams_get(app->streams, s->login, on_status, call) < 0) {
+    if (streams_get(*ctx->streams, s->login, on_status, call) < 0) {
         free(call);
         http_respond_error(req, 503, "out of memory");
     }
@@ -243,15 +242,15 @@ static void on_streamer(void *arg, int status, const struct streamer_info *s)
 
 void api_streamer(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     char login[64];
     if (api_login_param(req, req->params[0], login, sizeof login) < 0)
         return;
-    const struct streamer_info *s = hub_streamer(app->hub, login);
+    const struct streamer_info *s = hub_streamer(*ctx->hub, login);
     if (s) {
         with_status(req, s);
         return;
     }
-    if (store_streamer_get(app->store, login, on_streamer, req) < 0)
+    if (store_streamer_get(*ctx->store, login, on_streamer, req) < 0)
         http_respond_error(req, 503, "the event store is not answering");
 }

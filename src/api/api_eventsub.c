@@ -1,17 +1,16 @@
 /* GET /api/streamers/:login/capabilities: what SEV receives for a streamer now, and why not. */
 #include "api/api.h"
-#include "app.h"
 #include "eventsub/manager.h"
 
 void api_capabilities(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     char login[64];
     if (api_login_param(req, req->params[0], login, sizeof login) < 0)
         return;
     struct buf b;
     buf_init(&b, 0);
-    if (esm_capabilities_json(app->esm, login, &b) < 0) {
+    if (esm_capabilities_json(*ctx->esm, login, &b) < 0) {
         buf_release(&b);
         http_respond_error(req, 500, "out of memory");
         return;

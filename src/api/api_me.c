@@ -10,7 +10,6 @@
 
 #include "api/api.h"
 #include "api/api_int.h"
-#include "app.h"
 #include "auth/accounts.h"
 #include "base/login.h"
 #include "base/buf.h"
@@ -52,10 +51,10 @@ static void on_session(void *arg, int status, const struct store_user *u)
 /* Finds the request's user and calls then(req, user), or answers 401/500 itself. */
 static void with_user(struct http_request *req, with_user_fn then)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     char session[80];
     if (http_cookie(req, API_SESSION_COOKIE, session, sizeof session) != 1 || !session[0] ||
-        !app->accounts) {
+        !*ctx->accounts) {
         respond_401(req, 0);
         return;
     }
@@ -66,7 +65,7 @@ static void with_user(struct http_request *req, with_user_fn then)
     }
     c->req = req;
     c->then = then;
-    if (accounts_session_user(app->accounts, session, on_session, c) < 0) {
+    if (accounts_session_user(*ctx->accounts, session, on_session, c) < 0) {
         free(c);
         http_respond_error(req, 503, "SEV is temporarily unavailable. Please try again.");
     }
@@ -83,7 +82,7 @@ static void json_str(struct buf *b, const char *key, const char *value, int comm
 
 static void me_get(struct http_request *req, const struct store_user *u)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     struct buf b;
     buf_init(&b, 0);
     buf_puts(&b, "{");
@@ -103,7 +102,7 @@ static void me_get(struct http_request *req, const struct store_user *u)
     clock_format_rfc3339(u->created_at_us, created, sizeof created);
     json_str(&b, "created_at", created, 1);
     buf_puts(&b, ",\"scopes\":[");
-    const char *scopes = accounts_user_scopes(app->accounts, u->id);
+    const char *scopes = accounts_user_scopes(*ctx->accounts, u->id);
     int first = 1;
     for (const char *p = scopes ? scopes : ""; *p;) {
         size_t n = strcspn(p, " ");
@@ -142,8 +141,8 @@ static void on_deleted(void *arg, int status)
 
 static void me_delete(struct http_request *req, const struct store_user *u)
 {
-    struct app *app = req->route_ctx;
-    if (accounts_delete_user(app->accounts, u, on_deleted, req) < 0)
+    const struct api_ctx *ctx = req->route_ctx;
+    if (accounts_delete_user(*ctx->accounts, u, on_deleted, req) < 0)
         http_respond_error(req, 503, "SEV is temporarily unavailable. Please try again.");
 }
 
@@ -192,11 +191,11 @@ static void on_favorite(void *arg, int result, const struct twitch_user *s, cons
 
 static void favorite_put(struct http_request *req, const struct store_user *u)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     /* the body was checked before the session was looked up */
     json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
     const char *login = json_string_value(json_object_get(body, "login"));
-    if (!login || accounts_set_favorite(app->accounts, u, login, on_favorite, req) < 0)
+    if (!login || accounts_set_favorite(*ctx->accounts, u, login, on_favorite, req) < 0)
         http_respond_error(req, 503, "SEV is temporarily unavailable. Please try again.");
     json_decref(body);
 }
@@ -257,8 +256,8 @@ static void on_favorite_cleared(void *arg, int status)
 
 static void favorite_delete(struct http_request *req, const struct store_user *u)
 {
-    struct app *app = req->route_ctx;
-    if (accounts_clear_favorite(app->accounts, u, on_favorite_cleared, req) < 0)
+    const struct api_ctx *ctx = req->route_ctx;
+    if (accounts_clear_favorite(*ctx->accounts, u, on_favorite_cleared, req) < 0)
         http_respond_error(req, 503, "SEV is temporarily unavailable. Please try again.");
 }
 
@@ -293,8 +292,8 @@ static void on_following(void *arg, int result, const struct accounts_channel *c
 
 static void following_get(struct http_request *req, const struct store_user *u)
 {
-    struct app *app = req->route_ctx;
-    if (accounts_following(app->accounts, u->id, on_following, req) < 0)
+    const struct api_ctx *ctx = req->route_ctx;
+    if (accounts_following(*ctx->accounts, u->id, on_following, req) < 0)
         http_respond_error(req, 503, "SEV is temporarily unavailable. Please try again.");
 }
 

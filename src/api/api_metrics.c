@@ -4,7 +4,6 @@
 
 #include "api/api.h"
 #include "api/stats_cache.h"
-#include "app.h"
 #include "base/clock.h"
 #include "bus/bus.h"
 #include "bus/bus_order.h"
@@ -27,14 +26,14 @@ static void gauge(struct buf *b, const char *name, const char *help, double v)
     buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
 }
 
-static void render_http(struct app *app, struct buf *b)
+static void render_http(const struct api_ctx *ctx, struct buf *b)
 {
     buf_puts(b, "# HELP sev_http_requests_total HTTP requests answered, by route and status "
                 "class.\n# TYPE sev_http_requests_total counter\n");
-    for (size_t i = 0; i <= app->nroutes; i++) {
-        const char *route = i < app->nroutes ? app->routes[i].pattern : "unmatched";
+    for (size_t i = 0; i <= *ctx->nroutes; i++) {
+        const char *route = i < *ctx->nroutes ? (*ctx->routes)[i].pattern : "unmatched";
         for (int c = 1; c <= 5; c++) {
-            uint64_t n = app->route_metrics[i].by_class[c];
+            uint64_t n = ctx->route_metrics[i].by_class[c];
             if (n)
                 buf_printf(b, "sev_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n",
                            route, c, (unsigned long long)n);
@@ -42,10 +41,10 @@ static void render_http(struct app *app, struct buf *b)
     }
 }
 
-static void render_hub(struct app *app, struct buf *b)
+static void render_hub(const struct api_ctx *ctx, struct buf *b)
 {
     struct hub_stats hs;
-    hub_stats(app->hub, &hs);
+    hub_stats(*ctx->hub, &hs);
     gauge(b, "sev_websocket_clients", "WebSocket clients connected now.", (double)hs.clients);
     gauge(b, "sev_streamers_in_memory", "Streamers whose newest events are in memory.",
           (double)hs.channels);
@@ -71,10 +70,10 @@ static void render_hub(struct app *app, struct buf *b)
                (double)hs.latency_sum_us / 1e6, (unsigned long long)cum);
 }
 
-static void render_ingest(struct app *app, struct buf *b)
+static void render_ingest(const struct api_ctx *ctx, struct buf *b)
 {
     struct ingest_stats is;
-    ingest_stats(app->ingest, &is);
+    ingest_stats(*ctx->ingest, &is);
     buf_printf(b, "# HELP sev_events_ingested_total Events received, by outcome (skipped: plain chat, not kept).\n"
                   "# TYPE sev_events_ingested_total counter\n"
                   "sev_events_ingested_total{outcome=\"stored\"} %llu\n"
@@ -98,7 +97,7 @@ static void render_ingest(struct app *app, struct buf *b)
             is.retry_dropped);
     gauge(b, "sev_ingest_retry_queued", "Events waiting for a retry now.", (double)is.retry_queued);
     struct webhook_stats ws;
-    webhook_stats(app->webhook, &ws);
+    webhook_stats(*ctx->webhook, &ws);
     buf_printf(b, "# HELP sev_webhook_messages_total Webhook messages, by outcome.\n"
                   "# TYPE sev_webhook_messages_total counter\n"
                   "sev_webhook_messages_total{outcome=\"accepted\"} %llu\n"
@@ -112,15 +111,15 @@ static void render_ingest(struct app *app, struct buf *b)
                (unsigned long long)ws.rejected, (unsigned long long)ws.skipped);
 }
 
-static void render_store(struct app *app, struct buf *b)
+static void render_store(const struct api_ctx *ctx, struct buf *b)
 {
     struct store_counters sc;
-    store_counters_get(app->store, &sc);
+    store_counters_get(*ctx->store, &sc);
     gauge(b, "sev_store_write_failing",
           "Write transactions failed since the last commit (0: the store can write).",
           (double)sc.failing);
     struct stats_cache_stats cs;
-    stats_cache_stats_get(app->stats_cache, &cs);
+    stats_cache_stats_get(*ctx->stats_cache, &cs);
     counter(b, "sev_stats_queries_total", "Stats queries sent to the store.", cs.queries);
     counter(b, "sev_stats_shared_total", "Stats requests answered by a kept or in-flight answer.",
             cs.shared);
@@ -129,12 +128,12 @@ static void render_store(struct app *app, struct buf *b)
     gauge(b, "sev_stats_waiting", "Stats queries waiting for a free slot.", (double)cs.waiting);
 }
 
-static void render_eventsub(struct app *app, struct buf *out)
+static void render_eventsub(const struct api_ctx *ctx, struct buf *out)
 {
-    if (!app->esm)
+    if (!*ctx->esm)
         return;
     struct esm_stats s;
-    esm_stats(app->esm, &s);
+    esm_stats(*ctx->esm, &s);
     buf_printf(out,
                "# HELP sev_eventsub_streamers Streamers with an upstream subscription set.\n"
                "# TYPE sev_eventsub_streamers gauge\nsev_eventsub_streamers %u\n"
@@ -158,12 +157,12 @@ static void render_eventsub(struct app *app, struct buf *out)
                (unsigned long long)s.gaps, (unsigned long long)s.revocations);
 }
 
-static void render_twitch(struct app *app, struct buf *out)
+static void render_twitch(const struct api_ctx *ctx, struct buf *out)
 {
-    if (!app->twitch)
+    if (!*ctx->twitch)
         return;
     struct twitch_stats s;
-    twitch_stats(app->twitch, &s);
+    twitch_stats(*ctx->twitch, &s);
     buf_printf(out,
                "# HELP sev_twitch_requests_total HTTP requests sent to Twitch (OAuth and Helix).\n"
                "# TYPE sev_twitch_requests_total counter\nsev_twitch_requests_total %llu\n"
@@ -180,15 +179,15 @@ static void render_twitch(struct app *app, struct buf *out)
                (unsigned long long)s.inflight);
 }
 
-static void render_cluster(struct app *app, struct buf *out)
+static void render_cluster(const struct api_ctx *ctx, struct buf *out)
 {
     buf_printf(out,
                "# HELP sev_leader 1 when this node runs the once-per-deployment work.\n"
                "# TYPE sev_leader gauge\nsev_leader %d\n",
-               leader_is(app->leader));
-    if (app->order) {
+               leader_is(*ctx->leader));
+    if (*ctx->order) {
         struct bus_order_stats s;
-        bus_order_stats(app->order, &s);
+        bus_order_stats(*ctx->order, &s);
         buf_printf(out,
                    "# HELP sev_bus_delivered_total Events handed to the hub in each streamer's "
                    "order.\n# TYPE sev_bus_delivered_total counter\nsev_bus_delivered_total "
@@ -206,20 +205,20 @@ static void render_cluster(struct app *app, struct buf *out)
 
 void api_metrics(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
+    const struct api_ctx *ctx = req->route_ctx;
     struct buf b;
     buf_init(&b, 0);
-    render_http(app, &b);
+    render_http(ctx, &b);
     gauge(&b, "sev_http_connections", "Open HTTP and WebSocket connections.",
-          (double)http_server_connections(app->http));
-    render_hub(app, &b);
-    render_ingest(app, &b);
-    render_store(app, &b);
-    render_cluster(app, &b);
-    render_eventsub(app, &b);
-    render_twitch(app, &b);
+          (double)http_server_connections(*ctx->http));
+    render_hub(ctx, &b);
+    render_ingest(ctx, &b);
+    render_store(ctx, &b);
+    render_cluster(ctx, &b);
+    render_eventsub(ctx, &b);
+    render_twitch(ctx, &b);
     gauge(&b, "sev_uptime_seconds", "Seconds since start.",
-          (double)(clock_mono_us() - app->started_us) / 1e6);
+          (double)(clock_mono_us() - *ctx->started_us) / 1e6);
     http_add_header(req, "Cache-Control", "no-store");
     http_respond_buf(req, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
 }

@@ -5,7 +5,6 @@
 
 #include "api/api.h"
 #include "api/stats_cache.h"
-#include "app.h"
 #include "store/store.h"
 
 static const char *const key_names[] = {
@@ -69,8 +68,8 @@ static const stats_cache_fn answer_fns[] = {
 
 static void stats_ask(struct http_request *req, enum stats_kind kind, const char *login, int hours)
 {
-    struct app *app = req->route_ctx;
-    if (stats_cache_get(app->stats_cache, kind, login, hours, answer_fns[kind], req) < 0)
+    const struct api_ctx *ctx = req->route_ctx;
+    if (stats_cache_get(*ctx->stats_cache, kind, login, hours, answer_fns[kind], req) < 0)
         respond_busy(req);
 }
 

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "base/login.h"
-#include "app.h"
 #include "http/static.h"
 #include "hub/hub.h"
 
@@ -14,8 +13,8 @@ static const char FALLBACK_404[] =
 
 static void serve_page(struct http_request *req, const char *file, int status)
 {
-    struct app *app = req->route_ctx;
-    if (static_serve(app->web, req, file, status) == 0)
+    const struct pages_ctx *ctx = req->route_ctx;
+    if (static_serve(*ctx->web, req, file, status) == 0)
         return;
     http_respond(req, 404, "text/html; charset=utf-8", FALLBACK_404, sizeof FALLBACK_404 - 1);
 }
@@ -56,11 +55,11 @@ void page_account(struct http_request *req)
 
 void page_not_found(struct http_request *req)
 {
-    struct app *app = req->route_ctx;
+    const struct pages_ctx *ctx = req->route_ctx;
     size_t n = strlen(req->path);
     if ((req->verb == HTTP_VERB_GET || req->verb == HTTP_VERB_HEAD) &&
         (n < 5 || strcmp(req->path + n - 5, ".html") != 0) &&
-        static_serve(app->web, req, req->path, 200) == 0)
+        static_serve(*ctx->web, req, req->path, 200) == 0)
         return; /* an asset: /css/…, /js/…, /favicon.svg */
     if (strncmp(req->path, "/api/", 5) == 0) {
         http_respond_error(req, 404, "no such API route");

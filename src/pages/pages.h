@@ -4,6 +4,15 @@
 
 #include "http/server.h"
 
+struct static_files;
+
+/* What the page handlers read from req->route_ctx. The app keeps one, as the first member of
+ * its struct api_ctx (every route's ctx), and owns what it points to. web points at the app's
+ * own slot, so a handler always reads the current value. */
+struct pages_ctx {
+    struct static_files *const *web;
+};
+
 void page_home(struct http_request *req);
 void page_streamer(struct http_request *req);
 void page_overlay(struct http_request *req);
