@@ -304,6 +304,9 @@ static void test_revoked_grant_ends(void)
 {
     setup(0);
     CHECK(tokens_set_user(C.tk, "42", "at1", "rt1", 14000, NULL) == 0);
+    /* stored first: else the wait for 0 rows below could see the time before this write, and
+     * the restart could read the row back before its delete commits */
+    wait_stored(1);
     tokens_rejected(C.tk, "42", "at1");
     C.refresh_status = 400; /* "Invalid refresh token": revoked */
     CHECK(tokens_user(C.tk, "42", on_token, NULL) == 0);
