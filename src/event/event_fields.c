@@ -280,3 +280,20 @@ void decoding_dedupe_cheer(struct event_decoding *d, int64_t bits, const char *t
     d->dedupe_id = d->scratch[d->nscratch++] = buf_detach(&key, NULL);
     d->dedupe_type = "channel.cheer";
 }
+
+const char *decoding_viewer_from(struct event_decoding *d, const char *prefix, const char *fallback)
+{
+    decoding_viewer(d, d->obj, prefix);
+    return decoding_viewer_label(d, fallback);
+}
+
+const char *decoding_title(struct event_decoding *d, json_t *obj, const char *key)
+{
+    const char *title = decoding_clip(d, field_str(obj, key), EVENT_TEXT_CLIP);
+    return title && *title ? title : "(untitled)";
+}
+
+const char *field_message_text(json_t *obj)
+{
+    return field_str(field_obj(obj, "message"), "text");
+}

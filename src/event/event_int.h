@@ -1,6 +1,8 @@
 /* event_int.h: the event module's internal interface, shared by event.c (pipeline, encoding),
- * event_fields.c (type-checked accessors, decode helpers), event_text.c (UTF-8) and the
- * decoders in event_types.c / event_chat.c. Not for use outside src/event/.
+ * event_fields.c (type-checked accessors, decode helpers), event_text.c (UTF-8),
+ * event_wording.c (the summaries' English), the type table (event_types.c) and the decoders
+ * it names (event_decode_channel.c, event_decode_programs.c, event_chat.c). Not for use
+ * outside src/event/.
  *
  * One decode, as event_decode_with_condition runs it:
  *
@@ -91,6 +93,14 @@ int decoding_say(struct event_decoding *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends ": <text>" (clipped) when text is non-empty. */
 int decoding_say_text(struct event_decoding *d, const char *text);
+/* Sets the viewer from <prefix>_* of the event (decoding_viewer) and returns how a summary
+ * names them (decoding_viewer_label). */
+const char *decoding_viewer_from(struct event_decoding *d, const char *prefix,
+                                 const char *fallback);
+/* obj[key] clipped for a summary, or "(untitled)" when absent or empty. */
+const char *decoding_title(struct event_decoding *d, json_t *obj, const char *key);
+/* obj.message.text, or NULL. Borrowed from obj. */
+const char *field_message_text(json_t *obj);
 
 /* --- wording shared by decoders (event_wording.c); `who` and `text` are clipped or literal --- */
 
@@ -113,12 +123,60 @@ void say_gifted_to(struct event_decoding *d, const char *who, const char *tier,
 void say_raid_from(struct event_decoding *d, const char *who, int64_t viewers);
 /* "Alice cheered 100 bits: text". */
 void say_cheered(struct event_decoding *d, const char *who, int64_t bits, const char *text);
+/* Looks s up in a NULL-terminated list of {key, words} pairs: the words, or NULL. */
+const char *words_for(const char *const (*table)[2], const char *s);
 
-/* --- the type table (event_types.c) and decoders defined elsewhere --- */
+/* --- the type table (event_types.c) and the decoders it names --- */
 
-/* The decoder of type, or the generic one for types SEV does not know. */
+/* The decoder of type, or decode_generic for types SEV does not know. */
 event_decode_fn event_type_decoder(const char *type);
-int decode_chat_notification(struct event_decoding *d); /* event_chat.c */
+
+/* One decoder per type, each an event_decode_fn, named only by the table (and
+ * event_type_decoder). The channel and its audience (event_decode_channel.c): */
+int decode_generic(struct event_decoding *d);
+int decode_no_channel(struct event_decoding *d);
+int decode_stream_online(struct event_decoding *d);
+int decode_stream_offline(struct event_decoding *d);
+int decode_channel_update(struct event_decoding *d);
+int decode_raid(struct event_decoding *d);
+int decode_follow(struct event_decoding *d);
+int decode_subscribe(struct event_decoding *d);
+int decode_subscription_gift(struct event_decoding *d);
+int decode_subscription_message(struct event_decoding *d);
+int decode_cheer(struct event_decoding *d);
+int decode_ban(struct event_decoding *d);
+int decode_bits_use(struct event_decoding *d);
+int decode_chat_message(struct event_decoding *d);
+int decode_ad_break(struct event_decoding *d);
+int decode_shoutout_create(struct event_decoding *d);
+int decode_shoutout_receive(struct event_decoding *d);
+int decode_shared_chat_begin(struct event_decoding *d);
+int decode_shared_chat_update(struct event_decoding *d);
+int decode_shared_chat_end(struct event_decoding *d);
+/* What a channel runs: rewards, hype trains, polls, predictions, goals, charity
+ * (event_decode_programs.c): */
+int decode_redemption_add(struct event_decoding *d);
+int decode_redemption_update(struct event_decoding *d);
+int decode_automatic_redemption(struct event_decoding *d);
+int decode_hype_train_begin(struct event_decoding *d);
+int decode_hype_train_progress(struct event_decoding *d);
+int decode_hype_train_end(struct event_decoding *d);
+int decode_poll_begin(struct event_decoding *d);
+int decode_poll_progress(struct event_decoding *d);
+int decode_poll_end(struct event_decoding *d);
+int decode_prediction_begin(struct event_decoding *d);
+int decode_prediction_progress(struct event_decoding *d);
+int decode_prediction_lock(struct event_decoding *d);
+int decode_prediction_end(struct event_decoding *d);
+int decode_goal_begin(struct event_decoding *d);
+int decode_goal_progress(struct event_decoding *d);
+int decode_goal_end(struct event_decoding *d);
+int decode_charity_donate(struct event_decoding *d);
+int decode_charity_start(struct event_decoding *d);
+int decode_charity_progress(struct event_decoding *d);
+int decode_charity_stop(struct event_decoding *d);
+/* Chat notifications, one notice type each (event_chat.c): */
+int decode_chat_notification(struct event_decoding *d);
 
 /* --- UTF-8 and JSON text (event_text.c) --- */
 

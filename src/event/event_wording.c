@@ -83,3 +83,11 @@ void say_cheered(struct event_decoding *d, const char *who, int64_t bits, const 
     decoding_say(d, "%s cheered %" PRId64 " bit%s", who, bits, plural(bits));
     decoding_say_text(d, text);
 }
+
+const char *words_for(const char *const (*table)[2], const char *s)
+{
+    for (; s && (*table)[0]; table++)
+        if (strcmp((*table)[0], s) == 0)
+            return (*table)[1];
+    return NULL;
+}
