@@ -7,6 +7,9 @@
 #      and another module's object defines belongs to a module it may use.
 #   3. loops: no two modules, and no two files, call each other in a loop (directly or
 #      through others): the strongly connected parts of the module and file call graphs.
+#   4. base's libraries: src/base/ includes only the C library, libuv (base/defer: the one way
+#      to run something on a later loop turn) and OpenSSL (random bytes); no JSON, database,
+#      HTTP or other library reaches base.
 # Output is TAP ("ok N - …" / "not ok N - …", one line per violation after a failing check,
 # then "# pass N" / "# fail N"), which scripts/test.sh adds up. Needs the objects of a build:
 # BUILD=build (default) or build-asan. Shell, awk and nm (binutils) only.
@@ -15,7 +18,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 
 # module: the modules it may use (base is allowed everywhere; "*" = every module).
-# Keep in step with the module map in docs/architecture.md.
+# Keep in step with the module map in docs/architecture.md. base's own libraries: BASE_LIBS.
 RULES='
 base:
 config: base
@@ -35,6 +38,9 @@ api: base config event ws http store bus cluster twitch streams hub ingest auth 
 pages: base config event ws http store bus cluster twitch streams hub ingest auth eventsub
 app: *
 '
+
+# The system headers src/base/ may include (besides the C library's <name.h>, <sys/…>):
+BASE_LIBS='uv.h openssl/'
 
 n=0 pass=0 fail=0
 report() { # ok(0/1), title, details (one violation a line, may be empty)
@@ -74,6 +80,17 @@ includes=$(grep -rnoE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"[^"]+"' src
         print file ":" line ": " from " includes \"" inc "\" (" from " may not use " to ")"
     }')
 report "$([ -z "$includes" ] && echo 0 || echo 1)" "includes follow the module map" "$includes"
+
+# 4 (checked here, on the source): a <…/…> or a non-libc <….h> in base names a library.
+base_libs=$(grep -rnoE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<[^>]+>' src/base |
+    awk -v libs="$BASE_LIBS" '
+    BEGIN { k = split(libs, ok, " ") }
+    {
+        h = $0; sub(/^[^<]*</, "", h); sub(/>.*$/, "", h)
+        for (i = 1; i <= k; i++) if (index(h, ok[i]) == 1) next
+        if (h ~ /^sys\// || h ~ /^(assert|ctype|errno|inttypes|limits|math|pthread|signal|stdarg|stdatomic|stdbool|stddef|stdint|stdio|stdlib|string|strings|time|unistd|fcntl)\.h$/) next
+        split($0, f, ":"); print f[1] ":" f[2] ": base includes <" h "> (base may use the C library, " libs ")"
+    }')
 
 # 2 and 3 need the objects.
 # (objects whose source is gone, left by an older build, are not counted)
@@ -156,6 +173,7 @@ else
     done)
     report "$([ -z "$file_loops" ] && echo 0 || echo 1)" "no two files call each other in a loop" "$detail"
 fi
+report "$([ -z "$base_libs" ] && echo 0 || echo 1)" "base uses only the C library, libuv and OpenSSL" "$base_libs"
 
 echo "1..$n"
 echo "# pass $pass"

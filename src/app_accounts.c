@@ -13,6 +13,7 @@
 #include "app_int.h"
 #include "auth/accounts.h"
 #include "auth/tokenbox.h"
+#include "base/defer.h"
 #include "base/log.h"
 #include "cluster/leader.h"
 #include "twitch/twitch.h"
@@ -50,17 +51,17 @@ static int ops_helix(void *ctx, const char *user_id, const char *method, const c
     return 0;
 }
 
+/* The manager asks for a user's scopes; the answer comes on a later turn (defer_call). */
 struct scopes_call {
-    uv_timer_t timer; /* closed at once: its close callback runs on the next loop turn */
     struct app *app;
     char user_id[32];
     esm_scopes_cb cb;
     void *arg;
 };
 
-static void on_scopes_turn(uv_handle_t *h)
+static void on_scopes_turn(void *arg)
 {
-    struct scopes_call *c = h->data;
+    struct scopes_call *c = arg;
     const char *scopes = c->app->accounts ? accounts_user_scopes(c->app->accounts, c->user_id)
                                           : NULL;
     c->cb(c->arg, c->user_id, scopes);
@@ -79,9 +80,10 @@ static int ops_user_scopes(void *ctx, const char *user_id, esm_scopes_cb cb, voi
     memcpy(c->user_id, user_id, strlen(user_id) + 1);
     c->cb = cb;
     c->arg = arg;
-    uv_timer_init(app->loop, &c->timer);
-    c->timer.data = c;
-    uv_close((uv_handle_t *)&c->timer, on_scopes_turn);
+    if (defer_call(app->loop, on_scopes_turn, c) < 0) {
+        free(c);
+        return -1;
+    }
     return 0;
 }
 

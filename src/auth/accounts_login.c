@@ -13,6 +13,7 @@
 
 #include "auth/accounts_int.h"
 #include "base/clock.h"
+#include "base/defer.h"
 #include "base/log.h"
 #include "base/rand.h"
 
@@ -118,7 +119,6 @@ struct login_job {
     char session[ACCOUNTS_COOKIE_LEN];
     unsigned char key[STORE_SESSION_KEY_LEN];
     struct store_user user;
-    uv_timer_t timer; /* for answers decided without any call (bad state) */
 };
 
 static void job_end(struct login_job *j, int outcome)
@@ -303,9 +303,9 @@ static void on_code(void *arg, const struct twitch_result *r, const struct twitc
     acc_started(a);
 }
 
-static void on_job_timer_closed(uv_handle_t *h)
+static void on_end_turn(void *arg)
 {
-    struct login_job *j = h->data;
+    struct login_job *j = arg;
     struct accounts *a = j->a;
     int outcome = j->outcome;
     if (acc_returned(a)) {
@@ -315,14 +315,17 @@ static void on_job_timer_closed(uv_handle_t *h)
     job_end(j, outcome);
 }
 
-/* Answers an outcome decided without any call, on a later turn. */
-static void end_later(struct login_job *j, int outcome)
+/* Answers an outcome decided without any call, on a later turn. 0, or -1 when out of memory
+ * (j is freed then: the caller answers at once). */
+static int end_later(struct login_job *j, int outcome)
 {
     j->outcome = outcome;
-    uv_timer_init(j->a->loop, &j->timer);
-    j->timer.data = j;
+    if (defer_call(j->a->loop, on_end_turn, j) < 0) {
+        free(j);
+        return -1;
+    }
     acc_started(j->a);
-    uv_close((uv_handle_t *)&j->timer, on_job_timer_closed);
+    return 0;
 }
 
 /* Checks the state against its cookie and takes it out of the pending set. 0 if good. */
@@ -359,24 +362,20 @@ int accounts_login_finish(struct accounts *a, const char *state, const char *sta
         snprintf(j->old_session, sizeof j->old_session, "%s", old_session);
     int broadcaster = 0;
     if (take_state(a, state, state_cookie, &broadcaster) < 0) {
-        end_later(j, ACCOUNTS_LOGIN_BAD_REQUEST);
-        return 0;
+        return end_later(j, ACCOUNTS_LOGIN_BAD_REQUEST);
     }
     log_debug("auth.callback", "broadcaster=%d", broadcaster);
     if (error && *error) {
-        end_later(j, strcmp(error, "access_denied") == 0 ? ACCOUNTS_LOGIN_DENIED
-                                                         : ACCOUNTS_LOGIN_FAILED);
-        return 0;
+        return end_later(j, strcmp(error, "access_denied") == 0 ? ACCOUNTS_LOGIN_DENIED
+                                                                : ACCOUNTS_LOGIN_FAILED);
     }
     if (!code || !*code || strlen(code) > 512) {
-        end_later(j, ACCOUNTS_LOGIN_BAD_REQUEST);
-        return 0;
+        return end_later(j, ACCOUNTS_LOGIN_BAD_REQUEST);
     }
     char redirect[300];
     snprintf(redirect, sizeof redirect, "%s/auth/callback", a->public_url);
     if (twitch_oauth_code(a->tw, code, redirect, on_code, j) < 0) {
-        end_later(j, ACCOUNTS_LOGIN_FAILED);
-        return 0;
+        return end_later(j, ACCOUNTS_LOGIN_FAILED);
     }
     acc_started(a);
     return 0;

@@ -38,56 +38,6 @@ void tk_revoke(struct tokens *tk, const char *token)
 
 /* ---- deferred callbacks ---- */
 
-struct tk_deferred {
-    struct tk_deferred *next;
-    twitch_access_fn cb;
-    void *arg;
-    char *token; /* owned, wiped */
-    char *error; /* owned */
-};
-
-static void run_deferred(struct tokens *tk)
-{
-    while (tk->deferred) {
-        struct tk_deferred *d = tk->deferred;
-        tk->deferred = d->next;
-        if (!tk->deferred)
-            tk->deferred_tail = &tk->deferred;
-        d->cb(d->arg, d->token, d->token ? NULL : (d->error ? d->error : "no token"));
-        tokenbox_wipe_free(d->token);
-        free(d->error);
-        free(d);
-    }
-}
-
-static void on_defer_timer(uv_timer_t *h)
-{
-    run_deferred(h->data);
-}
-
-/* Calls cb(arg, token or NULL, error) on a later loop turn (token copied). */
-static void defer(struct tokens *tk, twitch_access_fn cb, void *arg, const char *token,
-                  const char *error)
-{
-    struct tk_deferred *d = calloc(1, sizeof *d);
-    if (d && token && !(d->token = strdup(token))) {
-        free(d);
-        d = NULL;
-    }
-    if (d && !token)
-        d->error = strdup(error ? error : "no token");
-    if (!d) { /* out of memory: still exactly one call, now */
-        cb(arg, NULL, "out of memory");
-        return;
-    }
-    d->cb = cb;
-    d->arg = arg;
-    *tk->deferred_tail = d;
-    tk->deferred_tail = &d->next;
-    if (!tk->freeing)
-        uv_timer_start(&tk->defer_timer, on_defer_timer, 0, 0);
-}
-
 /* ---- tokens in memory ---- */
 
 static void flush_waiters(struct tokens *tk, struct utok *t, const char *error)
@@ -96,7 +46,7 @@ static void flush_waiters(struct tokens *tk, struct utok *t, const char *error)
     t->waiters = NULL;
     while (w) {
         struct tk_waiter *next = w->next;
-        defer(tk, w->cb, w->arg, error ? NULL : t->access, error);
+        tk_defer_answer(tk, w->cb, w->arg, error ? NULL : t->access, error);
         free(w);
         w = next;
     }
@@ -320,7 +270,7 @@ static void on_token_looked_up(void *arg, int live)
     else if (map_get(&tk->users, l->user_id))
         user_token_now(tk, l->user_id, l->cb, l->arg);
     else
-        defer(tk, l->cb, l->arg, NULL, "SEV holds no Twitch token for that user");
+        tk_defer_answer(tk, l->cb, l->arg, NULL, "SEV holds no Twitch token for that user");
     free(l);
 }
 
@@ -339,16 +289,16 @@ static void user_token_now(struct tokens *tk, const char *user_id, twitch_access
         }
     }
     if (!t) {
-        defer(tk, cb, arg, NULL, "SEV holds no Twitch token for that user");
+        tk_defer_answer(tk, cb, arg, NULL, "SEV holds no Twitch token for that user");
         return;
     }
     if (token_fresh(tk, t) && !t->refreshing) {
-        defer(tk, cb, arg, t->access, NULL);
+        tk_defer_answer(tk, cb, arg, t->access, NULL);
         return;
     }
     struct tk_waiter *w = calloc(1, sizeof *w);
     if (!w) {
-        defer(tk, cb, arg, NULL, "out of memory");
+        tk_defer_answer(tk, cb, arg, NULL, "out of memory");
         return;
     }
     w->cb = cb;
@@ -512,7 +462,7 @@ static void flush_early(struct tokens *tk, const char *error)
     while (e) {
         struct tk_early *next = e->next;
         if (error)
-            defer(tk, e->cb, e->arg, NULL, error);
+            tk_defer_answer(tk, e->cb, e->arg, NULL, error);
         else
             user_token_now(tk, e->user_id, e->cb, e->arg);
         free(e);
@@ -679,9 +629,9 @@ int tokens_new(uv_loop_t *loop, struct store *st, struct twitch *tw, struct toke
         tk->hooks = *hooks;
     map_init(&tk->users);
     tk->deferred_tail = &tk->deferred;
-    uv_timer_init(loop, &tk->defer_timer);
+    defer_init(&tk->defer, loop, tk_run_deferred, tk);
     uv_timer_init(loop, &tk->validate_timer);
-    tk->defer_timer.data = tk->validate_timer.data = tk;
+    tk->validate_timer.data = tk;
     uv_unref((uv_handle_t *)&tk->validate_timer);
     tk->handles_open = 2;
     tk_app_init(tk);
@@ -709,7 +659,7 @@ void tokens_free(struct tokens *tk)
             utok_free(t);
     }
     tk_app_release(tk);
-    run_deferred(tk); /* every owed callback, now, with its token or error */
-    uv_close((uv_handle_t *)&tk->defer_timer, tk_on_handle_closed);
+    tk_run_deferred(tk); /* every owed callback, now, with its token or error */
+    defer_release(&tk->defer, tk_on_handle_closed);
     uv_close((uv_handle_t *)&tk->validate_timer, tk_on_handle_closed);
 }

@@ -12,8 +12,8 @@
 
 static void app_fetch(struct tokens *tk);
 
-/* Serves every waiter now (the callers are timer or Twitch callbacks: never inside the call
- * that queued them). */
+/* Serves every waiter now (the callers are the queued turn or Twitch callbacks: never inside the
+ * call that queued them). */
 static void app_flush(struct tokens *tk, const char *error)
 {
     struct app_tok *a = &tk->app;
@@ -41,9 +41,12 @@ static int app_fresh(const struct app_tok *a)
     return left > margin;
 }
 
-static void on_flush_timer(uv_timer_t *h)
+/* The turn tokens_app queued: serves the waiters, or fetches a token for them. */
+static void app_turn(struct tokens *tk)
 {
-    struct tokens *tk = h->data;
+    tk->app.turn_queued = 0;
+    if (tk->freeing)
+        return; /* tk_app_release has answered the waiters */
     if (app_fresh(&tk->app))
         app_flush(tk, NULL);
     else if (!tk->app.fetching)
@@ -114,12 +117,17 @@ int tokens_app(struct tokens *tk, twitch_access_fn cb, void *arg)
     struct tk_waiter *w = calloc(1, sizeof *w);
     if (!w)
         return -1;
+    if (!tk->app.fetching && !tk->app.turn_queued) {
+        if (tk_defer_turn(tk, app_turn) < 0) {
+            free(w);
+            return -1;
+        }
+        tk->app.turn_queued = 1;
+    }
     w->cb = cb;
     w->arg = arg;
     *tk->app.waiters_tail = w;
     tk->app.waiters_tail = &w->next;
-    if (!tk->app.fetching)
-        uv_timer_start(&tk->app.flush_timer, on_flush_timer, 0, 0);
     return 0;
 }
 
@@ -177,10 +185,9 @@ void tk_app_init(struct tokens *tk)
 {
     struct app_tok *a = &tk->app;
     a->waiters_tail = &a->waiters;
-    uv_timer_init(tk->loop, &a->flush_timer);
     uv_timer_init(tk->loop, &a->validate_timer);
-    a->flush_timer.data = a->validate_timer.data = tk;
-    tk->handles_open += 2;
+    a->validate_timer.data = tk;
+    tk->handles_open++;
     uv_timer_start(&a->validate_timer, on_validate_timer, (uint64_t)tk->opts.validate_interval_ms,
                    (uint64_t)tk->opts.validate_interval_ms);
     uv_unref((uv_handle_t *)&a->validate_timer); /* the hourly check never keeps the loop up */
@@ -191,6 +198,5 @@ void tk_app_release(struct tokens *tk)
     app_flush(tk, "shutting down");
     tokenbox_wipe_free(tk->app.token);
     tk->app.token = NULL;
-    uv_close((uv_handle_t *)&tk->app.flush_timer, tk_on_handle_closed);
     uv_close((uv_handle_t *)&tk->app.validate_timer, tk_on_handle_closed);
 }

@@ -7,6 +7,7 @@
 
 #include "auth/tokenbox.h"
 #include "auth/tokens.h"
+#include "base/defer.h"
 #include "base/map.h"
 
 /* A token request waiting for a fetch or a refresh. */
@@ -47,7 +48,7 @@ struct app_tok {
     int64_t expires_at_us, lifetime_us;
     int fetching, validating;
     struct tk_waiter *waiters, **waiters_tail;
-    uv_timer_t flush_timer;    /* serves waiters on the next turn */
+    int turn_queued;           /* tk_defer_turn holds the turn that serves the waiters */
     uv_timer_t validate_timer; /* every interval, on every node */
 };
 
@@ -68,7 +69,8 @@ struct tokens {
     void *loaded_arg;
     struct app_tok app;
     struct tk_deferred *deferred, **deferred_tail;
-    uv_timer_t defer_timer, validate_timer; /* validate_timer: user tokens (upkeep) */
+    struct defer defer;        /* runs `deferred` on a later turn (tk_run_deferred) */
+    uv_timer_t validate_timer; /* user tokens (upkeep) */
     unsigned handles_open;
     unsigned inflight;
     int freeing;
@@ -83,12 +85,21 @@ void tk_on_handle_closed(uv_handle_t *h);
 /* The store write's callback of fire-and-forget writes (arg: tk). */
 void tk_on_store_done(void *arg, int status);
 void tk_revoke(struct tokens *tk, const char *token);
+/* What tokens owes on a later turn, one FIFO behind tk->defer: answers and turns come out in
+ * the order they were queued (a token asked for before another is answered first).
+ * tk_defer_answer: cb(arg, token or NULL, error) (token copied; out of memory: cb now, with
+ * an error). tk_defer_turn: run(tk), 0 or -1 (out of memory). tk_run_deferred(tk) runs all
+ * that is queued, now (tk->defer's function; tokens_free calls it too). */
+void tk_defer_answer(struct tokens *tk, twitch_access_fn cb, void *arg, const char *token,
+                     const char *error);
+int tk_defer_turn(struct tokens *tk, void (*run)(struct tokens *tk));
+void tk_run_deferred(void *tk);
 
 /* tokens_app.c */
 void tk_app_init(struct tokens *tk);
 /* A stored app token at start-up (copied); validated at once. */
 void tk_app_seed(struct tokens *tk, const char *token, int64_t expires_at_us);
 void tk_app_rejected(struct tokens *tk, const char *token);
-void tk_app_release(struct tokens *tk); /* at free: waiters get an error, the timers close */
+void tk_app_release(struct tokens *tk); /* at free: waiters get an error, its timer closes */
 
 #endif

@@ -14,22 +14,18 @@
 
 static void close_handles(struct pg_store *ps)
 {
-    uv_close((uv_handle_t *)&ps->kick, pg_store_handle_closed);
+    defer_release(&ps->kick, pg_store_handle_closed);
     uv_close((uv_handle_t *)&ps->upkeep, pg_store_handle_closed);
 }
 
-static void on_kick(uv_idle_t *h)
+static void on_kick(void *arg)
 {
-    struct pg_store *ps = h->data;
-    uv_idle_stop(h);
-    ps->kick_on = 0;
+    struct pg_store *ps = arg;
     pg_jobs_flush(ps);
     pg_conn_flush(&ps->writer);
     pg_conn_flush(&ps->reader);
-    if (ps->closed && ps->kick_on != -1) {
-        ps->kick_on = -1; /* never again */
-        close_handles(ps);
-    }
+    if (ps->closed)
+        close_handles(ps); /* never again: a released kick is not armed */
 }
 
 
@@ -188,9 +184,7 @@ static int pg_open(uv_loop_t *loop, const char *uri, struct store **out, struct 
     if (rc < 0)
         goto free_uri;
     /* From here on the handles exist: failures close them and let the loop free ps. */
-    uv_idle_init(loop, &ps->kick);
-    ps->kick.data = ps;
-    ps->on_kick = on_kick;
+    defer_init(&ps->kick, loop, on_kick, ps);
     uv_timer_init(loop, &ps->upkeep);
     ps->upkeep.data = ps;
     ps->handles += 2;
@@ -203,7 +197,6 @@ static int pg_open(uv_loop_t *loop, const char *uri, struct store **out, struct 
         ps->closed = 1;
         pg_conn_stop(&ps->writer);
         pg_conn_stop(&ps->reader);
-        ps->kick_on = -1;
         close_handles(ps); /* the last one frees ps */
         free(ps->uri);
         ps->uri = NULL;

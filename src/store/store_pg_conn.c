@@ -38,10 +38,7 @@ static struct pg_unit *uq_pop(struct pg_unit_queue *q)
 
 void pg_store_kick(struct pg_store *ps)
 {
-    if (ps->kick_on == 0) {
-        uv_idle_start(&ps->kick, ps->on_kick);
-        ps->kick_on = 1;
-    }
+    defer_arm(&ps->kick);
 }
 
 void pg_store_handle_closed(uv_handle_t *h)

@@ -5,7 +5,7 @@
  * uv_poll on the loop. A "unit" is one implicit transaction: the queries it sends followed by
  * one Sync, whose result (PGRES_PIPELINE_SYNC) arrives after the COMMIT is durable.
  *
- *   store_append ──▶ jobs ──(uv_idle "kick": ≤ PG_BATCH_MAX jobs)──▶ one batch unit
+ *   store_append ──▶ jobs ──(defer "kick": ≤ PG_BATCH_MAX jobs)────▶ one batch unit
  *                                                                   │ lock counters
  *   writer conn:  pending units ─send─▶ in flight (FIFO) ──results──▶ │ insert keys+events
  *                 (account writes,                                  │ streamers
@@ -30,6 +30,7 @@
 
 #include <libpq-fe.h>
 
+#include "base/defer.h"
 #include "store/store_int.h"
 
 /* The most events one batch (one transaction) takes, and batches in flight at once: one, so
@@ -117,9 +118,7 @@ struct pg_store {
     char *uri;         /* owned; holds the password: never logged */
     char where[160];   /* "host:port/db" for messages */
     struct pg_conn writer, reader;
-    uv_idle_t kick; /* runs queued work at the next loop turn */
-    uv_idle_cb on_kick; /* store_pg.c's, set at open: pg_store_kick starts it (no call up) */
-    int kick_on;
+    struct defer kick; /* runs queued work (store_pg.c's on_kick, set at open) on a later turn */
     uv_timer_t upkeep; /* partitions ahead, hourly */
     struct pg_job_queue jobs;
     struct store_counters counters;
@@ -146,7 +145,7 @@ void pg_conn_send(struct pg_conn *pc, struct pg_unit *u);
 /* store_close: drains the writer blocking, fails the rest, closes handles. */
 void pg_conn_drain(struct pg_conn *pc);
 void pg_conn_stop(struct pg_conn *pc);
-/* Runs ps->on_kick at the next loop turn (once however often it is called). */
+/* Runs on_kick (store_pg.c) on a later turn, once however often it is called. */
 void pg_store_kick(struct pg_store *ps);
 void pg_store_handle_closed(uv_handle_t *h);
 void pg_unit_queue_init(struct pg_unit_queue *q);

@@ -2,6 +2,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/defer.h"
 #include "base/rand.h"
 
 static void test_buf_cap(void)
@@ -75,6 +76,63 @@ static void test_uuid(void)
     CHECK(strcmp(a, b) != 0);
 }
 
+/* ---- defer: later turns, once per arming, nothing after release ---- */
+
+static int defer_calls, defer_rearm, defer_closed;
+
+static void on_defer(void *arg)
+{
+    defer_calls++;
+    if (defer_rearm-- > 0)
+        defer_arm(arg);
+}
+
+static void on_defer_closed(uv_handle_t *h)
+{
+    CHECK(h->data != NULL); /* the owner's arg */
+    defer_closed++;
+}
+
+static void test_defer_call_later(void)
+{
+    uv_loop_t loop;
+    CHECK(uv_loop_init(&loop) == 0);
+    defer_calls = 0;
+    defer_rearm = 0;
+    CHECK(defer_call(&loop, on_defer, NULL) == 0);
+    CHECK(defer_call(&loop, on_defer, NULL) == 0);
+    CHECK_INT(defer_calls, 0);     /* never inside the call */
+    uv_run(&loop, UV_RUN_DEFAULT); /* returns: the calls are made and their memory freed */
+    CHECK_INT(defer_calls, 2);
+    CHECK(uv_loop_close(&loop) == 0);
+}
+
+static void test_defer_wakeup(void)
+{
+    uv_loop_t loop;
+    struct defer d;
+    CHECK(uv_loop_init(&loop) == 0);
+    defer_init(&d, &loop, on_defer, &d);
+    defer_calls = defer_closed = 0;
+    defer_rearm = 1;
+    defer_arm(&d);
+    defer_arm(&d); /* armed already: still one call */
+    CHECK_INT(defer_calls, 0);
+    uv_run(&loop, UV_RUN_ONCE);
+    CHECK_INT(defer_calls, 1); /* armed again inside: not in the same turn */
+    uv_run(&loop, UV_RUN_ONCE);
+    CHECK_INT(defer_calls, 2);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    CHECK_INT(defer_calls, 2);
+    defer_arm(&d);
+    defer_release(&d, on_defer_closed); /* disarms: no call after it */
+    defer_arm(&d);                      /* nothing after release */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_INT(defer_calls, 2);
+    CHECK_INT(defer_closed, 1);
+    CHECK(uv_loop_close(&loop) == 0);
+}
+
 static const struct unit_test tests[] = {
     {"buf refuses to pass its cap", test_buf_cap},
     {"buf printf of a long string", test_buf_printf_long},
@@ -82,6 +140,8 @@ static const struct unit_test tests[] = {
     {"urlencode keeps only the unreserved characters", test_urlencode},
     {"rfc3339 parse and format", test_rfc3339_roundtrip},
     {"uuid v4", test_uuid},
+    {"defer_call runs on a later turn, never inside", test_defer_call_later},
+    {"a defer wake-up: once per arming, later turns, nothing after release", test_defer_wakeup},
     {0},
 };
 UNIT_MAIN(tests)
