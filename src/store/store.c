@@ -457,3 +457,21 @@ void utf8_copy(char *dst, size_t size, const char *src)
         memcpy(dst, src, n);
     dst[n] = 0;
 }
+
+/* Shared by the backends (store_int.h). */
+int stats_push(struct stat_list *l, size_t *cap, const char *key, int64_t count)
+{
+    if (l->count == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        struct stat_row *rows = realloc(l->rows, ncap * sizeof *rows);
+        if (!rows)
+            return -1;
+        l->rows = rows;
+        *cap = ncap;
+    }
+    char *k = strdup(key ? key : "");
+    if (!k)
+        return -1;
+    l->rows[l->count++] = (struct stat_row){.key = k, .count = count};
+    return 0;
+}

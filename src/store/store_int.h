@@ -88,6 +88,9 @@ void store_acct_deliver(struct store_acct_op *op);
 
 /* Copies src (NULL as "") into a fixed field, cutting at a UTF-8 boundary (any thread). */
 void utf8_copy(char *dst, size_t size, const char *src);
+/* Appends {key (copied; NULL as ""), count} to l, whose rows array has room for *cap (grown
+ * as needed). 0, or -1 when out of memory (l unchanged but for a larger array). Any thread. */
+int stats_push(struct stat_list *l, size_t *cap, const char *key, int64_t count);
 
 struct store {
     const struct store_backend *be; /* borrowed: a static table */

@@ -80,23 +80,6 @@ struct read_unit {
     struct streamer_info streamer;
 };
 
-static int stats_push(struct stat_list *l, size_t *cap, const char *key, int64_t count)
-{
-    if (l->count == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        struct stat_row *rows = realloc(l->rows, ncap * sizeof *rows);
-        if (!rows)
-            return -1;
-        l->rows = rows;
-        *cap = ncap;
-    }
-    char *k = strdup(key ? key : "");
-    if (!k)
-        return -1;
-    l->rows[l->count++] = (struct stat_row){.key = k, .count = count};
-    return 0;
-}
-
 static struct event *event_from_row(const PGresult *r, int row)
 {
     struct event *ev = calloc(1, sizeof *ev);

@@ -259,23 +259,6 @@ free_list:
     return -1;
 }
 
-static int stats_push(struct stat_list *l, size_t *cap, const char *key, int64_t count)
-{
-    if (l->count == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        struct stat_row *rows = realloc(l->rows, ncap * sizeof *rows);
-        if (!rows)
-            return -1;
-        l->rows = rows;
-        *cap = ncap;
-    }
-    char *k = strdup(key ? key : "");
-    if (!k)
-        return -1;
-    l->rows[l->count++] = (struct stat_row){.key = k, .count = count};
-    return 0;
-}
-
 /* Steps s to the end, every row (text key, integer count). */
 static int collect_stats(sqlite3_stmt *s, struct stat_list **out)
 {
