@@ -1,4 +1,8 @@
-/* GET /metrics: every line of SEV's Prometheus text, from each module's stats. */
+/* GET /metrics: every line of SEV's Prometheus text, from each module's stats: one table of
+ * rows per module's stats struct (name, type, help, label, field), rendered by one function;
+ * code only where a line is no field (the route counts, the latency histogram, uptime). */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,48 +19,105 @@
 #include "store/store.h"
 #include "twitch/twitch.h"
 
-static void counter(struct buf *b, const char *name, const char *help, uint64_t v)
+/* One line of /metrics: a field of a module's stats struct. The rows of one family (one name,
+ * a label each) follow each other; the family's # HELP and # TYPE come before its first. */
+struct metric {
+    const char *name;
+    const char *type;  /* "counter" or "gauge" */
+    const char *help;  /* NULL: the # TYPE line only */
+    const char *label; /* e.g. outcome="stored", or NULL */
+    size_t offset;     /* of the field in the stats struct */
+    int u32;           /* the field is a uint32_t (else a uint64_t) */
+};
+
+#define COUNTER(st, field, name, help)                                                             \
+    {                                                                                              \
+        name, "counter", help, NULL, offsetof(st, field), 0                                        \
+    }
+#define GAUGE(st, field, name, help)                                                               \
+    {                                                                                              \
+        name, "gauge", help, NULL, offsetof(st, field), 0                                          \
+    }
+#define LABELLED(st, field, name, type, help, label)                                               \
+    {                                                                                              \
+        name, type, help, label, offsetof(st, field), 0                                            \
+    }
+#define NROWS(rows) (sizeof rows / sizeof rows[0])
+
+static void family_head(struct buf *b, const char *name, const char *type, const char *help)
 {
-    buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
-               (unsigned long long)v);
+    if (help)
+        buf_printf(b, "# HELP %s %s\n", name, help);
+    buf_printf(b, "# TYPE %s %s\n", name, type);
 }
 
+/* Counters as integers, gauges as %.17g (the same text for any whole number below 2^53). */
+static void render_rows(struct buf *b, const struct metric *rows, size_t n, const void *stats)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct metric *m = &rows[i];
+        if (i == 0 || strcmp(m->name, rows[i - 1].name) != 0)
+            family_head(b, m->name, m->type, m->help);
+        uint64_t v;
+        if (m->u32) {
+            uint32_t v32;
+            memcpy(&v32, (const char *)stats + m->offset, sizeof v32);
+            v = v32;
+        } else {
+            memcpy(&v, (const char *)stats + m->offset, sizeof v);
+        }
+        buf_printf(b, "%s%s%s%s ", m->name, m->label ? "{" : "", m->label ? m->label : "",
+                   m->label ? "}" : "");
+        if (strcmp(m->type, "counter") == 0)
+            buf_printf(b, "%llu\n", (unsigned long long)v);
+        else
+            buf_printf(b, "%.17g\n", (double)v);
+    }
+}
+
+/* A gauge that is no stats field (connections, uptime). */
 static void gauge(struct buf *b, const char *name, const char *help, double v)
 {
-    buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
+    family_head(b, name, "gauge", help);
+    buf_printf(b, "%s %.17g\n", name, v);
 }
 
 static void render_http(const struct api_ctx *ctx, struct buf *b)
 {
-    buf_puts(b, "# HELP sev_http_requests_total HTTP requests answered, by route and status "
-                "class.\n# TYPE sev_http_requests_total counter\n");
+    family_head(b, "sev_http_requests_total", "counter",
+                "HTTP requests answered, by route and status class.");
     for (size_t i = 0; i <= *ctx->nroutes; i++) {
         const char *route = i < *ctx->nroutes ? (*ctx->routes)[i].pattern : "unmatched";
         for (int c = 1; c <= 5; c++) {
             uint64_t n = ctx->route_metrics[i].by_class[c];
             if (n)
-                buf_printf(b, "sev_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n",
-                           route, c, (unsigned long long)n);
+                buf_printf(b, "sev_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n", route,
+                           c, (unsigned long long)n);
         }
     }
 }
+
+static const struct metric hub_rows[] = {
+    GAUGE(struct hub_stats, clients, "sev_websocket_clients", "WebSocket clients connected now."),
+    GAUGE(struct hub_stats, channels, "sev_streamers_in_memory",
+          "Streamers whose newest events are in memory."),
+    COUNTER(struct hub_stats, frames_published, "sev_frames_published_total",
+            "Events encoded once for fan-out."),
+    COUNTER(struct hub_stats, messages_sent, "sev_websocket_messages_sent_total",
+            "Event frames written to clients."),
+    COUNTER(struct hub_stats, clients_culled, "sev_websocket_clients_culled_total",
+            "Clients closed for not reading."),
+    COUNTER(struct hub_stats, replayed, "sev_replayed_events_total",
+            "Events sent by since= replays."),
+};
 
 static void render_hub(const struct api_ctx *ctx, struct buf *b)
 {
     struct hub_stats hs;
     hub_stats(*ctx->hub, &hs);
-    gauge(b, "sev_websocket_clients", "WebSocket clients connected now.", (double)hs.clients);
-    gauge(b, "sev_streamers_in_memory", "Streamers whose newest events are in memory.",
-          (double)hs.channels);
-    counter(b, "sev_frames_published_total", "Events encoded once for fan-out.",
-            hs.frames_published);
-    counter(b, "sev_websocket_messages_sent_total", "Event frames written to clients.",
-            hs.messages_sent);
-    counter(b, "sev_websocket_clients_culled_total", "Clients closed for not reading.",
-            hs.clients_culled);
-    counter(b, "sev_replayed_events_total", "Events sent by since= replays.", hs.replayed);
-    buf_puts(b, "# HELP sev_fanout_latency_seconds From publish to written to the client's "
-                "socket.\n# TYPE sev_fanout_latency_seconds histogram\n");
+    render_rows(b, hub_rows, NROWS(hub_rows), &hs);
+    family_head(b, "sev_fanout_latency_seconds", "histogram",
+                "From publish to written to the client's socket.");
     uint64_t cum = 0;
     for (int i = 0; i < HUB_LATENCY_BUCKETS; i++) {
         cum += hs.latency_count[i];
@@ -64,142 +125,152 @@ static void render_hub(const struct api_ctx *ctx, struct buf *b)
                    (double)hub_latency_bounds_us[i] / 1e6, (unsigned long long)cum);
     }
     cum += hs.latency_count[HUB_LATENCY_BUCKETS];
-    buf_printf(b, "sev_fanout_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
-               (unsigned long long)cum);
+    buf_printf(b, "sev_fanout_latency_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
     buf_printf(b, "sev_fanout_latency_seconds_sum %.6f\nsev_fanout_latency_seconds_count %llu\n",
                (double)hs.latency_sum_us / 1e6, (unsigned long long)cum);
 }
+
+#define INGESTED "sev_events_ingested_total"
+#define INGESTED_HELP "Events received, by outcome (skipped: plain chat, not kept)."
+#define RECEIVED "sev_events_received_total"
+#define RECEIVED_HELP "Events handed to the store, by transport."
+static const struct metric ingest_rows[] = {
+    LABELLED(struct ingest_stats, stored, INGESTED, "counter", INGESTED_HELP, "outcome=\"stored\""),
+    LABELLED(struct ingest_stats, duplicates, INGESTED, "counter", INGESTED_HELP,
+             "outcome=\"duplicate\""),
+    LABELLED(struct ingest_stats, failed, INGESTED, "counter", INGESTED_HELP, "outcome=\"failed\""),
+    LABELLED(struct ingest_stats, skipped, INGESTED, "counter", INGESTED_HELP,
+             "outcome=\"skipped\""),
+    /* by enum ingest_source */
+    LABELLED(struct ingest_stats, by_transport[INGEST_WEBHOOK], RECEIVED, "counter", RECEIVED_HELP,
+             "transport=\"webhook\""),
+    LABELLED(struct ingest_stats, by_transport[INGEST_WEBSOCKET], RECEIVED, "counter",
+             RECEIVED_HELP, "transport=\"websocket\""),
+    LABELLED(struct ingest_stats, by_transport[INGEST_SEV], RECEIVED, "counter", RECEIVED_HELP,
+             "transport=\"sev\""),
+    COUNTER(struct ingest_stats, retried, "sev_ingest_retried_total",
+            "Events without a sender to redeliver them (EventSub WebSocket, SEV's own) stored by "
+            "a retry after the store failed them."),
+    COUNTER(struct ingest_stats, retry_dropped, "sev_ingest_retry_dropped_total",
+            "Events dropped because the retry queue was full (SEV_INGEST_RETRY_MAX)."),
+    GAUGE(struct ingest_stats, retry_queued, "sev_ingest_retry_queued",
+          "Events waiting for a retry now."),
+};
+
+#define WEBHOOK "sev_webhook_messages_total"
+#define WEBHOOK_HELP "Webhook messages, by outcome."
+#define WEBHOOK_ROW(field, outcome)                                                                \
+    LABELLED(struct webhook_stats, field, WEBHOOK, "counter", WEBHOOK_HELP,                        \
+             "outcome=\"" outcome "\"")
+static const struct metric webhook_rows[] = {
+    WEBHOOK_ROW(accepted, "accepted"),    WEBHOOK_ROW(duplicates, "duplicate"),
+    WEBHOOK_ROW(challenges, "challenge"), WEBHOOK_ROW(revocations, "revocation"),
+    WEBHOOK_ROW(rejected, "rejected"),    WEBHOOK_ROW(skipped, "skipped"),
+};
 
 static void render_ingest(const struct api_ctx *ctx, struct buf *b)
 {
     struct ingest_stats is;
     ingest_stats(*ctx->ingest, &is);
-    buf_printf(b, "# HELP sev_events_ingested_total Events received, by outcome (skipped: plain chat, not kept).\n"
-                  "# TYPE sev_events_ingested_total counter\n"
-                  "sev_events_ingested_total{outcome=\"stored\"} %llu\n"
-                  "sev_events_ingested_total{outcome=\"duplicate\"} %llu\n"
-                  "sev_events_ingested_total{outcome=\"failed\"} %llu\n"
-                  "sev_events_ingested_total{outcome=\"skipped\"} %llu\n",
-               (unsigned long long)is.stored, (unsigned long long)is.duplicates,
-               (unsigned long long)is.failed, (unsigned long long)is.skipped);
-    buf_puts(b, "# HELP sev_events_received_total Events handed to the store, by transport.\n"
-                "# TYPE sev_events_received_total counter\n");
-    static const char *const transports[] = {"webhook", "websocket", "sev"};
-    for (int i = 0; i < 3; i++)
-        buf_printf(b, "sev_events_received_total{transport=\"%s\"} %llu\n", transports[i],
-                   (unsigned long long)is.by_transport[i]);
-    counter(b, "sev_ingest_retried_total",
-            "Events without a sender to redeliver them (EventSub WebSocket, SEV's own) stored by "
-            "a retry after the store failed them.",
-            is.retried);
-    counter(b, "sev_ingest_retry_dropped_total",
-            "Events dropped because the retry queue was full (SEV_INGEST_RETRY_MAX).",
-            is.retry_dropped);
-    gauge(b, "sev_ingest_retry_queued", "Events waiting for a retry now.", (double)is.retry_queued);
+    render_rows(b, ingest_rows, NROWS(ingest_rows), &is);
     struct webhook_stats ws;
     webhook_stats(*ctx->webhook, &ws);
-    buf_printf(b, "# HELP sev_webhook_messages_total Webhook messages, by outcome.\n"
-                  "# TYPE sev_webhook_messages_total counter\n"
-                  "sev_webhook_messages_total{outcome=\"accepted\"} %llu\n"
-                  "sev_webhook_messages_total{outcome=\"duplicate\"} %llu\n"
-                  "sev_webhook_messages_total{outcome=\"challenge\"} %llu\n"
-                  "sev_webhook_messages_total{outcome=\"revocation\"} %llu\n"
-                  "sev_webhook_messages_total{outcome=\"rejected\"} %llu\n"
-                  "sev_webhook_messages_total{outcome=\"skipped\"} %llu\n",
-               (unsigned long long)ws.accepted, (unsigned long long)ws.duplicates,
-               (unsigned long long)ws.challenges, (unsigned long long)ws.revocations,
-               (unsigned long long)ws.rejected, (unsigned long long)ws.skipped);
+    render_rows(b, webhook_rows, NROWS(webhook_rows), &ws);
 }
+
+static const struct metric store_rows[] = {
+    GAUGE(struct store_counters, failing, "sev_store_write_failing",
+          "Write transactions failed since the last commit (0: the store can write)."),
+};
+
+static const struct metric stats_cache_rows[] = {
+    COUNTER(struct stats_cache_stats, queries, "sev_stats_queries_total",
+            "Stats queries sent to the store."),
+    COUNTER(struct stats_cache_stats, shared, "sev_stats_shared_total",
+            "Stats requests answered by a kept or in-flight answer."),
+    COUNTER(struct stats_cache_stats, refused, "sev_stats_refused_total",
+            "Stats requests refused: too many answers pending."),
+    GAUGE(struct stats_cache_stats, waiting, "sev_stats_waiting",
+          "Stats queries waiting for a free slot."),
+};
 
 static void render_store(const struct api_ctx *ctx, struct buf *b)
 {
     struct store_counters sc;
     store_counters_get(*ctx->store, &sc);
-    gauge(b, "sev_store_write_failing",
-          "Write transactions failed since the last commit (0: the store can write).",
-          (double)sc.failing);
+    render_rows(b, store_rows, NROWS(store_rows), &sc);
     struct stats_cache_stats cs;
     stats_cache_stats_get(*ctx->stats_cache, &cs);
-    counter(b, "sev_stats_queries_total", "Stats queries sent to the store.", cs.queries);
-    counter(b, "sev_stats_shared_total", "Stats requests answered by a kept or in-flight answer.",
-            cs.shared);
-    counter(b, "sev_stats_refused_total", "Stats requests refused: too many answers pending.",
-            cs.refused);
-    gauge(b, "sev_stats_waiting", "Stats queries waiting for a free slot.", (double)cs.waiting);
+    render_rows(b, stats_cache_rows, NROWS(stats_cache_rows), &cs);
 }
 
-static void render_eventsub(const struct api_ctx *ctx, struct buf *out)
+#define ESM_GAUGE(field, name, help)                                                               \
+    {                                                                                              \
+        name, "gauge", help, NULL, offsetof(struct esm_stats, field), 1                            \
+    }
+static const struct metric esm_rows[] = {
+    ESM_GAUGE(streamers, "sev_eventsub_streamers", "Streamers with an upstream subscription set."),
+    ESM_GAUGE(sessions, "sev_eventsub_sessions", "EventSub WebSocket sessions."),
+    ESM_GAUGE(enabled, "sev_eventsub_enabled", "Subscriptions receiving now."),
+    COUNTER(struct esm_stats, created, "sev_eventsub_created_total", NULL),
+    COUNTER(struct esm_stats, adopted, "sev_eventsub_adopted_total", NULL),
+    COUNTER(struct esm_stats, deleted, "sev_eventsub_deleted_total", NULL),
+    COUNTER(struct esm_stats, create_errors, "sev_eventsub_create_errors_total", NULL),
+    COUNTER(struct esm_stats, sessions_lost, "sev_eventsub_sessions_lost_total", NULL),
+    COUNTER(struct esm_stats, gaps, "sev_eventsub_gaps_total", NULL),
+    COUNTER(struct esm_stats, revocations, "sev_eventsub_revocations_total", NULL),
+};
+
+static void render_eventsub(const struct api_ctx *ctx, struct buf *b)
 {
     if (!*ctx->esm)
         return;
     struct esm_stats s;
     esm_stats(*ctx->esm, &s);
-    buf_printf(out,
-               "# HELP sev_eventsub_streamers Streamers with an upstream subscription set.\n"
-               "# TYPE sev_eventsub_streamers gauge\nsev_eventsub_streamers %u\n"
-               "# HELP sev_eventsub_sessions EventSub WebSocket sessions.\n"
-               "# TYPE sev_eventsub_sessions gauge\nsev_eventsub_sessions %u\n"
-               "# HELP sev_eventsub_enabled Subscriptions receiving now.\n"
-               "# TYPE sev_eventsub_enabled gauge\nsev_eventsub_enabled %u\n"
-               "# TYPE sev_eventsub_created_total counter\nsev_eventsub_created_total %llu\n"
-               "# TYPE sev_eventsub_adopted_total counter\nsev_eventsub_adopted_total %llu\n"
-               "# TYPE sev_eventsub_deleted_total counter\nsev_eventsub_deleted_total %llu\n"
-               "# TYPE sev_eventsub_create_errors_total counter\n"
-               "sev_eventsub_create_errors_total %llu\n"
-               "# TYPE sev_eventsub_sessions_lost_total counter\n"
-               "sev_eventsub_sessions_lost_total %llu\n"
-               "# TYPE sev_eventsub_gaps_total counter\nsev_eventsub_gaps_total %llu\n"
-               "# TYPE sev_eventsub_revocations_total counter\n"
-               "sev_eventsub_revocations_total %llu\n",
-               s.streamers, s.sessions, s.enabled, (unsigned long long)s.created,
-               (unsigned long long)s.adopted, (unsigned long long)s.deleted,
-               (unsigned long long)s.create_errors, (unsigned long long)s.sessions_lost,
-               (unsigned long long)s.gaps, (unsigned long long)s.revocations);
+    render_rows(b, esm_rows, NROWS(esm_rows), &s);
 }
 
-static void render_twitch(const struct api_ctx *ctx, struct buf *out)
+static const struct metric twitch_rows[] = {
+    COUNTER(struct twitch_stats, requests, "sev_twitch_requests_total",
+            "HTTP requests sent to Twitch (OAuth and Helix)."),
+    COUNTER(struct twitch_stats, errors, "sev_twitch_errors_total",
+            "Twitch calls that ended without a 2xx answer."),
+    COUNTER(struct twitch_stats, retries, "sev_twitch_retries_total",
+            "Twitch requests repeated after a 5xx or no answer."),
+    COUNTER(struct twitch_stats, rate_limited, "sev_twitch_rate_limited_total",
+            "429 answers from Twitch."),
+    GAUGE(struct twitch_stats, inflight, "sev_twitch_inflight",
+          "Twitch calls waiting for an answer."),
+};
+
+static void render_twitch(const struct api_ctx *ctx, struct buf *b)
 {
     if (!*ctx->twitch)
         return;
     struct twitch_stats s;
     twitch_stats(*ctx->twitch, &s);
-    buf_printf(out,
-               "# HELP sev_twitch_requests_total HTTP requests sent to Twitch (OAuth and Helix).\n"
-               "# TYPE sev_twitch_requests_total counter\nsev_twitch_requests_total %llu\n"
-               "# HELP sev_twitch_errors_total Twitch calls that ended without a 2xx answer.\n"
-               "# TYPE sev_twitch_errors_total counter\nsev_twitch_errors_total %llu\n"
-               "# HELP sev_twitch_retries_total Twitch requests repeated after a 5xx or no answer.\n"
-               "# TYPE sev_twitch_retries_total counter\nsev_twitch_retries_total %llu\n"
-               "# HELP sev_twitch_rate_limited_total 429 answers from Twitch.\n"
-               "# TYPE sev_twitch_rate_limited_total counter\nsev_twitch_rate_limited_total %llu\n"
-               "# HELP sev_twitch_inflight Twitch calls waiting for an answer.\n"
-               "# TYPE sev_twitch_inflight gauge\nsev_twitch_inflight %llu\n",
-               (unsigned long long)s.requests, (unsigned long long)s.errors,
-               (unsigned long long)s.retries, (unsigned long long)s.rate_limited,
-               (unsigned long long)s.inflight);
+    render_rows(b, twitch_rows, NROWS(twitch_rows), &s);
 }
 
-static void render_cluster(const struct api_ctx *ctx, struct buf *out)
+static const struct metric order_rows[] = {
+    COUNTER(struct bus_order_stats, delivered, "sev_bus_delivered_total",
+            "Events handed to the hub in each streamer's order."),
+    COUNTER(struct bus_order_stats, repeats, "sev_bus_repeats_total",
+            "Bus deliveries dropped as already delivered."),
+    COUNTER(struct bus_order_stats, filled, "sev_bus_filled_total",
+            "Events read from the store to fill a gap."),
+    COUNTER(struct bus_order_stats, fills, "sev_bus_fills_total",
+            "Store reads made to fill gaps or to check."),
+};
+
+static void render_cluster(const struct api_ctx *ctx, struct buf *b)
 {
-    buf_printf(out,
-               "# HELP sev_leader 1 when this node runs the once-per-deployment work.\n"
-               "# TYPE sev_leader gauge\nsev_leader %d\n",
-               leader_is(*ctx->leader));
+    gauge(b, "sev_leader", "1 when this node runs the once-per-deployment work.",
+          leader_is(*ctx->leader));
     if (*ctx->order) {
         struct bus_order_stats s;
         bus_order_stats(*ctx->order, &s);
-        buf_printf(out,
-                   "# HELP sev_bus_delivered_total Events handed to the hub in each streamer's "
-                   "order.\n# TYPE sev_bus_delivered_total counter\nsev_bus_delivered_total "
-                   "%llu\n"
-                   "# HELP sev_bus_repeats_total Bus deliveries dropped as already delivered.\n"
-                   "# TYPE sev_bus_repeats_total counter\nsev_bus_repeats_total %llu\n"
-                   "# HELP sev_bus_filled_total Events read from the store to fill a gap.\n"
-                   "# TYPE sev_bus_filled_total counter\nsev_bus_filled_total %llu\n"
-                   "# HELP sev_bus_fills_total Store reads made to fill gaps or to check.\n"
-                   "# TYPE sev_bus_fills_total counter\nsev_bus_fills_total %llu\n",
-                   (unsigned long long)s.delivered, (unsigned long long)s.repeats,
-                   (unsigned long long)s.filled, (unsigned long long)s.fills);
+        render_rows(b, order_rows, NROWS(order_rows), &s);
     }
 }
 
