@@ -12,6 +12,7 @@
 # (here 75 s) must exceed SEV's WebSocket ping interval (30 s), or idle viewers are cut.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/demo-env.sh
 root=$(pwd)
 bin=${B:-build}
 n=${N:-3}
@@ -92,31 +93,7 @@ if [ ! -s "$SEV_KEY_FILE" ]; then # one key for all: made here, not raced for by
   (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$SEV_KEY_FILE"; echo >> "$SEV_KEY_FILE")
 fi
 export SEV_MAX_CONNECTIONS_PER_ADDRESS=0 # behind nginx every viewer comes from one address
-if [ -z "${TWITCH_CLIENT_ID:-}" ]; then
-  sim_port=${SIM_PORT:-9090}
-  sim="http://127.0.0.1:${sim_port}"
-  curl -fsS -o /dev/null "$sim/sim/deliveries" 2>/dev/null && die "something already answers on $sim; set SIM_PORT"
-  export TWITCH_CLIENT_ID=sev-demo-client
-  export TWITCH_CLIENT_SECRET=sev-demo-secret
-  export TWITCH_AUTH_URL="$sim/oauth2"
-  export TWITCH_API_URL="$sim/helix"
-  export TWITCH_EVENTSUB_WS_URL="ws://127.0.0.1:${sim_port}/ws"
-  export TWITCH_PLAYER_URL="$sim/embed/player"
-  export TWITCH_CHAT_URL="$sim/embed/"
-  export SEV_DEMO=1
-  export TWITCH_EVENTSUB_SECRET=${TWITCH_EVENTSUB_SECRET:-sev-demo-webhook-secret}
-  say "demo mode: starting the Twitch simulator on $sim"
-  "$bin/twitch-sim" --listen "127.0.0.1:${sim_port}" --client-id "$TWITCH_CLIENT_ID" \
-    --client-secret "$TWITCH_CLIENT_SECRET" --auto-approve "${SEV_DEMO_USER:-demo_viewer}" \
-    --log-level warn --demo &
-  sim_pid=$!
-  pids+=("$sim_pid")
-  for _ in $(seq 1 150); do
-    kill -0 "$sim_pid" 2>/dev/null || die "the Twitch simulator did not start"
-    curl -fsS -o /dev/null "$sim/sim/deliveries" 2>/dev/null && break
-    sleep 0.1
-  done
-fi
+demo_start_sim cluster || exit 2
 # the webhook secret must be the same on every node: made once, kept beside the key
 if [ -z "${TWITCH_EVENTSUB_SECRET:-}" ]; then
   [ -s "$dir/eventsub.secret" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/eventsub.secret"

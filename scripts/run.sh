@@ -10,6 +10,7 @@
 # (demo default sqlite:var/demo.db), SEV_DEMO_USER. Anything else is passed to sev as usual.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/demo-env.sh
 bin=${B:-build}
 mkdir -p var
 
@@ -25,34 +26,8 @@ export SEV_LISTEN=${SEV_LISTEN:-127.0.0.1:8080}
 export SEV_PUBLIC_URL=${SEV_PUBLIC_URL:-http://localhost:${SEV_LISTEN##*:}}
 
 if [ -z "${TWITCH_CLIENT_ID:-}" ]; then
-  sim_port=${SIM_PORT:-9090}
-  sim="http://127.0.0.1:${sim_port}"
-  if curl -fsS -o /dev/null "$sim/sim/deliveries" 2>/dev/null; then
-    echo "run: something already answers on $sim; set SIM_PORT to a free port" >&2
-    exit 2
-  fi
-  export TWITCH_CLIENT_ID=sev-demo-client
-  export TWITCH_CLIENT_SECRET=sev-demo-secret
-  export TWITCH_AUTH_URL="$sim/oauth2"
-  export TWITCH_API_URL="$sim/helix"
-  export TWITCH_EVENTSUB_WS_URL="ws://127.0.0.1:${sim_port}/ws"
-  export TWITCH_PLAYER_URL="$sim/embed/player"
-  export TWITCH_CHAT_URL="$sim/embed/"
-  export SEV_DEMO=1
-  # a known webhook secret, so an event can be posted by hand (scripts/webhook-post.sh)
-  export TWITCH_EVENTSUB_SECRET=${TWITCH_EVENTSUB_SECRET:-sev-demo-webhook-secret}
   export SEV_DATABASE=${SEV_DATABASE:-sqlite:var/demo.db}
-  echo "run: demo mode: starting the Twitch simulator on $sim" >&2
-  "$bin/twitch-sim" --listen "127.0.0.1:${sim_port}" --client-id "$TWITCH_CLIENT_ID" \
-    --client-secret "$TWITCH_CLIENT_SECRET" --auto-approve "${SEV_DEMO_USER:-demo_viewer}" \
-    --log-level warn --demo &
-  sim_pid=$!
-  pids+=("$sim_pid")
-  for _ in $(seq 1 150); do
-    kill -0 "$sim_pid" 2>/dev/null || { echo "run: the Twitch simulator did not start" >&2; exit 1; }
-    curl -fsS -o /dev/null "$sim/sim/deliveries" 2>/dev/null && break
-    sleep 0.1
-  done
+  demo_start_sim run || exit $?
   echo "run: open $SEV_PUBLIC_URL — log in (you are ${SEV_DEMO_USER:-demo_viewer}), make a live channel your favorite and watch its events" >&2
 fi
 
