@@ -91,6 +91,13 @@ static void fx_open(struct fx *f)
     CHECK(rc == 0);
 }
 
+/* fx_init and fx_open: a fresh, open store. */
+static void fx_start(struct fx *f)
+{
+    fx_init(f);
+    fx_open(f);
+}
+
 static void fx_close(struct fx *f)
 {
     store_close(f->st);
@@ -221,60 +228,85 @@ static int append_wait(struct fx *f, struct event *ev, int64_t *seq)
     return a.status[0];
 }
 
-struct read_result {
+/* What one or more store calls answered: each callback counts in `done` and keeps the last
+ * status, and whatever list or row it was given (the lists are owned: result_release). */
+struct result {
     int done;
     int status;
     struct event_list *events; /* owned */
     struct stat_list *stats;   /* owned */
     struct streamer_info streamer;
+    struct store_user user;
+    struct store_token_list *tokens;       /* owned */
+    struct store_favorite_list *favorites; /* owned */
 };
+
+static struct result *noted(void *arg, int status)
+{
+    struct result *r = arg;
+    r->done++;
+    r->status = status;
+    return r;
+}
+
+static void on_done(void *arg, int status)
+{
+    noted(arg, status);
+}
 
 static void on_events(void *arg, int status, struct event_list *events)
 {
-    struct read_result *r = arg;
-    r->done++;
-    r->status = status;
-    r->events = events;
+    noted(arg, status)->events = events;
 }
 
 static void on_stats(void *arg, int status, struct stat_list *rows)
 {
-    struct read_result *r = arg;
-    r->done++;
-    r->status = status;
-    r->stats = rows;
+    noted(arg, status)->stats = rows;
 }
 
 static void on_streamer(void *arg, int status, const struct streamer_info *s)
 {
-    struct read_result *r = arg;
-    r->done++;
-    r->status = status;
+    struct result *r = noted(arg, status);
     if (s)
         r->streamer = *s;
 }
 
-struct put_result {
-    int done;
-    int status;
-};
-
-static void on_put(void *arg, int status)
+static void on_user(void *arg, int status, const struct store_user *u)
 {
-    struct put_result *p = arg;
-    p->done++;
-    p->status = status;
+    struct result *r = noted(arg, status);
+    if (u)
+        r->user = *u;
 }
 
-static void read_result_release(struct read_result *r)
+static void on_tokens(void *arg, int status, struct store_token_list *l)
+{
+    noted(arg, status)->tokens = l;
+}
+
+static void on_favorites(void *arg, int status, struct store_favorite_list *l)
+{
+    noted(arg, status)->favorites = l;
+}
+
+/* Frees what r holds and empties it for the next call. */
+static void result_release(struct result *r)
 {
     event_list_free(r->events);
     stat_list_free(r->stats);
+    store_token_list_free(r->tokens);
+    store_favorite_list_free(r->favorites);
     memset(r, 0, sizeof *r);
 }
 
-static void recent(struct fx *f, const char *login, const char *before, int limit,
-                   struct read_result *r)
+/* Row i of a stats answer is key with count. */
+static void check_row(const struct stat_list *l, size_t i, const char *key, int64_t count)
+{
+    CHECK(l != NULL && i < l->count);
+    CHECK_STR(l->rows[i].key, key);
+    CHECK_INT(l->rows[i].count, count);
+}
+
+static void recent(struct fx *f, const char *login, const char *before, int limit, struct result *r)
 {
     memset(r, 0, sizeof *r);
     CHECK(store_recent(f->st, login, before, limit, on_events, r) == 0);
@@ -283,7 +315,7 @@ static void recent(struct fx *f, const char *login, const char *before, int limi
 }
 
 static void since(struct fx *f, const char *login, const char *since_id, int limit,
-                  struct read_result *r)
+                  struct result *r)
 {
     memset(r, 0, sizeof *r);
     CHECK(store_since(f->st, login, since_id, limit, on_events, r) == 0);
@@ -291,7 +323,7 @@ static void since(struct fx *f, const char *login, const char *since_id, int lim
     CHECK((r->status == 0) == (r->events != NULL));
 }
 
-static void streamer_get(struct fx *f, const char *login, struct read_result *r)
+static void streamer_get(struct fx *f, const char *login, struct result *r)
 {
     memset(r, 0, sizeof *r);
     CHECK(store_streamer_get(f->st, login, on_streamer, r) == 0);
@@ -320,8 +352,7 @@ static void store_n(struct fx *f, const char *prefix, const char *login, int n, 
 static void test_append_stored(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     int64_t seq1 = 0, seq2 = 0;
     CHECK_INT(append_wait(&f, ev_new("m-1", "alpha", "channel.follow", 1), &seq1), STORE_STORED);
     CHECK_INT(append_wait(&f, ev_new("m-2", "alpha", "channel.follow", 2), &seq2), STORE_STORED);
@@ -339,8 +370,7 @@ static void test_append_stored(void)
 static void test_redelivery_is_duplicate(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     int64_t seq1 = 0, seq2 = 0;
     CHECK_INT(append_wait(&f, ev_new("m-1", "alpha", "channel.follow", 1), &seq1), STORE_STORED);
     CHECK_INT(append_wait(&f, ev_new("m-1", "alpha", "channel.follow", 1), &seq2), STORE_DUPLICATE);
@@ -363,8 +393,7 @@ static void test_redelivery_is_duplicate(void)
 static void test_dedupe_key_is_duplicate(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     struct event *e1 =
         ev_new("m-1", "alpha", "channel.channel_points_custom_reward_redemption.add", 1);
     struct event *e2 =
@@ -384,8 +413,7 @@ static void test_dedupe_key_is_duplicate(void)
 static void test_group_commit(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     static struct appended a;
     const int n = 1000;
     for (int i = 0; i < n; i++) {
@@ -413,8 +441,7 @@ static void test_group_commit(void)
 static void test_failed_batch_stores_nothing(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(f.path, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db,
@@ -442,8 +469,7 @@ static void test_failed_batch_stores_nothing(void)
 static void test_append_rejects_bad_events(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     struct event *ev = ev_new("m-1", "alpha", "channel.follow", 1);
     free(ev->streamer_id);
     ev->streamer_id = NULL;
@@ -460,8 +486,7 @@ static void test_append_rejects_bad_events(void)
 static void test_close_drains_pending_writes(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     static struct appended a;
     const int n = 500;
     for (int i = 0; i < n; i++) {
@@ -474,11 +499,11 @@ static void test_close_drains_pending_writes(void)
     for (int i = 0; i < n; i++)
         CHECK_INT(a.status[i], STORE_STORED);
     fx_open(&f);
-    struct read_result r;
+    struct result r;
     since(&f, "alpha", NULL, 10000, &r);
     CHECK_INT(r.status, 0);
     CHECK_INT(r.events->count, n);
-    read_result_release(&r);
+    result_release(&r);
     fx_release(&f);
 }
 
@@ -494,8 +519,7 @@ static void on_append_close(void *arg, struct event *ev, int status)
 static void test_close_inside_callback(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     closing_fx = &f;
     static struct appended a;
     struct append_arg *p = malloc(sizeof *p);
@@ -521,27 +545,25 @@ static void test_close_inside_callback(void)
 static void test_close_with_read_in_flight(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     store_n(&f, "a", "alpha", 3, 0);
-    struct read_result r = {0};
+    struct result r = {0};
     CHECK(store_recent(f.st, "alpha", NULL, 10, on_events, &r) == 0);
     fx_close(&f); /* the read still calls back; the store is freed after it */
     run_until(&f, &r.done, 1);
     CHECK_INT(r.status, 0);
     CHECK_INT(r.events->count, 3);
-    read_result_release(&r);
+    result_release(&r);
     fx_release(&f);
 }
 
 static void test_recent_limit_and_before(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     store_n(&f, "a", "alpha", 25, 1000000);
     store_n(&f, "b", "beta", 5, 1000000);
-    struct read_result r;
+    struct result r;
     recent(&f, "alpha", NULL, 10, &r);
     CHECK_INT(r.status, 0);
     CHECK_INT(r.events->count, 10);
@@ -564,22 +586,22 @@ static void test_recent_limit_and_before(void)
     CHECK_INT(json_integer_value(json_object_get(ev->data, "n")), 7);
     char before[16];
     snprintf(before, sizeof before, "%s", r.events->items[9]->id); /* a-15 */
-    read_result_release(&r);
+    result_release(&r);
 
     recent(&f, "ALPHA", before, 100, &r); /* logins are case-insensitive */
     CHECK_INT(r.status, 0);
     CHECK_INT(r.events->count, 15);
     CHECK_STR(r.events->items[0]->id, "a-14");
     CHECK_STR(r.events->items[14]->id, "a-0");
-    read_result_release(&r);
+    result_release(&r);
 
     recent(&f, "alpha", "no-such-id", 10, &r);
     CHECK_INT(r.status, 1);
-    read_result_release(&r);
+    result_release(&r);
     recent(&f, "nobody", NULL, 10, &r);
     CHECK_INT(r.status, 0);
     CHECK_INT(r.events->count, 0);
-    read_result_release(&r);
+    result_release(&r);
     CHECK(store_recent(f.st, "alpha", NULL, 0, on_events, &r) < 0);
     fx_release(&f);
 }
@@ -587,49 +609,47 @@ static void test_recent_limit_and_before(void)
 static void test_since(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     store_n(&f, "a", "alpha", 10, 0);
     store_n(&f, "b", "beta", 3, 0);
     store_n(&f, "c", "alpha", 2, 0);
-    struct read_result r;
+    struct result r;
     since(&f, "alpha", "a-6", 100, &r);
     CHECK_INT(r.status, 0);
     const char *want[] = {"a-7", "a-8", "a-9", "c-0", "c-1"};
     CHECK_INT(r.events->count, 5);
     for (int i = 0; i < 5; i++)
         CHECK_STR(r.events->items[i]->id, want[i]);
-    read_result_release(&r);
+    result_release(&r);
 
     since(&f, "alpha", "a-6", 2, &r); /* at most limit, oldest first */
     CHECK_INT(r.events->count, 2);
     CHECK_STR(r.events->items[1]->id, "a-8");
-    read_result_release(&r);
+    result_release(&r);
 
     since(&f, "alpha", "never-stored", 100, &r);
     CHECK_INT(r.status, 1);
     CHECK(r.events == NULL);
-    read_result_release(&r);
+    result_release(&r);
 
     since(&f, "alpha", "c-1", 100, &r); /* nothing newer */
     CHECK_INT(r.status, 0);
     CHECK_INT(r.events->count, 0);
-    read_result_release(&r);
+    result_release(&r);
     fx_release(&f);
 }
 
 static void test_streamer_put_and_get(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
-    struct read_result r;
+    fx_start(&f);
+    struct result r;
     streamer_get(&f, "shroud", &r);
     CHECK_INT(r.status, 1);
 
     struct streamer_info s = {.id = "37402112", .login = "shroud", .display_name = "shroud"};
-    struct put_result p = {0, -9};
-    CHECK(store_streamer_put(f.st, &s, on_put, &p) == 0);
+    struct result p = {.status = -9};
+    CHECK(store_streamer_put(f.st, &s, on_done, &p) == 0);
     run_until(&f, &p.done, 1);
     CHECK_INT(p.status, 0);
     streamer_get(&f, "Shroud", &r);
@@ -643,7 +663,7 @@ static void test_streamer_put_and_get(void)
     ev->streamer_id = dup_or_null("37402112");
     CHECK_INT(append_wait(&f, ev, NULL), STORE_STORED);
     s.display_name[0] = 0;
-    CHECK(store_streamer_put(f.st, &s, on_put, &p) == 0);
+    CHECK(store_streamer_put(f.st, &s, on_done, &p) == 0);
     run_until(&f, &p.done, 2);
     CHECK_INT(p.status, 0);
     streamer_get(&f, "shroud", &r);
@@ -651,21 +671,20 @@ static void test_streamer_put_and_get(void)
 
     /* the login moves to another account: the newest owner has it */
     struct streamer_info t = {.id = "99", .login = "shroud", .display_name = "NewShroud"};
-    CHECK(store_streamer_put(f.st, &t, on_put, &p) == 0);
+    CHECK(store_streamer_put(f.st, &t, on_done, &p) == 0);
     run_until(&f, &p.done, 3);
     CHECK_INT(p.status, 0);
     streamer_get(&f, "shroud", &r);
     CHECK_STR(r.streamer.id, "99");
     CHECK_STR(r.streamer.display_name, "NewShroud");
     struct streamer_info bad = {.id = "", .login = "x"};
-    CHECK(store_streamer_put(f.st, &bad, on_put, &p) < 0);
+    CHECK(store_streamer_put(f.st, &bad, on_done, &p) < 0);
     fx_release(&f);
 }
 
 /* ---- stats ---- */
 
-static void stats(struct fx *f, const char *which, const char *login, int hours,
-                  struct read_result *r)
+static void stats(struct fx *f, const char *which, const char *login, int hours, struct result *r)
 {
     memset(r, 0, sizeof *r);
     int rc = !strcmp(which, "streamers") ? store_stats_streamers(f->st, on_stats, r)
@@ -680,8 +699,7 @@ static void stats(struct fx *f, const char *which, const char *login, int hours,
 static void test_stats(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     store_n(&f, "a", "alpha", 3, 0);
     store_n(&f, "b", "beta", 8, 0);
     store_n(&f, "c", "gamma", 5, 0);
@@ -693,52 +711,45 @@ static void test_stats(void)
         append(&f, &a, i, ev_new(id, "alpha", types[i], i));
     }
     run_until(&f, &a.count, 4);
-    struct read_result r;
+    struct result r;
     stats(&f, "streamers", NULL, 0, &r);
     CHECK_INT(r.stats->count, 3);
-    CHECK_STR(r.stats->rows[0].key, "beta");
-    CHECK_INT(r.stats->rows[0].count, 8);
-    CHECK_STR(r.stats->rows[1].key, "alpha");
-    CHECK_INT(r.stats->rows[1].count, 7);
-    CHECK_STR(r.stats->rows[2].key, "gamma");
-    CHECK_INT(r.stats->rows[2].count, 5);
-    read_result_release(&r);
+    check_row(r.stats, 0, "beta", 8);
+    check_row(r.stats, 1, "alpha", 7);
+    check_row(r.stats, 2, "gamma", 5);
+    result_release(&r);
 
     /* a streamer known before any event counts 0; ties go by login */
     struct streamer_info s = {.id = "id-delta", .login = "delta", .display_name = "Delta"};
-    struct put_result p = {0, -9};
-    CHECK(store_streamer_put(f.st, &s, on_put, &p) == 0);
+    struct result p = {.status = -9};
+    CHECK(store_streamer_put(f.st, &s, on_done, &p) == 0);
     run_until(&f, &p.done, 1);
     store_n(&f, "e", "epsilon", 5, 0);
     stats(&f, "streamers", NULL, 0, &r);
     CHECK_INT(r.stats->count, 5);
     CHECK_STR(r.stats->rows[2].key, "epsilon");
     CHECK_STR(r.stats->rows[3].key, "gamma");
-    CHECK_STR(r.stats->rows[4].key, "delta");
-    CHECK_INT(r.stats->rows[4].count, 0);
-    read_result_release(&r);
+    check_row(r.stats, 4, "delta", 0);
+    result_release(&r);
 
     stats(&f, "types", "alpha", 0, &r);
     CHECK_INT(r.stats->count, 4);
-    CHECK_STR(r.stats->rows[0].key, "channel.follow");
-    CHECK_INT(r.stats->rows[0].count, 3);
-    CHECK_STR(r.stats->rows[1].key, "channel.cheer");
-    CHECK_INT(r.stats->rows[1].count, 2);
+    check_row(r.stats, 0, "channel.follow", 3);
+    check_row(r.stats, 1, "channel.cheer", 2);
     CHECK_STR(r.stats->rows[2].key, "channel.raid"); /* ties by type */
     CHECK_STR(r.stats->rows[3].key, "stream.online");
-    read_result_release(&r);
+    result_release(&r);
 
     stats(&f, "types", "nobody", 0, &r);
     CHECK_INT(r.stats->count, 0);
-    read_result_release(&r);
+    result_release(&r);
     fx_release(&f);
 }
 
 static void test_stats_hourly(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     int64_t cur = clock_wall_us() / HOUR_US;
     static struct appended a;
     const int64_t at[] = {cur * HOUR_US + 1, cur * HOUR_US + 2, (cur - 2) * HOUR_US + 5,
@@ -749,7 +760,7 @@ static void test_stats_hourly(void)
         append(&f, &a, i, ev_new(id, "alpha", "channel.follow", at[i]));
     }
     run_until(&f, &a.count, 5);
-    struct read_result r;
+    struct result r;
     stats(&f, "hourly", "alpha", 24, &r);
     CHECK_INT(r.stats->count, 24);
     int64_t last_us = 0;
@@ -769,7 +780,7 @@ static void test_stats_hourly(void)
         CHECK_INT(r.stats->rows[i].count, want[i]);
     }
     CHECK_INT(r.stats->rows[23].count + r.stats->rows[22].count, 2);
-    read_result_release(&r);
+    result_release(&r);
     CHECK(store_stats_hourly(f.st, "alpha", 0, on_stats, &r) < 0);
     CHECK(store_stats_hourly(f.st, "alpha", 721, on_stats, &r) < 0);
     fx_release(&f);
@@ -822,8 +833,7 @@ static void test_migrations_idempotent(void)
 static void test_future_schema_refused(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     fx_close(&f);
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", sqlite_schema_latest() + 1);
@@ -869,8 +879,7 @@ static void test_open_errors(void)
 static void test_settings(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     struct err err = {{0}};
     char *v = NULL;
     CHECK_INT(store_setting_get(f.st, "eventsub_secret", &v, &err), 1);
@@ -919,8 +928,7 @@ static int has_full_scan(const char *plan)
 static void test_reads_use_indexes(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     sqlite3 *db = NULL;
     CHECK(sqlite3_open_v2(f.path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
     static const struct {
@@ -960,8 +968,7 @@ static void test_reads_use_indexes(void)
 static void test_hostile_strings_round_trip(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     static const char *odd[] = {
         "Robert'); DROP TABLE events;--",
         "\"quoted\" and 'single' and `back`",
@@ -985,7 +992,7 @@ static void test_hostile_strings_round_trip(void)
             json_object_set_new(ev->data, "message", msg);
         CHECK_INT(append_wait(&f, ev, NULL), STORE_STORED);
     }
-    struct read_result r;
+    struct result r;
     since(&f, "alpha", NULL, 100, &r);
     CHECK_INT(r.status, 0);
     CHECK_INT(r.events->count, n);
@@ -1001,7 +1008,7 @@ static void test_hostile_strings_round_trip(void)
             CHECK_STR(json_string_value(msg), odd[i]);
     }
     CHECK_STR(json_string_value(json_object_get(r.events->items[0]->data, "message")), odd[0]);
-    read_result_release(&r);
+    result_release(&r);
     fx_release(&f);
 }
 
@@ -1029,8 +1036,7 @@ static void test_bench_group_commit(void)
     const char *env = getenv("SEV_STORE_BENCH_N");
     int n = env && atoi(env) > 0 ? atoi(env) : 20000;
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     struct appended *a = calloc(1, sizeof *a);
     CHECK(a != NULL);
     int next = 0;
@@ -1056,8 +1062,7 @@ static void test_bench_group_commit(void)
 static void test_streamer_seq_dense(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     static struct appended a;
     const char *logins[] = {"alpha", "beta", "alpha", "alpha", "beta"};
     for (int i = 0; i < 5; i++) {
@@ -1092,21 +1097,21 @@ static void test_streamer_seq_dense(void)
     CHECK_INT(d->seq[2], d->seq[1]);
     free(d);
     /* reads carry it, in its order */
-    struct read_result r;
+    struct result r;
     since(&f, "alpha", "m-0", 10, &r);
     CHECK_INT(r.status, 0);
     CHECK_INT(r.events->count, 3);
     for (size_t i = 0; i < 3; i++)
         CHECK_INT(r.events->items[i]->streamer_seq, (int64_t)i + 2);
     CHECK_STR(r.events->items[2]->id, "k-1");
-    read_result_release(&r);
+    result_release(&r);
     recent(&f, "alpha", "k-1", 10, &r);
     CHECK_INT(r.events->count, 3);
     CHECK_INT(r.events->items[0]->streamer_seq, 3);
-    read_result_release(&r);
+    result_release(&r);
     since(&f, "beta", "m-0", 10, &r); /* an id of another streamer is unknown here */
     CHECK_INT(r.status, 1);
-    read_result_release(&r);
+    result_release(&r);
     fx_release(&f);
 }
 
@@ -1124,8 +1129,7 @@ static int cmp_i64(const void *x, const void *y)
 static void test_two_writers_one_streamer(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     struct store *st2 = NULL;
     struct err err = {{0}};
     CHECK(store_open(&f.loop, f.uri, &st2, &err) == 0);
@@ -1158,7 +1162,7 @@ static void test_two_writers_one_streamer(void)
     /* since= from every 37th event, on both stores */
     for (int from = 0; from < TW_N; from += 37) {
         struct store *which = from % 2 ? st2 : f.st;
-        struct read_result r;
+        struct result r;
         memset(&r, 0, sizeof r);
         char id[32];
         snprintf(id, sizeof id, "tw-%d", from);
@@ -1168,7 +1172,7 @@ static void test_two_writers_one_streamer(void)
         CHECK_INT(r.events->count, TW_N + 1 - a.sseq[from]);
         for (size_t i = 0; i < r.events->count; i++)
             CHECK_INT(r.events->items[i]->streamer_seq, a.sseq[from] + 1 + (int64_t)i);
-        read_result_release(&r);
+        result_release(&r);
     }
     store_close(st2);
     fx_release(&f);
@@ -1176,73 +1180,33 @@ static void test_two_writers_one_streamer(void)
 
 /* ---- accounts ---- */
 
-struct acct_result {
-    int done, status;
-    struct store_user user;
-    struct store_token_list *tokens;
-    struct store_favorite_list *favorites;
-};
-
-static void on_acct_done(void *arg, int status)
-{
-    struct acct_result *r = arg;
-    r->done++;
-    r->status = status;
-}
-
-static void on_acct_user(void *arg, int status, const struct store_user *u)
-{
-    struct acct_result *r = arg;
-    r->done++;
-    r->status = status;
-    if (u)
-        r->user = *u;
-}
-
-static void on_acct_tokens(void *arg, int status, struct store_token_list *l)
-{
-    struct acct_result *r = arg;
-    r->done++;
-    r->status = status;
-    r->tokens = l;
-}
-
-static void on_acct_favorites(void *arg, int status, struct store_favorite_list *l)
-{
-    struct acct_result *r = arg;
-    r->done++;
-    r->status = status;
-    r->favorites = l;
-}
-
 static void test_accounts_round_trip(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
-    struct acct_result r = {0};
+    fx_start(&f);
+    struct result r = {0};
     struct store_user u = {.id = "77",
                            .login = "Carol",
                            .display_name = "Carol",
                            .profile_image_url = "https://x/c.png"};
-    CHECK(store_user_put(f.st, &u, on_acct_done, &r) == 0);
+    CHECK(store_user_put(f.st, &u, on_done, &r) == 0);
     unsigned char key[STORE_SESSION_KEY_LEN];
     for (int i = 0; i < STORE_SESSION_KEY_LEN; i++)
         key[i] = (unsigned char)(i * 37); /* with a 0 byte and high bytes */
-    CHECK(store_session_put(f.st, key, "77", clock_wall_us() + INT64_C(3600000000), on_acct_done,
-                            &r) == 0);
+    CHECK(store_session_put(f.st, key, "77", clock_wall_us() + INT64_C(3600000000), on_done, &r) ==
+          0);
     struct store_token t = {.owner = "77", .scopes = "user:read:email", .expires_at_us = 42};
     unsigned char sealed[5] = {0, 1, 0xff, '\\', 0};
     t.sealed = sealed;
     t.sealed_len = sizeof sealed;
-    CHECK(store_token_put(f.st, &t, on_acct_done, &r) == 0);
+    CHECK(store_token_put(f.st, &t, on_done, &r) == 0);
     struct streamer_info fav = {.id = "id-alpha", .login = "alpha", .display_name = "Alpha"};
-    CHECK(store_favorite_set(f.st, "77", &fav, on_acct_done, &r) == 0);
+    CHECK(store_favorite_set(f.st, "77", &fav, on_done, &r) == 0);
     run_until(&f, &r.done, 4);
     CHECK_INT(r.status, 0);
 
     memset(&r, 0, sizeof r);
-    CHECK(store_session_get(f.st, key, on_acct_user, &r) == 0);
+    CHECK(store_session_get(f.st, key, on_user, &r) == 0);
     run_until(&f, &r.done, 1);
     CHECK_INT(r.status, 0);
     CHECK_STR(r.user.login, "carol");
@@ -1251,8 +1215,8 @@ static void test_accounts_round_trip(void)
     CHECK_STR(r.user.favorite.login, "alpha");
 
     memset(&r, 0, sizeof r);
-    CHECK(store_tokens_all(f.st, on_acct_tokens, &r) == 0);
-    CHECK(store_favorites_all(f.st, on_acct_favorites, &r) == 0);
+    CHECK(store_tokens_all(f.st, on_tokens, &r) == 0);
+    CHECK(store_favorites_all(f.st, on_favorites, &r) == 0);
     run_until(&f, &r.done, 2);
     CHECK_INT(r.tokens->count, 1);
     CHECK_INT(r.tokens->items[0].sealed_len, sizeof sealed);
@@ -1265,16 +1229,16 @@ static void test_accounts_round_trip(void)
     store_favorite_list_free(r.favorites);
 
     memset(&r, 0, sizeof r);
-    CHECK(store_user_delete(f.st, "77", on_acct_done, &r) == 0);
+    CHECK(store_user_delete(f.st, "77", on_done, &r) == 0);
     run_until(&f, &r.done, 1);
     CHECK_INT(r.status, 0);
     memset(&r, 0, sizeof r);
-    CHECK(store_session_get(f.st, key, on_acct_user, &r) == 0);
-    CHECK(store_user_get(f.st, "77", on_acct_user, &r) == 0);
+    CHECK(store_session_get(f.st, key, on_user, &r) == 0);
+    CHECK(store_user_get(f.st, "77", on_user, &r) == 0);
     run_until(&f, &r.done, 2);
     CHECK_INT(r.status, 1);
     memset(&r, 0, sizeof r);
-    CHECK(store_tokens_all(f.st, on_acct_tokens, &r) == 0);
+    CHECK(store_tokens_all(f.st, on_tokens, &r) == 0);
     run_until(&f, &r.done, 1);
     CHECK_INT(r.tokens->count, 0);
     store_token_list_free(r.tokens);
@@ -1299,8 +1263,7 @@ static void sql_exec(const char *path, const char *sql)
 static void test_sqlite_streamer_seq_backfill(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     static struct appended a;
     const char *logins[] = {"alpha", "beta", "alpha", "beta", "alpha"};
     for (int i = 0; i < 5; i++) {
@@ -1317,13 +1280,13 @@ static void test_sqlite_streamer_seq_backfill(void)
                      "CREATE INDEX events_streamer_seq ON events(streamer_id, seq);"
                      "PRAGMA user_version = 2;");
     fx_open(&f);
-    struct read_result r;
+    struct result r;
     since(&f, "alpha", NULL, 10, &r);
     CHECK_INT(r.events->count, 3);
     for (size_t i = 0; i < 3; i++)
         CHECK_INT(r.events->items[i]->streamer_seq, (int64_t)i + 1);
     CHECK_STR(r.events->items[2]->id, "b-4");
-    read_result_release(&r);
+    result_release(&r);
     memset(&a, 0, sizeof a);
     append(&f, &a, 0, ev_new("b-5", "beta", "channel.follow", 1));
     run_until(&f, &a.count, 1);
@@ -1371,8 +1334,7 @@ static void test_pg_migrations(void)
 static void test_pg_future_schema_refused(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     fx_close(&f);
     char sql[96];
     snprintf(sql, sizeof sql, "INSERT INTO sev_schema VALUES (%d)", pg_schema_latest() + 1);
@@ -1406,8 +1368,7 @@ static void test_pg_open_errors(void)
 static void test_pg_partitions(void)
 {
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     CHECK_INT(append_wait(&f, ev_new("p-1", "alpha", "channel.follow", 1), NULL), STORE_STORED);
     /* the default partition and this month and the next two */
     CHECK(pg_exec(f.pg_db, "SELECT count(*) FROM pg_inherits"
@@ -1437,16 +1398,24 @@ static int wait_ping(struct fx *f, int want_ok, int ms)
     return 0;
 }
 
-static void test_pg_reconnect(void)
+/* The pg-test.sh directory (SEV_TEST_PG_DIR) for the tests that restart the server, or NULL
+ * (the test is skipped, which it says). */
+static const char *pg_test_dir(void)
 {
     const char *dir = getenv("SEV_TEST_PG_DIR");
-    if (!dir || !*dir) {
-        printf("# skipped: SEV_TEST_PG_DIR not set\n");
+    if (dir && *dir)
+        return dir;
+    printf("# skipped: SEV_TEST_PG_DIR not set\n");
+    return NULL;
+}
+
+static void test_pg_reconnect(void)
+{
+    const char *dir = pg_test_dir();
+    if (!dir)
         return;
-    }
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     CHECK(store_ping(f.st) == 0);
     CHECK_INT(append_wait(&f, ev_new("r-1", "alpha", "channel.follow", 1), NULL), STORE_STORED);
     char cmd[512];
@@ -1474,14 +1443,11 @@ static void test_pg_reconnect(void)
  * connections (to new server processes) bring it back. */
 static void test_pg_stall(void)
 {
-    const char *dir = getenv("SEV_TEST_PG_DIR");
-    if (!dir || !*dir) {
-        printf("# skipped: SEV_TEST_PG_DIR not set\n");
+    const char *dir = pg_test_dir();
+    if (!dir)
         return;
-    }
     struct fx f;
-    fx_init(&f);
-    fx_open(&f);
+    fx_start(&f);
     CHECK_INT(append_wait(&f, ev_new("s-1", "alpha", "channel.follow", 1), NULL), STORE_STORED);
     char sql[256];
     snprintf(sql, sizeof sql,
