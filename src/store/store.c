@@ -459,6 +459,24 @@ void utf8_copy(char *dst, size_t size, const char *src)
 }
 
 /* Shared by the backends (store_int.h). */
+struct stat_list *stats_hours_new(int64_t first_hour, int hours)
+{
+    struct stat_list *l = calloc(1, sizeof *l);
+    size_t cap = 0;
+    if (!l)
+        return NULL;
+    for (int i = 0; i < hours; i++) {
+        char key[40];
+        clock_format_rfc3339((first_hour + i) * INT64_C(3600000000), key, sizeof key);
+        if (stats_push(l, &cap, key, 0) < 0) {
+            stat_list_free(l);
+            return NULL;
+        }
+    }
+    return l;
+}
+
+/* Shared by the backends (store_int.h). */
 int stats_push(struct stat_list *l, size_t *cap, const char *key, int64_t count)
 {
     if (l->count == *cap) {

@@ -91,6 +91,10 @@ void utf8_copy(char *dst, size_t size, const char *src);
 /* Appends {key (copied; NULL as ""), count} to l, whose rows array has room for *cap (grown
  * as needed). 0, or -1 when out of memory (l unchanged but for a larger array). Any thread. */
 int stats_push(struct stat_list *l, size_t *cap, const char *key, int64_t count);
+/* `hours` rows with count 0, keyed by the start (RFC 3339) of each hour from first_hour (hours
+ * since the epoch) on: the hourly answer before the counts are added. NULL when out of
+ * memory. Any thread. */
+struct stat_list *stats_hours_new(int64_t first_hour, int hours);
 
 struct store {
     const struct store_backend *be; /* borrowed: a static table */

@@ -131,23 +131,6 @@ static int collect_events(const PGresult *r, struct event_list **out)
     return 0;
 }
 
-static struct stat_list *hours_new(int64_t first_hour, int hours)
-{
-    struct stat_list *l = calloc(1, sizeof *l);
-    size_t cap = 0;
-    if (!l)
-        return NULL;
-    for (int i = 0; i < hours; i++) {
-        char key[40];
-        clock_format_rfc3339((first_hour + i) * HOUR_US, key, sizeof key);
-        if (stats_push(l, &cap, key, 0) < 0) {
-            stat_list_free(l);
-            return NULL;
-        }
-    }
-    return l;
-}
-
 static int read_send(struct pg_unit *u, PGconn *c)
 {
     struct read_unit *ru = (struct read_unit *)u;
@@ -219,7 +202,7 @@ static void read_result(struct pg_unit *u, int index, const PGresult *r)
             }
         return;
     case STORE_READ_STATS_HOURLY:
-        if (!(ru->stats = hours_new(ru->first_hour, q->limit))) {
+        if (!(ru->stats = stats_hours_new(ru->first_hour, q->limit))) {
             ru->status = -1;
             return;
         }

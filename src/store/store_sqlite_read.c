@@ -376,31 +376,13 @@ static int run_stats_types(struct sql_conn *c, struct read_job *j)
     return rc;
 }
 
-/* `hours` rows with count 0, keyed by the start of each hour from first_hour on. */
-static struct stat_list *hours_new(int64_t first_hour, int hours)
-{
-    struct stat_list *l = calloc(1, sizeof *l);
-    size_t cap = 0;
-    if (!l)
-        return NULL;
-    for (int i = 0; i < hours; i++) {
-        char key[40];
-        clock_format_rfc3339((first_hour + i) * HOUR_US, key, sizeof key);
-        if (stats_push(l, &cap, key, 0) < 0) {
-            stat_list_free(l);
-            return NULL;
-        }
-    }
-    return l;
-}
-
 static int run_stats_hourly(struct sql_conn *c, struct read_job *j)
 {
     int hours = j->req.limit;
     int64_t first = j->req.now_us / HOUR_US - (hours - 1); /* the current hour is the last */
     sqlite3_stmt *s = job_stmt(c, j, Q_STATS_HOURLY);
     int rc = -1, step;
-    if (!s || !(j->stats = hours_new(first, hours)))
+    if (!s || !(j->stats = stats_hours_new(first, hours)))
         goto done;
     if (sqlite3_bind_text(s, 1, j->login, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int64(s, 2, first * HOUR_US) != SQLITE_OK ||
