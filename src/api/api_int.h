@@ -1,4 +1,5 @@
-/* api_int.h: helpers shared by the api handlers of accounts (api_auth.c, api_me.c). */
+/* api_int.h: helpers shared by the api handlers: the streamer JSON writer (api_events.c; used
+ * by the events and accounts answers), cookies and the same-origin guard (api_auth.c). */
 #ifndef SEV_API_INT_H
 #define SEV_API_INT_H
 

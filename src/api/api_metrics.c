@@ -216,6 +216,8 @@ static const struct metric esm_rows[] = {
     COUNTER(struct esm_stats, adopted, "sev_eventsub_adopted_total", NULL),
     COUNTER(struct esm_stats, deleted, "sev_eventsub_deleted_total", NULL),
     COUNTER(struct esm_stats, create_errors, "sev_eventsub_create_errors_total", NULL),
+    COUNTER(struct esm_stats, sessions_opened, "sev_eventsub_sessions_opened_total",
+            "EventSub WebSocket sessions started (connections begun)."),
     COUNTER(struct esm_stats, sessions_lost, "sev_eventsub_sessions_lost_total", NULL),
     COUNTER(struct esm_stats, gaps, "sev_eventsub_gaps_total", NULL),
     COUNTER(struct esm_stats, revocations, "sev_eventsub_revocations_total", NULL),

@@ -1,7 +1,8 @@
 /* tokens_int.h: the tokens module's state, shared by tokens.c (user tokens, the load, the
- * provider, new/free), tokens_app.c (the app token) and tokens_life.c (the lifetime count,
- * below both). Files call downwards only: tokens.c → tokens_app.c → tokens_life.c. Only
- * src/auth/tokens*.c include it. */
+ * provider, new/free), tokens_app.c (the app token) and tokens_life.c (the lifetime count and
+ * the one queue of what is owed on a later turn, below both). Files call downwards only:
+ * tokens.c → tokens_app.c → tokens_life.c (the queue calls tokens_app.c's turn through a
+ * pointer). Only src/auth/tokens*.c include it. */
 #ifndef SEV_AUTH_TOKENS_INT_H
 #define SEV_AUTH_TOKENS_INT_H
 
