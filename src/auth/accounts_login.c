@@ -361,22 +361,18 @@ int accounts_login_finish(struct accounts *a, const char *state, const char *sta
     if (old_session && strlen(old_session) < sizeof j->old_session)
         snprintf(j->old_session, sizeof j->old_session, "%s", old_session);
     int broadcaster = 0;
-    if (take_state(a, state, state_cookie, &broadcaster) < 0) {
+    if (take_state(a, state, state_cookie, &broadcaster) < 0)
         return end_later(j, ACCOUNTS_LOGIN_BAD_REQUEST);
-    }
     log_debug("auth.callback", "broadcaster=%d", broadcaster);
-    if (error && *error) {
+    if (error && *error)
         return end_later(j, strcmp(error, "access_denied") == 0 ? ACCOUNTS_LOGIN_DENIED
                                                                 : ACCOUNTS_LOGIN_FAILED);
-    }
-    if (!code || !*code || strlen(code) > 512) {
+    if (!code || !*code || strlen(code) > 512)
         return end_later(j, ACCOUNTS_LOGIN_BAD_REQUEST);
-    }
     char redirect[300];
     snprintf(redirect, sizeof redirect, "%s/auth/callback", a->public_url);
-    if (twitch_oauth_code(a->tw, code, redirect, on_code, j) < 0) {
+    if (twitch_oauth_code(a->tw, code, redirect, on_code, j) < 0)
         return end_later(j, ACCOUNTS_LOGIN_FAILED);
-    }
     acc_started(a);
     return 0;
 }
