@@ -130,6 +130,54 @@ void server_on_written(uv_write_t *w, int status)
     }
 }
 
+/* Writes an answer (head, then body; both borrowed) and closes afterwards if close_after.
+ * The socket takes a small answer whole at once (one writev, no copy, no write request); a
+ * rest the kernel does not take is copied and queued. An answer made inside dispatch()
+ * leaves the connection reading (conn_feed goes on with what follows); one made later
+ * restarts reading here unless pipelined bytes wait (then the write callback feeds them). */
+static void conn_answer(struct http_conn *c, const char *head, size_t hlen, const char *body,
+                        size_t blen, int close_after)
+{
+    size_t total = hlen + blen;
+    int w = 0;
+    if (!c->pending || c->dispatching) {
+        uv_buf_t bufs[2] = {uv_buf_init((char *)head, (unsigned)hlen),
+                            uv_buf_init((char *)body, (unsigned)blen)};
+        if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
+            w = uv_try_write((uv_stream_t *)&c->tcp, bufs, blen ? 2 : 1);
+        if (w == UV_EAGAIN)
+            w = 0;
+        if (w < 0) {
+            server_conn_close(c);
+            return;
+        }
+        if ((size_t)w == total) {
+            if (close_after) {
+                server_conn_close(c);
+                return;
+            }
+            c->state = CONN_READING;
+            c->deadline_us = clock_mono_us() + c->srv->idle_us;
+            if (!c->dispatching) /* reads were stopped while the handler worked */
+                uv_read_start((uv_stream_t *)&c->tcp, server_on_alloc, server_on_read);
+            return;
+        }
+    }
+    size_t off = (size_t)w, n = total - off;
+    char *data = malloc(n ? n : 1);
+    if (!data) {
+        server_conn_close(c);
+        return;
+    }
+    if (off < hlen) {
+        memcpy(data, head + off, hlen - off);
+        memcpy(data + (hlen - off), body, blen);
+    } else {
+        memcpy(data, body + (off - hlen), n);
+    }
+    server_conn_write_owned(c, data, n, close_after);
+}
+
 int server_conn_write_owned(struct http_conn *c, char *data, size_t len, int close_after)
 {
     struct write_req *wr = calloc(1, sizeof *wr);
@@ -176,31 +224,38 @@ static void respond_raw(struct http_request *req, int status, const char *conten
         return;
     }
     server_finish_request(req, status);
-    struct buf out;
-    buf_init(&out, 0);
+    struct buf *out = &c->srv->head_buf; /* shared: written or copied before we return */
+    out->len = 0;
     int close_after = !req->keep_alive || c->srv->shutting_down;
-    buf_printf(&out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+    char line[64];
+    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+    buf_append(out, line, (size_t)n);
     if (c->srv->opts.default_headers)
-        buf_puts(&out, c->srv->opts.default_headers);
-    if (content_type)
-        buf_printf(&out, "Content-Type: %s\r\n", content_type);
+        buf_puts(out, c->srv->opts.default_headers);
+    if (content_type) {
+        buf_puts(out, "Content-Type: ");
+        buf_puts(out, content_type);
+        buf_puts(out, "\r\n");
+    }
     if (req->resp_headers.len)
-        buf_append(&out, req->resp_headers.data, req->resp_headers.len);
-    if (status != 204 && status != 304)
-        buf_printf(&out, "Content-Length: %zu\r\n", len);
+        buf_append(out, req->resp_headers.data, req->resp_headers.len);
+    if (status != 204 && status != 304) {
+        n = snprintf(line, sizeof line, "Content-Length: %zu\r\n", len);
+        buf_append(out, line, (size_t)n);
+    }
     if (close_after)
-        buf_puts(&out, "Connection: close\r\n");
-    buf_puts(&out, "\r\n");
-    if (req->verb != HTTP_VERB_HEAD && status != 204 && status != 304)
-        buf_append(&out, body, len);
+        buf_puts(out, "Connection: close\r\n");
+    if (buf_puts(out, "\r\n") < 0) {
+        c->rd.req = NULL;
+        http_request_free(req);
+        server_conn_close(c);
+        return;
+    }
+    if (req->verb == HTTP_VERB_HEAD || status == 204 || status == 304)
+        len = 0;
     c->rd.req = NULL;
     http_request_free(req);
-    size_t n;
-    char *data = buf_detach(&out, &n);
-    if (data)
-        server_conn_write_owned(c, data, n, close_after);
-    else
-        server_conn_close(c);
+    conn_answer(c, out->data, out->len, body, len, close_after);
 }
 
 void http_add_header(struct http_request *req, const char *name, const char *value)
@@ -282,32 +337,57 @@ static void conn_on_phase(void *arg, enum http_reader_phase phase)
                                                                   : c->srv->body_us);
 }
 
+/* Reads requests from data: each whole one is dispatched; one answered at once (and written
+ * whole) leaves the connection reading, so the next request in the same bytes (or the next
+ * read) follows without stopping and restarting reads (two epoll_ctl calls per request). One
+ * still being handled stops reads until its answer is written (server_on_written). */
 static void conn_feed(struct http_conn *c, const char *data, size_t len)
 {
-    size_t n = http_reader_feed(&c->rd, data, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->rd.parser);
-    if (e == HPE_PAUSED) {
-        http_reader_resume(&c->rd);
-        /* a whole request: keep whatever follows it for later */
-        if (n < len && pending_append(c, data + n, len - n) < 0) {
-            server_conn_close(c);
-            return;
+    struct buf *owned = NULL; /* pipelined bytes taken back after an inline answer */
+    for (;;) {
+        size_t n = http_reader_feed(&c->rd, data, len);
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->rd.parser);
+        if (e == HPE_PAUSED) {
+            http_reader_resume(&c->rd);
+            /* a whole request: keep whatever follows it for later */
+            if (n < len && pending_append(c, data + n, len - n) < 0) {
+                server_conn_close(c);
+                break;
+            }
+            c->state = CONN_HANDLING;
+            c->deadline_us = 0; /* the handler's time is ours */
+            struct http_request *req = c->rd.req;
+            req->start_us = clock_mono_us();
+            c->dispatching = 1;
+            dispatch(c);
+            c->dispatching = 0;
+            if (c->state == CONN_HANDLING) /* still working, or the answer is queued */
+                uv_read_stop((uv_stream_t *)&c->tcp);
+            if (c->state != CONN_READING || !c->pending)
+                break;
+            /* answered and written: the pipelined request next */
+            if (owned) {
+                buf_release(owned);
+                free(owned);
+            }
+            owned = server_pending_take(c);
+            data = owned->data;
+            len = owned->len;
+            continue;
         }
-        c->state = CONN_HANDLING;
-        c->deadline_us = 0; /* the handler's time is ours */
-        uv_read_stop((uv_stream_t *)&c->tcp);
-        struct http_request *req = c->rd.req;
-        req->start_us = clock_mono_us();
-        dispatch(c);
-        return;
+        if (e != HPE_OK) {
+            if (c->rd.req && c->rd.req->answered == HTTP_TOO_LARGE_BODY)
+                reject(c, 413, "request body too large");
+            else if (c->rd.req && c->rd.req->answered == HTTP_TOO_LARGE_HEAD)
+                reject(c, 431, "request headers too large");
+            else
+                reject(c, 400, http_errno_description(e));
+        }
+        break;
     }
-    if (e != HPE_OK) {
-        if (c->rd.req && c->rd.req->answered == HTTP_TOO_LARGE_BODY)
-            reject(c, 413, "request body too large");
-        else if (c->rd.req && c->rd.req->answered == HTTP_TOO_LARGE_HEAD)
-            reject(c, 431, "request headers too large");
-        else
-            reject(c, 400, http_errno_description(e));
+    if (owned) {
+        buf_release(owned);
+        free(owned);
     }
 }
 
@@ -335,6 +415,7 @@ void server_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 /* Frees the server once its handles and connections have all closed. */
 static void server_destroy(struct http_server *srv)
 {
+    buf_release(&srv->head_buf);
     map_release(&srv->peers); /* empty: every connection has detached */
     free(srv->busy_global);
     free(srv->busy_address);
@@ -652,6 +733,7 @@ int http_server_new(uv_loop_t *loop, const struct http_server_options *opts,
     srv->loop = loop;
     srv->opts = *opts;
     map_init(&srv->peers);
+    buf_init(&srv->head_buf, 0);
     srv->idle_us = opts->idle_timeout_us > 0 ? opts->idle_timeout_us : IDLE_TIMEOUT_US;
     srv->header_us = opts->header_timeout_us > 0 ? opts->header_timeout_us : HEADER_TIMEOUT_US;
     srv->body_us = opts->body_timeout_us > 0 ? opts->body_timeout_us : BODY_TIMEOUT_US;

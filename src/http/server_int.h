@@ -39,7 +39,8 @@ struct http_conn {
     struct peer *peer;        /* borrowed from srv->peers, counted; NULL when not counted */
     int64_t deadline_us;      /* monotonic; 0: none (see the states above) */
     enum conn_state state;
-    int rejecting; /* counted in srv->nrejecting */
+    unsigned rejecting : 1;   /* counted in srv->nrejecting */
+    unsigned dispatching : 1; /* inside dispatch(): an answer now is written inline */
     const struct http_ws_ops *ws_ops;
     void *ws_arg;
 };
@@ -70,6 +71,7 @@ struct http_server {
     uv_tcp_t sink;
     int sink_busy;      /* the sink is closing */
     int accept_stalled; /* a connection waits for the sink */
+    struct buf head_buf; /* shared: a response head being written (reset per response) */
     char read_buf[READ_BUF_SIZE]; /* shared: the loop consumes each read before the next */
 };
 
