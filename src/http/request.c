@@ -187,8 +187,8 @@ static int on_message_begin(http_parser *p)
     if (!c->req)
         return -1;
     c->req->header_state = 0;
-    if (c->on_phase)
-        c->on_phase(c->owner, HTTP_READER_HEAD); /* the whole head, however sent */
+    if (c->cfg->on_phase)
+        c->cfg->on_phase(c->owner, HTTP_READER_HEAD); /* the whole head, however sent */
     return 0;
 }
 
@@ -287,8 +287,8 @@ static int on_headers_complete(http_parser *p)
     req->verb = verb_of(p->method);
     req->keep_alive = http_should_keep_alive(p);
     req->header_state = 3;
-    if (c->on_phase)
-        c->on_phase(c->owner, HTTP_READER_BODY); /* the whole body, however sent */
+    if (c->cfg->on_phase)
+        c->cfg->on_phase(c->owner, HTTP_READER_BODY); /* the whole body, however sent */
     return 0;
 }
 
@@ -307,7 +307,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
     struct http_reader *c = reader_of(p);
     struct http_request *req = c->req;
     if (req->body_buf.len == 0 && !req->body_buf.data)
-        req->body_buf.max = route_body_max(c->routes, req->path);
+        req->body_buf.max = route_body_max(c->cfg->routes, req->path);
     if (buf_append(&req->body_buf, at, len) < 0) {
         req->answered = HTTP_TOO_LARGE_BODY; /* answered once parsing stops */
         return -1;
@@ -331,16 +331,14 @@ static const http_parser_settings reader_settings = {
     .on_message_complete = on_message_complete,
 };
 
-void http_reader_init(struct http_reader *r, const struct http_route *routes,
-                      struct http_conn *conn, void (*on_phase)(void *, enum http_reader_phase),
-                      void *owner)
+void http_reader_init(struct http_reader *r, const struct http_reader_cfg *cfg,
+                      struct http_conn *conn, void *owner)
 {
     memset(r, 0, sizeof *r);
     http_parser_init(&r->parser, HTTP_REQUEST);
     r->parser.data = r;
-    r->routes = routes;
+    r->cfg = cfg;
     r->conn = conn;
-    r->on_phase = on_phase;
     r->owner = owner;
 }
 

@@ -26,21 +26,26 @@ enum { HTTP_TOO_LARGE_HEAD = -431, HTTP_TOO_LARGE_BODY = -413 };
 /* Where a request being read stands, for the reader's owner (deadlines). */
 enum http_reader_phase { HTTP_READER_HEAD = 1, HTTP_READER_BODY };
 
-/* One connection's request reader. */
-struct http_reader {
-    http_parser parser;
-    struct http_request *req;        /* owned: the request being read, or NULL */
+/* What every reader of a server shares (one per server, not one per connection: an idle
+ * connection carries one pointer to it). */
+struct http_reader_cfg {
     const struct http_route *routes; /* borrowed: for each route's body cap */
-    struct http_conn *conn;          /* borrowed: given to each new request */
     /* called when a request's first byte arrives (HTTP_READER_HEAD) and when its head is
      * complete (HTTP_READER_BODY); may be NULL */
     void (*on_phase)(void *owner, enum http_reader_phase phase);
-    void *owner;
 };
 
-void http_reader_init(struct http_reader *r, const struct http_route *routes,
-                      struct http_conn *conn, void (*on_phase)(void *, enum http_reader_phase),
-                      void *owner);
+/* One connection's request reader. */
+struct http_reader {
+    http_parser parser;
+    struct http_request *req;          /* owned: the request being read, or NULL */
+    const struct http_reader_cfg *cfg; /* borrowed: outlives the reader */
+    struct http_conn *conn;            /* borrowed: given to each new request */
+    void *owner;                       /* given to cfg->on_phase */
+};
+
+void http_reader_init(struct http_reader *r, const struct http_reader_cfg *cfg,
+                      struct http_conn *conn, void *owner);
 /* Parses up to len bytes; returns how many were used. The parser stops (HPE_PAUSED in
  * HTTP_PARSER_ERRNO(&r->parser)) right after a complete request: r->req is then whole, with
  * body/body_len set; take it (set r->req to NULL) and http_reader_resume before feeding the

@@ -117,7 +117,7 @@ void server_on_written(uv_write_t *w, int status)
     }
     if (c->state == CONN_HANDLING && !c->rd.req) { /* response done: next request */
         c->state = CONN_READING;
-        c->deadline_us = clock_mono_us() + c->srv->idle_us;
+        server_deadline(c, c->srv->idle_us);
         if (c->pending) { /* a pipelined request, whole or in part */
             struct buf *pending = server_pending_take(c);
             conn_feed(c, pending->data, pending->len);
@@ -157,7 +157,7 @@ static void conn_answer(struct http_conn *c, const char *head, size_t hlen, cons
                 return;
             }
             c->state = CONN_READING;
-            c->deadline_us = clock_mono_us() + c->srv->idle_us;
+            server_deadline(c, c->srv->idle_us);
             if (!c->dispatching) /* reads were stopped while the handler worked */
                 uv_read_start((uv_stream_t *)&c->tcp, server_on_alloc, server_on_read);
             return;
@@ -190,7 +190,7 @@ int server_conn_write_owned(struct http_conn *c, char *data, size_t len, int clo
     wr->data = data;
     wr->close_after = close_after;
     if (c->state == CONN_HANDLING) /* an answer: the client has this long to take it */
-        c->deadline_us = clock_mono_us() + c->srv->send_us;
+        server_deadline(c, c->srv->send_us);
     uv_buf_t b = uv_buf_init(data, (unsigned)len);
     if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, server_on_written) < 0) {
         free(data);
@@ -333,8 +333,7 @@ static void reject(struct http_conn *c, int status, const char *message)
 static void conn_on_phase(void *arg, enum http_reader_phase phase)
 {
     struct http_conn *c = arg;
-    c->deadline_us = clock_mono_us() + (phase == HTTP_READER_HEAD ? c->srv->header_us
-                                                                  : c->srv->body_us);
+    server_deadline(c, phase == HTTP_READER_HEAD ? c->srv->header_us : c->srv->body_us);
 }
 
 /* Reads requests from data: each whole one is dispatched; one answered at once (and written
@@ -355,7 +354,7 @@ static void conn_feed(struct http_conn *c, const char *data, size_t len)
                 break;
             }
             c->state = CONN_HANDLING;
-            c->deadline_us = 0; /* the handler's time is ours */
+            c->deadline_ms = 0; /* the handler's time is ours */
             struct http_request *req = c->rd.req;
             req->start_us = clock_mono_us();
             c->dispatching = 1;
@@ -401,7 +400,7 @@ void server_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     if (nread == 0)
         return;
     if (c->state == CONN_UPGRADED) {
-        if (c->ws_ops->on_read(c->ws_arg, (const uint8_t *)b->base, (size_t)nread) < 0)
+        if (c->ws.ops->on_read(c->ws.arg, (const uint8_t *)b->base, (size_t)nread) < 0)
             server_conn_close(c);
         return;
     }
@@ -493,14 +492,14 @@ void server_conn_close(struct http_conn *c)
 {
     if (c->state == CONN_CLOSING)
         return;
-    enum conn_state was = c->state;
+    enum conn_state was = (enum conn_state)c->state;
     c->state = CONN_CLOSING;
     if (was == CONN_HANDLING && c->rd.req && c->rd.req->answered <= 0) {
         c->rd.req->conn = NULL; /* the handler still holds it; it is freed when answered */
         c->rd.req = NULL;
     }
-    if (was == CONN_UPGRADED && c->ws_ops && c->ws_ops->on_close)
-        c->ws_ops->on_close(c->ws_arg);
+    if (was == CONN_UPGRADED && c->ws.ops && c->ws.ops->on_close)
+        c->ws.ops->on_close(c->ws.arg);
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
@@ -540,7 +539,7 @@ static void conn_refuse(struct http_conn *c, const char *response, const char *l
     c->state = CONN_REJECTING;
     c->rejecting = 1;
     srv->nrejecting++;
-    c->deadline_us = clock_mono_us() + LINGER_US;
+    server_deadline(c, LINGER_US);
     uv_buf_t b = uv_buf_init((char *)response, (unsigned)strlen(response));
     uv_shutdown_t *sr = NULL;
     if (uv_try_write((uv_stream_t *)&c->tcp, &b, 1) != (int)b.len || !(sr = malloc(sizeof *sr)) ||
@@ -637,8 +636,8 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    http_reader_init(&c->rd, srv->opts.routes, c, conn_on_phase, c);
-    c->deadline_us = clock_mono_us() + srv->idle_us;
+    http_reader_init(&c->rd, &srv->reader_cfg, c, c);
+    server_deadline(c, srv->idle_us);
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;
@@ -671,11 +670,11 @@ static void on_connection(uv_stream_t *listener, int status)
 static void on_sweep(uv_timer_t *t)
 {
     struct http_server *srv = t->data;
-    int64_t now = clock_mono_us();
+    uint32_t now = server_ms(srv);
     for (struct http_conn *c = srv->conns, *next; c; c = next) {
         next = c->next;
-        if (c->state == CONN_UPGRADED || c->state == CONN_CLOSING || !c->deadline_us ||
-            now < c->deadline_us)
+        if (c->state == CONN_UPGRADED || c->state == CONN_CLOSING || !c->deadline_ms ||
+            (int32_t)(now - c->deadline_ms) < 0)
             continue;
         if (c->state != CONN_REJECTING) {
             const char *what = c->state == CONN_HANDLING ? "send"
@@ -734,6 +733,9 @@ int http_server_new(uv_loop_t *loop, const struct http_server_options *opts,
     srv->opts = *opts;
     map_init(&srv->peers);
     buf_init(&srv->head_buf, 0);
+    srv->epoch_us = clock_mono_us();
+    srv->reader_cfg.routes = opts->routes;
+    srv->reader_cfg.on_phase = conn_on_phase;
     srv->idle_us = opts->idle_timeout_us > 0 ? opts->idle_timeout_us : IDLE_TIMEOUT_US;
     srv->header_us = opts->header_timeout_us > 0 ? opts->header_timeout_us : HEADER_TIMEOUT_US;
     srv->body_us = opts->body_timeout_us > 0 ? opts->body_timeout_us : BODY_TIMEOUT_US;

@@ -62,7 +62,9 @@ int http_upgrade_websocket(struct http_request *req, const struct http_ws_ops *o
     c->rd.req = NULL;
     http_request_free(req);
     c->state = CONN_UPGRADED;
-    c->ws_ops = NULL; /* until on_open: conn_close does not call on_close before it */
+    c->ws.ops = NULL; /* until on_open: conn_close does not call on_close before it */
+    c->ws.arg = NULL;
+    c->deadline_ms = 0;
     uv_buf_t b = uv_buf_init(head, (unsigned)n);
     int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (w != n) { /* a fresh socket takes 129 bytes at once; if not, copy and queue */
@@ -77,10 +79,10 @@ int http_upgrade_websocket(struct http_request *req, const struct http_ws_ops *o
             return -1;
     }
     /* the owner knows the connection before any byte of the peer is delivered */
-    c->ws_ops = ops;
-    c->ws_arg = arg;
+    c->ws.ops = ops;
+    c->ws.arg = arg;
     if (ops->on_open(arg, c) < 0) {
-        c->ws_ops = NULL;
+        c->ws.ops = NULL;
         server_conn_close(c);
         return -1;
     }

@@ -364,7 +364,7 @@ void hub_publish(struct hub *hub, const struct event *ev)
                 char peer[64];
                 http_conn_peer(c->conn, peer, sizeof peer);
                 log_warn("ws.client_culled",
-                         "streamer=%s peer=%s queued=%u bytes=%zu reason=\"not reading\"",
+                         "streamer=%s peer=%s queued=%u bytes=%u reason=\"not reading\"",
                          ch->info.login, peer, c->qlen, c->qbytes);
                 hub_client_close(c, 0, NULL);
             }
@@ -620,6 +620,8 @@ int hub_new(uv_loop_t *loop, struct store *store, const struct hub_options *opts
     hub->opts = *opts;
     if (!hub->opts.max_queue_bytes)
         hub->opts.max_queue_bytes = 4u << 20;
+    if (hub->opts.max_queue_bytes > HUB_QUEUE_BYTES_MAX)
+        hub->opts.max_queue_bytes = HUB_QUEUE_BYTES_MAX;
     if (hub->opts.ping_interval_ms <= 0)
         hub->opts.ping_interval_ms = 30000;
     if (hub->opts.ping_timeout_ms <= 0)

@@ -29,7 +29,8 @@ struct frame {
 struct channel;
 
 /* Ownership: refs counts the connection (until ws_on_close), a place on the hub's dirty list,
- * each write in flight and each pending store call. The last client_unref frees. */
+ * each write in flight and each pending store call. The last client_unref frees.
+ * 120 bytes (a 128-byte malloc chunk): idle clients are most of a server's memory. */
 struct client {
     struct hub *hub;
     struct http_conn *conn; /* borrowed; NULL once closed */
@@ -37,20 +38,23 @@ struct client {
     struct client *prev, *next;      /* channel's subscribers */
     struct client *dirty_next;       /* hub's flush list (holds a ref) */
     struct frame **q;                /* owned ring of frame refs */
-    uint32_t qhead, qlen, qcap;
-    uint32_t ninflight;
-    size_t qbytes;
     struct frame **inflight;         /* owned refs written but not yet confirmed */
     struct ws_parser *parser;        /* owned, made on first input */
     struct replay *replay;           /* owned while replaying (since=), else NULL */
-    uint32_t last_rx_ms;             /* hub_ms(): the peer last sent a byte */
-    uint32_t stall_ms;               /* hub_ms() since a write waits on the peer, or 0 */
     /* the highest streamer_seq sent or queued (held frames of a replay excepted): a live frame
      * at or below it is a repeat (e.g. another node's event the replay already read) */
     int64_t sseq;
-    unsigned refs;                   /* see above */
-    uint8_t dirty, closing;
+    uint32_t qhead, qlen, qcap;
+    uint32_t ninflight;
+    uint32_t qbytes;    /* at most opts.max_queue_bytes (capped at HUB_QUEUE_BYTES_MAX) */
+    uint32_t last_rx_ms; /* hub_ms(): the peer last sent a byte */
+    uint32_t stall_ms;   /* hub_ms() since a write waits on the peer, or 0 */
+    uint32_t refs : 30;  /* see above */
+    uint32_t dirty : 1, closing : 1;
 };
+
+/* The most a client queue may hold, whatever max_queue_bytes says (qbytes is 32-bit). */
+#define HUB_QUEUE_BYTES_MAX (1u << 30)
 
 /* What a client replaying stored events needs; most clients never have one, so idle clients
  * stay small. */

@@ -64,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 1;
 
     struct http_reader r;
-    http_reader_init(&r, api_routes, NULL, NULL, NULL);
+    struct http_reader_cfg cfg = {api_routes, NULL};
+    http_reader_init(&r, &cfg, NULL, NULL);
     size_t off = 0;
     int requests = 0;
     while (off < len && requests < 16) {

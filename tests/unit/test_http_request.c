@@ -18,6 +18,7 @@ static const struct http_route routes[] = {
     {HTTP_VERB_GET, "/static/*", handler, NULL, 0},
     {0, NULL, NULL, NULL, 0},
 };
+static const struct http_reader_cfg routes_cfg = {routes, NULL};
 
 /* Feeds text in pieces of chunk bytes until a whole request; returns it (owned) or NULL with
  * *bad set to the parser error. */
@@ -56,7 +57,7 @@ static void test_headers_split_anywhere(void)
                                "\r\n";
     for (size_t chunk = 1; chunk <= sizeof text; chunk++) {
         struct http_reader r;
-        http_reader_init(&r, routes, NULL, NULL, NULL);
+        http_reader_init(&r, &routes_cfg, NULL, NULL);
         int bad;
         struct http_request *req = read_one(&r, text, chunk, &bad);
         CHECK(req != NULL);
@@ -163,7 +164,7 @@ static void test_limits(void)
     int n = snprintf(text, 64, "GET / HTTP/1.1\r\nX: ");
     memset(text + n, 'a', big);
     strcpy(text + n + big, "\r\n\r\n");
-    http_reader_init(&r, routes, NULL, NULL, NULL);
+    http_reader_init(&r, &routes_cfg, NULL, NULL);
     CHECK(read_one(&r, text, 4096, &bad) == NULL);
     CHECK(bad != 0);
     CHECK_INT(r.req->answered, HTTP_TOO_LARGE_HEAD);
@@ -177,21 +178,21 @@ static void test_limits(void)
     for (int i = 0; i <= HTTP_MAX_HEADERS; i++)
         buf_printf(&b, "H%d: v\r\n", i);
     buf_puts(&b, "\r\n");
-    http_reader_init(&r, routes, NULL, NULL, NULL);
+    http_reader_init(&r, &routes_cfg, NULL, NULL);
     CHECK(read_one(&r, b.data, 7, &bad) == NULL);
     CHECK_INT(r.req->answered, HTTP_TOO_LARGE_HEAD);
     http_request_free(r.req);
     buf_release(&b);
 
     /* a body under and over its route's cap */
-    http_reader_init(&r, routes, NULL, NULL, NULL);
+    http_reader_init(&r, &routes_cfg, NULL, NULL);
     struct http_request *req =
         read_one(&r, "POST /small HTTP/1.1\r\nContent-Length: 8\r\n\r\n12345678", 5, &bad);
     CHECK(req != NULL);
     CHECK_INT(req->body_len, 8);
     CHECK_STR(req->body, "12345678");
     http_request_free(req);
-    http_reader_init(&r, routes, NULL, NULL, NULL);
+    http_reader_init(&r, &routes_cfg, NULL, NULL);
     CHECK(read_one(&r, "POST /small HTTP/1.1\r\nContent-Length: 9\r\n\r\n123456789", 64, &bad) ==
           NULL);
     CHECK_INT(r.req->answered, HTTP_TOO_LARGE_BODY);
@@ -210,7 +211,7 @@ static void test_pipelined_and_phases(void)
     static const char text[] = "GET /a?x=1#frag HTTP/1.1\r\nHost: h\r\n\r\n"
                                "GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
     struct http_reader r;
-    http_reader_init(&r, routes, NULL, on_phase, phases);
+    http_reader_init(&r, &(struct http_reader_cfg){routes, on_phase}, NULL, phases);
     size_t used = http_reader_feed(&r, text, sizeof text - 1);
     CHECK_INT(HTTP_PARSER_ERRNO(&r.parser), HPE_PAUSED);
     CHECK_STR(r.req->path, "/a");
