@@ -48,16 +48,22 @@ struct recent_call {
     struct streamer_info info;
 };
 
+static void events_body(struct buf *b, const struct streamer_info *info,
+                        const struct buf *events_json)
+{
+    buf_puts(b, "{\"streamer\":{");
+    api_streamer_fields(b, info->id, info->login, info->display_name);
+    buf_puts(b, "},\"events\":[");
+    buf_append(b, events_json->data ? events_json->data : "", events_json->len);
+    buf_puts(b, "]}");
+}
+
 static void respond_events(struct http_request *req, const struct streamer_info *info,
                            struct buf *events_json)
 {
     struct buf b;
     buf_init(&b, 0);
-    buf_puts(&b, "{\"streamer\":{");
-    api_streamer_fields(&b, info->id, info->login, info->display_name);
-    buf_puts(&b, "},\"events\":[");
-    buf_append(&b, events_json->data ? events_json->data : "", events_json->len);
-    buf_puts(&b, "]}");
+    events_body(&b, info, events_json);
     http_add_header(req, "Cache-Control", "no-store");
     http_respond_buf(req, 200, "application/json", &b);
 }
@@ -133,12 +139,28 @@ void api_events(struct http_request *req)
         return;
     }
     if (has_before != 1) {
+        /* the newest page: the hub keeps the last answer built until the channel changes,
+         * written from there without a copy */
+        const char *page;
+        size_t page_len;
+        if (hub_page_get(*ctx->hub, lower, limit, &page, &page_len)) {
+            http_add_header(req, "Cache-Control", "no-store");
+            http_respond(req, 200, "application/json", page, page_len);
+            return;
+        }
         struct buf list;
         buf_init(&list, 0);
         struct streamer_info info;
         int hit = hub_recent(*ctx->hub, lower, limit, &list, &info);
-        if (hit)
-            respond_events(req, &info, &list);
+        if (hit) {
+            struct buf b;
+            buf_init(&b, 0);
+            events_body(&b, &info, &list);
+            if (b.data)
+                hub_page_put(*ctx->hub, lower, limit, b.data, b.len);
+            http_add_header(req, "Cache-Control", "no-store");
+            http_respond_buf(req, 200, "application/json", &b);
+        }
         buf_release(&list);
         if (hit)
             return;

@@ -127,8 +127,17 @@ static struct channel *channel_get(struct hub *hub, const char *login, int creat
     return ch;
 }
 
+/* recent[] or info changes: the cached answer is stale. */
+static void channel_page_drop(struct channel *ch)
+{
+    free(ch->page);
+    ch->page = NULL;
+    ch->page_len = 0;
+}
+
 static void channel_note_streamer(struct channel *ch, const struct event *ev)
 {
+    channel_page_drop(ch);
     if (ev->streamer_id && *ev->streamer_id)
         snprintf(ch->info.id, sizeof ch->info.id, "%s", ev->streamer_id);
     if (ev->streamer_name && *ev->streamer_name)
@@ -140,6 +149,7 @@ static void channel_note_streamer(struct channel *ch, const struct event *ev)
 /* Puts f at the front of the channel's recent list (newest first). */
 static void channel_remember(struct channel *ch, struct frame *f)
 {
+    channel_page_drop(ch);
     if (ch->nrecent == HUB_RECENT)
         hub_frame_unref(ch->recent[--ch->nrecent]);
     memmove(&ch->recent[1], &ch->recent[0], sizeof ch->recent[0] * (size_t)ch->nrecent);
@@ -149,6 +159,7 @@ static void channel_remember(struct channel *ch, struct frame *f)
 
 static void channel_free(struct channel *ch)
 {
+    channel_page_drop(ch);
     for (int i = 0; i < ch->nrecent; i++)
         hub_frame_unref(ch->recent[i]);
     free(ch);
@@ -538,8 +549,36 @@ int hub_recent(struct hub *hub, const char *login, int limit, struct buf *out,
 void hub_learn_streamer(struct hub *hub, const char *login, const struct streamer_info *s)
 {
     struct channel *ch = channel_get(hub, login, 1);
-    if (ch && !ch->info.id[0])
+    if (ch && !ch->info.id[0]) {
+        channel_page_drop(ch);
         ch->info = *s;
+    }
+}
+
+int hub_page_get(struct hub *hub, const char *login, int limit, const char **body, size_t *len)
+{
+    struct channel *ch = map_get(&hub->channels, login);
+    if (!ch || !ch->page || ch->page_limit != limit)
+        return 0;
+    channel_touch(hub, ch);
+    *body = ch->page;
+    *len = ch->page_len;
+    return 1;
+}
+
+void hub_page_put(struct hub *hub, const char *login, int limit, const char *body, size_t len)
+{
+    struct channel *ch = map_get(&hub->channels, login);
+    if (!ch || !ch->complete || !ch->info.id[0])
+        return;
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return;
+    memcpy(copy, body, len);
+    channel_page_drop(ch);
+    ch->page = copy;
+    ch->page_len = len;
+    ch->page_limit = limit;
 }
 
 void hub_warm(struct hub *hub, const char *login, const struct event_list *events)

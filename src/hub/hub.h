@@ -82,6 +82,14 @@ void hub_handle_ws(struct hub *hub, struct http_request *req);
  * returns 1; else returns 0 and touches nothing (the api asks the store). */
 int hub_recent(struct hub *hub, const char *login, int limit, struct buf *out,
                struct streamer_info *info);
+/* The answer to GET …/events?limit=limit as the api last built it from hub_recent, kept by the
+ * channel until its recent events or its streamer change: 1 with *body (borrowed: valid until
+ * the hub next publishes, warms or evicts) and *len, else 0. Touches the channel as
+ * hub_recent does. */
+int hub_page_get(struct hub *hub, const char *login, int limit, const char **body, size_t *len);
+/* Keeps a copy of body as the channel's cached answer for limit (one per channel, the last
+ * asked for); nothing if the channel is not in memory, not complete, or out of memory. */
+void hub_page_put(struct hub *hub, const char *login, int limit, const char *body, size_t len);
 /* A streamer the store knows (s, by login): the channel is made if missing, its info filled
  * if unknown. */
 void hub_learn_streamer(struct hub *hub, const char *login, const struct streamer_info *s);

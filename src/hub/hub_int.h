@@ -75,6 +75,9 @@ struct channel {
     struct frame *recent[HUB_RECENT]; /* owned refs, recent[0] newest */
     int nrecent;
     int complete; /* recent[] holds the newest min(HUB_RECENT, all) events of this streamer */
+    int page_limit; /* page answers ?limit=page_limit */
+    char *page;     /* owned: the api's cached answer built from recent[] and info, or NULL */
+    size_t page_len;
     int64_t sseq; /* the newest streamer_seq published: anything at or below is a repeat */
 };
 

@@ -58,6 +58,27 @@ test('the events API answers the same from memory as from the store', async () =
   assert.deepEqual(b.events[1], a.events[0]);
 });
 
+test('the events API\'s kept newest page follows new events, the limit asked and HEAD', async () => {
+  const url = `${sev.url}/api/streamers/pagecache/events`;
+  const ids = [];
+  for (let i = 0; i < 3; i++) ids.push(await post('pagecache', `p${i}`));
+  const get = async (q = '') => (await fetch(url + q)).json();
+  await get(); // warms the channel from the store
+  const a = await get(); // from memory: the page is built and kept
+  const b = await get(); // the kept page
+  assert.deepEqual(b, a);
+  assert.deepEqual(b.events.map((e) => e.id), ids.slice().reverse());
+  ids.push(await post('pagecache', 'p3'));
+  const c = await get();
+  assert.deepEqual(c.events.map((e) => e.id), ids.slice().reverse());
+  assert.deepEqual((await get('?limit=2')).events.map((e) => e.id), ids.slice(-2).reverse());
+  assert.deepEqual((await get()).events.map((e) => e.id), ids.slice().reverse());
+  const head = await fetch(url, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), '');
+  assert.equal(head.headers.get('cache-control'), 'no-store');
+});
+
 test('stats: events per streamer and per type', async () => {
   await post('statsa', 'x1');
   await post('statsa', 'x2');
