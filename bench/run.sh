@@ -4,7 +4,7 @@
 #            EventSub webhooks (sev) / to an nchan publisher location (nginx + nchan) / to
 #            a uWebSockets.js pub/sub hub (bench/uws-hub.mjs); delivery latency p50/p99/max,
 #            deliveries/s, server RSS per client.
-#   capacity N clients on one streamer, publish rate doubling until p99 > 250 ms or a loss:
+#   capacity N clients on one streamer, publish rate rising until p99 > 250 ms or a loss:
 #            the highest sustained deliveries/s of each server.
 #   many     10,000 clients over 1,000 streamers (10 each), events round-robin over them.
 #   ingest   sev only (uWS as a reference ceiling): closed-loop signed webhooks from many
@@ -49,7 +49,7 @@ STREAMER=bench0
 # on one core here, which is part of what is measured.
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   FANOUT=${FANOUT-"1000:10:50 10000:5:25"}
-  CAPACITY=${CAPACITY-"10000:50,100,200:2"}
+  CAPACITY=${CAPACITY-"10000:8,16,24:2"}
   MANY=${MANY-"10000:1000:1000:2000"}
   INGEST=${INGEST-"64:4:30000"}
   PG_INGEST=${PG_INGEST-"64:4:30000"}
@@ -59,7 +59,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   HTTP_SECS=${HTTP_SECS:-3}
 else
   FANOUT=${FANOUT-"1000:10:150 1000:50:500 10000:5:75 10000:10:100"}
-  CAPACITY=${CAPACITY-"10000:25,50,100,200,400,800:3"}
+  CAPACITY=${CAPACITY-"10000:4,8,12,16,20,24,28,32:3"}
   MANY=${MANY-"10000:1000:1000:10000"}
   INGEST=${INGEST-"64:4:100000"}
   PG_INGEST=${PG_INGEST-"64:4:100000"}
@@ -510,7 +510,7 @@ for run in $FANOUT; do
 done
 
 # ---------------------------------------------------------------- fan-out capacity
-# One streamer, N clients; the publish rate doubles until p99 passes 250 ms, anything is lost,
+# One streamer, N clients; the publish rate rises until p99 passes 250 ms, anything is lost,
 # or the publisher falls behind its schedule; the highest step that passed is the server's
 # sustained capacity. Each step is a fresh server. The load client is not the limit while its
 # CPU use (client_util_pct, its own core) stays well under 100 % and the publisher keeps its
@@ -522,7 +522,7 @@ cap_ok() { # RESULT json -> 0 if the step passed
 for run in $CAPACITY; do
   IFS=: read -r n rates secs <<<"$run"
   log ""
-  log "## fan-out capacity: $n clients on one streamer, publish rate doubling ($rates/s), $secs s per step"
+  log "## fan-out capacity: $n clients on one streamer, publish rate rising ($rates/s), $secs s per step"
   for who in sev ngx uws; do
     [ $who = uws ] && [ $HAVE_UWS = 0 ] && continue
     best=0

@@ -68,10 +68,67 @@ static void respond_events(struct http_request *req, const struct streamer_info 
     http_respond_buf(req, 200, "application/json", &b);
 }
 
+/* An older page (before=) is encoded, and its events freed, in one of libuv's threads: the
+ * loop only writes the answer (encoding ten events and freeing their jansson trees cost the
+ * loop about 60 µs a request, in turns of up to 4 ms under wrk). */
+struct encode_job {
+    uv_work_t work;
+    struct recent_call *call; /* owned */
+    struct event_list *events; /* owned until encode_work frees it */
+    struct buf list;
+};
+
+static void encode_work(uv_work_t *w)
+{
+    struct encode_job *j = w->data;
+    for (size_t i = 0; i < j->events->count && i < (size_t)j->call->limit; i++) {
+        if (i)
+            buf_puts(&j->list, ",");
+        event_encode_json(j->events->items[i], &j->list);
+    }
+    event_list_free(j->events);
+    j->events = NULL;
+}
+
+static void encode_after(uv_work_t *w, int status)
+{
+    struct encode_job *j = w->data;
+    struct http_request *req = j->call->req;
+    if (status < 0 || j->events) { /* cancelled: nothing ran */
+        event_list_free(j->events);
+        http_respond_error(req, 503, "server shutting down");
+    } else {
+        respond_events(req, &j->call->info, &j->list);
+    }
+    buf_release(&j->list);
+    free(j->call);
+    free(j);
+}
+
+/* 0 when the job is queued (it answers and frees call and events), -1 to do it here. */
+static int encode_off_loop(struct recent_call *call, struct event_list *events)
+{
+    uv_loop_t *loop = http_request_loop(call->req);
+    struct encode_job *j = loop ? calloc(1, sizeof *j) : NULL;
+    if (!j)
+        return -1;
+    j->work.data = j;
+    j->call = call;
+    j->events = events;
+    buf_init(&j->list, 0);
+    if (uv_queue_work(loop, &j->work, encode_work, encode_after) != 0) {
+        free(j);
+        return -1;
+    }
+    return 0;
+}
+
 static void on_recent_events(void *arg, int status, struct event_list *events)
 {
     struct recent_call *call = arg;
     struct http_request *req = call->req;
+    if (status == 0 && call->before[0] && encode_off_loop(call, events) == 0)
+        return;
     if (status < 0) {
         http_respond_error(req, 503, "the event store is not answering");
     } else if (status == 1) {
@@ -176,6 +233,14 @@ void api_events(struct http_request *req)
     snprintf(call->login, sizeof call->login, "%s", lower);
     if (has_before == 1)
         snprintf(call->before, sizeof call->before, "%s", before);
+    /* a streamer the hub knows needs no store read of its own: one read (the events) in
+     * the store's threads instead of two */
+    const struct streamer_info *known = hub_streamer(*ctx->hub, lower);
+    if (known) {
+        struct streamer_info info = *known;
+        on_recent_streamer(call, 0, &info);
+        return;
+    }
     if (store_streamer_get(*ctx->store, lower, on_recent_streamer, call) < 0) {
         http_respond_error(req, 503, "the event store is not answering");
         free(call);

@@ -303,6 +303,11 @@ int http_request_gone(const struct http_request *req)
     return req->conn == NULL;
 }
 
+uv_loop_t *http_request_loop(const struct http_request *req)
+{
+    return req->conn ? req->conn->srv->loop : NULL;
+}
+
 /* ---- reading ---- */
 
 void server_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)

@@ -131,6 +131,9 @@ void http_respond_buf(struct http_request *req, int status, const char *content_
 void http_respond_error(struct http_request *req, int status, const char *message);
 void http_respond_redirect(struct http_request *req, int status, const char *location);
 int http_request_gone(const struct http_request *req); /* the client closed */
+/* The loop the request's server runs on (for work handed to libuv's threads); NULL once the
+ * client has gone. */
+uv_loop_t *http_request_loop(const struct http_request *req);
 
 /* --- WebSocket upgrade --- */
 struct http_ws_ops {
