@@ -528,8 +528,8 @@ for run in $CAPACITY; do
     best=0
     for rate in ${rates//,/ }; do
       events=$((rate * secs))
-      load_$who "cap$who$rate" "$n" 1 "$rate" "$events" 8 5 -q
-      r=${R[${who}_cap$who$rate]:-}
+      load_$who "cap$n:$rate" "$n" 1 "$rate" "$events" 8 5 -q
+      r=${R[${who}_cap$n:$rate]:-}
       [ -n "$r" ] || { log "| capacity | $(name_of $who) | $rate/s | (no result) |"; break; }
       log "| capacity | $(name_of $who) | $rate/s | deliveries/s $(json "$r" msg_per_s) | p99 $(json "$r" p99_ms) ms | lost $(json "$r" lost) | publisher backlog $(json "$r" pub_backlog_max) | client CPU $(json "$r" client_util_pct) % |"
       cap_ok "$r" || break
