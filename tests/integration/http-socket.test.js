@@ -149,6 +149,47 @@ test('two pipelined requests split at every byte are both answered', async () =>
   }
 });
 
+test('answers written whole at once, in part (a large file), and later (from the store) keep a pipelined connection going', async () => {
+  const web = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'sev-web-'));
+  fs.cpSync(path.join(h.ROOT, 'web'), web, { recursive: true });
+  const size = 3 * 1000 * 1000; // more than a loopback socket takes at once
+  const big = crypto.randomBytes(size);
+  fs.writeFileSync(path.join(web, 'big.png'), big);
+  const sev = await h.startSev({ env: { SEV_WEB_DIR: web } });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const body = h.followBody('pipeline', `viewer${i}`);
+      assert.equal((await h.postWebhook(sev, { body })).status, 204);
+    }
+    const newest = (await (await fetch(`${sev.url}/api/streamers/pipeline/events`)).json()).events[0].id;
+    const c = new Conn(sev.port);
+    await c.ready;
+    // one write: an answer from the store (the handler answers later), one written at once,
+    // a large one the socket takes in part, then one more written at once
+    await c.write(GET(`/api/streamers/pipeline/events?limit=5&before=${encodeURIComponent(newest)}`) +
+      GET('/healthz') + GET('/big.png') + GET('/healthz'));
+    const rs = await c.waitResponses(4, 15000);
+    assert.deepEqual(rs.map((r) => r.status), [200, 200, 200, 200]);
+    assert.equal(JSON.parse(rs[0].body).events.length, 2, 'the two events before the newest');
+    assert.equal(JSON.parse(rs[1].body).status, 'ok');
+    const all = Buffer.concat(c.chunks);
+    const at = all.indexOf(big.subarray(0, 64));
+    assert.ok(at > 0 && all.subarray(at, at + size).equals(big), 'the large file whole');
+    assert.equal(JSON.parse(rs[3].body).status, 'ok');
+    // and the same connection goes on afterwards: a later answer with nothing pipelined
+    // behind it, then one more request
+    await c.write(GET(`/api/streamers/pipeline/events?limit=1&before=${encodeURIComponent(newest)}`));
+    assert.equal((await c.waitResponses(5)).at(-1).status, 200);
+    await c.write(GET('/healthz'));
+    assert.equal((await c.waitResponses(6)).at(-1).status, 200);
+    c.destroy();
+    await stillServing(sev);
+  } finally {
+    await h.stopAll(sev);
+    fs.rmSync(web, { recursive: true, force: true });
+  }
+});
+
 // Sends one byte every `everyMs` until the server closes; returns the bytes sent.
 async function trickle(c, bytes, everyMs) {
   let sent = 0;
