@@ -140,7 +140,7 @@ struct store_counters {
 void store_counters_get(struct store *st, struct store_counters *out);
 
 /* Health check: 0 if the database answers (PostgreSQL: both connections are up; the known
- * state, no round trip). Cheap, may be called on the loop. */
+ * state, no round trip). Cheap, may be called on the loop: a success is reused for a second. */
 int store_ping(struct store *st);
 
 /* ---- accounts: users, sessions, sealed tokens, favorites ------------------------------------

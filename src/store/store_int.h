@@ -99,6 +99,7 @@ struct stat_list *stats_hours_new(int64_t first_hour, int hours);
 struct store {
     const struct store_backend *be; /* borrowed: a static table */
     uv_loop_t *loop;                /* borrowed */
+    uint64_t ping_ok_at;            /* uv_now of the last ping that succeeded (0: none yet) */
 };
 
 struct store_backend {
