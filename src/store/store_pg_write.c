@@ -94,14 +94,17 @@ const struct pg_stmt pg_writer_stmts[W_COUNT] = {
                         " display_name = coalesce(nullif(n.name, ''), s.display_name),"
                         " last_event_us = greatest(s.last_event_us, n.last) FROM " AGG_STREAMERS
                         " n WHERE s.id = n.streamer_id"},
+    /* Per-row subqueries (index lookups whatever the plan cache decided: a join here was
+     * planned once, when the tables were empty, as two sequential scans of event_keys per
+     * batch), run only for the duplicates. */
     [W_RESULTS] = {"w_results",
-                   "SELECT i.ord, n.ord IS NOT NULL, coalesce(n.seq, a.seq, b.seq),"
-                   " coalesce(n.streamer_seq, (SELECT e.streamer_seq FROM events e"
-                   "  WHERE e.seq = coalesce(a.seq, b.seq) LIMIT 1))"
-                   " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(id, dk, ord)"
-                   " LEFT JOIN batch_new n ON n.ord = i.ord"
-                   " LEFT JOIN event_keys a ON a.id = i.id"
-                   " LEFT JOIN event_keys b ON b.dedupe_key = i.dk"},
+                   "SELECT d.ord, d.stored, d.seq, coalesce(d.sseq, (SELECT e.streamer_seq"
+                   "  FROM events e WHERE e.seq = d.seq LIMIT 1))"
+                   " FROM (SELECT i.ord, n.ord IS NOT NULL AS stored, n.streamer_seq AS sseq,"
+                   "  coalesce(n.seq, (SELECT k.seq FROM event_keys k WHERE k.id = i.id),"
+                   "   (SELECT k.seq FROM event_keys k WHERE k.dedupe_key = i.dk)) AS seq"
+                   "  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(id, dk, ord)"
+                   "  LEFT JOIN batch_new n ON n.ord = i.ord OFFSET 0) d"},
     [W_PUT] = {"w_put", "INSERT INTO batch_new(ord, streamer_id, login, name, at_us)"
                         " VALUES (0, $1, $2, $3, $4)"},
 };
