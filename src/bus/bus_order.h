@@ -28,6 +28,7 @@
 #define BUS_ORDER_PRIME_MS 500   /* first sight of a streamer: wait this long for earlier ones */
 #define BUS_ORDER_FILL_LIMIT 500 /* events per store read while filling */
 #define BUS_ORDER_HOLD_MAX 10000 /* held events per streamer; beyond, the oldest go on */
+#define BUS_ORDER_GAP_MAX_MS 5000 /* a gap the store cannot fill for this long is skipped */
 
 struct bus_order;
 
