@@ -89,7 +89,8 @@ static size_t flush_held(struct ostream *s, int all)
             break;
         event_free(ev);
     }
-    memmove(s->held, s->held + i, (s->nheld - i) * sizeof *s->held);
+    if (i && i < s->nheld)
+        memmove(s->held, s->held + i, (s->nheld - i) * sizeof *s->held);
     s->nheld -= i;
     return s->nheld;
 }
