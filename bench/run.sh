@@ -30,7 +30,7 @@
 #      "clients:events-per-second:events ...", CAPACITY "clients:rate,rate,…:seconds-per-step",
 #      MANY "clients:streamers:events-per-second:events"
 #      (empty: skip), INGEST "publishers:clients:events" (empty: skip), IDLE clients (empty:
-#      skip), HTTP_SECS, HTTP_CONNS,
+#      skip), HTTP_SECS (0: skip the http runs), HTTP_CONNS,
 #      PG_INGEST "publishers:clients:events" (empty: skip; the SQLite run of the same spec is
 #      made too when INGEST lacks it), MANY_NODES "clients:streamers:events-per-second:events:nodes"
 #      (empty: skip; beside the single-node MANY run of the same first four fields; nodes=1 is
@@ -658,6 +658,7 @@ for run in $SCALE_IDLE; do
 done
 
 # ---------------------------------------------------------------- http
+if [ "$HTTP_SECS" != 0 ]; then # HTTP_SECS=0: skip
 log ""
 log "## http: wrk -t2 -c$HTTP_CONNS -d${HTTP_SECS}s"
 start_sev
@@ -702,6 +703,7 @@ read -r R_ngx_h R_ngx_h50 R_ngx_h99 R_ngx_herr < <(wrk_run "nginx /healthz.json"
 read -r R_ngx_e R_ngx_e50 R_ngx_e99 R_ngx_eerr < <(wrk_run "nginx /events.json" "http://127.0.0.1:$NGX_PORT/events.json")
 read -r R_ngx_c R_ngx_c50 R_ngx_c99 R_ngx_cerr < <(wrk_run "nginx /cold.json" "http://127.0.0.1:$NGX_PORT/cold.json")
 stop_nginx
+fi
 
 # ---------------------------------------------------------------- summary
 log ""
@@ -826,6 +828,7 @@ if [ -n "$SCALE_IDLE" ]; then
   for run in $SCALE_IDLE; do log "${SC[${run}_line]:-| $run | (no result) |}"; done
   for run in $SCALE_IDLE; do log "# $run per node:${SC[${run}_nodes]:-}"; done
 fi
+if [ "$HTTP_SECS" != 0 ]; then
 log ""
 log "| http | requests/s | p50 ms | p99 ms | non-2xx |"
 log "|---|---:|---:|---:|---:|"
@@ -838,5 +841,6 @@ log "| ratio | $(ratio "$R_sev_e" "$R_ngx_e") | $(ratio "$R_sev_e50" "$R_ngx_e50
 log "| sev GET …/events?limit=10&before=… cold, from the store ($CB B) | $R_sev_c | $R_sev_c50 | $R_sev_c99 | $R_sev_cerr |"
 log "| nginx static, same size | $R_ngx_c | $R_ngx_c50 | $R_ngx_c99 | $R_ngx_cerr |"
 log "| ratio | $(ratio "$R_sev_c" "$R_ngx_c") | $(ratio "$R_sev_c50" "$R_ngx_c50") | $(ratio "$R_sev_c99" "$R_ngx_c99") | |"
+fi
 log ""
 log "# sev RSS after the http runs: ${SEV_RSS:-?} kB. Full output: $OUT"

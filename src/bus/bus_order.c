@@ -20,6 +20,8 @@ struct ostream {
     int filling; /* a store read is in flight (or waits for a retry) */
     int retry;   /* the last read failed: read again on the next tick */
     int stale;   /* the bus may have lost events: fill before delivering the next one */
+    int late;    /* an event was held while the fill was reading: the read may predate it */
+    int64_t gap_since_us;     /* a fill left a gap below the held events: since when; or 0 */
     int64_t priming_until_us; /* first sight (see bus_order_event); 0 when done */
     int64_t last_event_us;    /* when the bus last brought one of its events */
 };
@@ -71,18 +73,26 @@ static void deliver(struct ostream *s, const struct event *ev)
     s->o->deliver(s->o->arg, ev);
 }
 
-/* Hands on every held event newer than the last delivered, in order (after a fill the store
- * had everything below them), and empties the hold. */
-static void flush_held(struct ostream *s)
+/* Hands on the held events that follow the last delivered without a gap, in order, and drops
+ * the repeats; with all set, every held event newer than the last delivered. Returns how many
+ * stay held (a gap below them). */
+static size_t flush_held(struct ostream *s, int all)
 {
-    for (size_t i = 0; i < s->nheld; i++) {
-        if (s->held[i]->streamer_seq > s->last)
-            deliver(s, s->held[i]);
-        else
+    size_t i = 0;
+    for (; i < s->nheld; i++) {
+        struct event *ev = s->held[i];
+        if (ev->streamer_seq <= s->last)
             s->o->stats.repeats++;
-        event_free(s->held[i]);
+        else if (all || ev->streamer_seq == s->last + 1)
+            deliver(s, ev);
+        else
+            break;
+        event_free(ev);
     }
-    s->nheld = 0;
+    if (i && i < s->nheld)
+        memmove(s->held, s->held + i, (s->nheld - i) * sizeof *s->held);
+    s->nheld -= i;
+    return s->nheld;
 }
 
 static void fill_start(struct ostream *s);
@@ -119,7 +129,31 @@ static void on_fill(void *arg, int status, struct event_list *events)
         log_warn("bus.fill_unknown_since", "streamer=%s since=%s", s->login, s->last_id);
     s->filling = 0;
     s->stale = 0;
-    flush_held(s);
+    /* A held event's number says that every lower one is committed (the store numbers a
+     * streamer in commit order), so a gap left below it is one the read could not see yet: it
+     * began before they committed. Handing on past it would lose them for good (they would
+     * arrive later as repeats). So read again: at once when an event was held during this read,
+     * else at the next retry; after BUS_ORDER_GAP_MAX_MS (a store that does not number
+     * densely) the held events go on. */
+    if (status == 1 || flush_held(s, 0) == 0) {
+        flush_held(s, 1);
+        s->gap_since_us = 0;
+        return;
+    }
+    int64_t now = clock_mono_us();
+    if (!s->gap_since_us)
+        s->gap_since_us = now;
+    if (now - s->gap_since_us >= (int64_t)BUS_ORDER_GAP_MAX_MS * 1000) {
+        log_warn("bus.gap_unfilled", "streamer=%s after=%lld next=%lld", s->login,
+                 (long long)s->last, (long long)s->held[0]->streamer_seq);
+        flush_held(s, 1);
+        s->gap_since_us = 0;
+    } else if (s->late) {
+        fill_start(s);
+    } else {
+        s->filling = 1; /* hold what comes meanwhile */
+        s->retry = 1;
+    }
 }
 
 static void fill_start(struct ostream *s)
@@ -127,6 +161,7 @@ static void fill_start(struct ostream *s)
     struct bus_order *o = s->o;
     s->filling = 1;
     s->retry = 0;
+    s->late = 0;
     if (!s->last_id ||
         store_since(o->store, s->login, s->last_id, BUS_ORDER_FILL_LIMIT, on_fill, s) < 0) {
         s->retry = 1;
@@ -217,6 +252,8 @@ void bus_order_event(struct bus_order *o, const struct event *ev)
         return;
     }
     /* a jump, or a fill under way: hold it until the store has filled the gap */
+    if (s->filling)
+        s->late = 1;
     if (hold(s, ev) < 0) {
         log_error("bus.hold_failed", "streamer=%s reason=out_of_memory", s->login);
         return; /* the fill reads it from the store */

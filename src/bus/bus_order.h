@@ -3,7 +3,9 @@
  *   bus (may drop, repeat or reorder) ──bus_order_event──▶ per streamer: last delivered
  *   streamer_seq N ──▶ N+1 goes on at once; ≤ N is dropped (a repeat); a jump is held while
  *   the missing events are read from the store (store_since after the last delivered id),
- *   then everything goes on in order.
+ *   then everything goes on in order. A gap the read leaves below an event held while it ran
+ *   is read again (that read may predate the missing events' commit; a held event's number
+ *   says they are committed): never handed on past, for they would later arrive as repeats.
  *
  * After the bus reconnects (bus_order_resync) every streamer is filled from the store again,
  * and a periodic check fills the streamers the node is showing (every BUS_ORDER_CHECK_MS
@@ -28,6 +30,7 @@
 #define BUS_ORDER_PRIME_MS 500   /* first sight of a streamer: wait this long for earlier ones */
 #define BUS_ORDER_FILL_LIMIT 500 /* events per store read while filling */
 #define BUS_ORDER_HOLD_MAX 10000 /* held events per streamer; beyond, the oldest go on */
+#define BUS_ORDER_GAP_MAX_MS 5000 /* a gap the store cannot fill for this long is skipped */
 
 struct bus_order;
 

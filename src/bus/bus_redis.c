@@ -7,6 +7,13 @@
  * resync hook: messages published meanwhile are lost to this node and are read from the store.
  * A publication is delivered to this node at once (when it has a streamer_seq) and again
  * through Redis; bus_order drops the second. Without a streamer_seq only the echo delivers.
+ *
+ * Peers: every node PUBLISHes a heartbeat each second on "sev:hb:<instance>" (a random id per
+ * process) carrying its epoch, a number that grows whenever it may have failed to publish an
+ * event (a publication while its publish connection was down, a reconnect). A peer silent for
+ * REDIS_PEER_LOST_MS (killed, stalled, cut off) or whose epoch moved calls the resync hook:
+ * what it stored and acknowledged but never published is read from the store within seconds,
+ * whether or not its streamers have events after it.
  */
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
@@ -16,6 +23,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/rand.h"
 #include "bus/bus_int.h"
 #include "bus/bus_wire.h"
 
@@ -28,6 +36,9 @@
  * an attempt not connected after this long is dropped and retried */
 #define REDIS_CONNECT_TIMEOUT_MS 1000
 #define CHANNEL_PREFIX "sev:ev:"
+#define HEARTBEAT_PREFIX "sev:hb:"
+#define REDIS_PEER_LOST_MS 3000
+#define REDIS_PEERS_MAX 256 /* peers tracked; beyond, the others are not watched */
 
 struct redis_bus;
 
@@ -45,6 +56,12 @@ struct rconn {
     int64_t started_us; /* when the connection attempt began */
 };
 
+struct peer {
+    char id[33];         /* its instance */
+    unsigned long epoch; /* the last it announced */
+    int64_t seen_us;     /* when its last heartbeat came */
+};
+
 struct redis_bus {
     struct bus *bus;
     char host[256];
@@ -53,7 +70,68 @@ struct redis_bus {
     uv_timer_t timer;
     int stopping;
     uint64_t published, unpublished, received, bad;
+    char instance[33];   /* this process, in heartbeats */
+    unsigned long epoch; /* grows when a publication may have been lost */
+    struct peer peers[REDIS_PEERS_MAX];
+    size_t npeers;
 };
+
+static void resync(struct redis_bus *rb)
+{
+    if (rb->bus->resync && !rb->stopping)
+        rb->bus->resync(rb->bus->resync_arg);
+}
+
+/* A heartbeat from instance id (not this one) announcing epoch. */
+static void peer_heard(struct redis_bus *rb, const char *id, size_t len, unsigned long epoch)
+{
+    if (len == 0 || len >= sizeof rb->peers[0].id ||
+        (len == strlen(rb->instance) && memcmp(id, rb->instance, len) == 0))
+        return;
+    int64_t now = clock_mono_us();
+    for (size_t i = 0; i < rb->npeers; i++) {
+        struct peer *p = &rb->peers[i];
+        if (strlen(p->id) == len && memcmp(p->id, id, len) == 0) {
+            p->seen_us = now;
+            if (p->epoch != epoch) {
+                p->epoch = epoch;
+                log_info("bus.peer_epoch", "peer=%s epoch=%lu", p->id, epoch);
+                resync(rb); /* it may have stored events it could not publish */
+            }
+            return;
+        }
+    }
+    if (rb->npeers == REDIS_PEERS_MAX)
+        return;
+    struct peer *p = &rb->peers[rb->npeers++];
+    memcpy(p->id, id, len);
+    p->id[len] = 0;
+    p->epoch = epoch;
+    p->seen_us = now;
+    log_info("bus.peer_seen", "peer=%s", p->id);
+}
+
+/* Peers silent for REDIS_PEER_LOST_MS are forgotten, and the store read for what they may
+ * have acknowledged without publishing. Only while this node hears the bus. */
+static void peers_check(struct redis_bus *rb, int64_t now)
+{
+    if (!rb->sub.subscribed)
+        return;
+    int lost = 0;
+    for (size_t i = 0; i < rb->npeers;) {
+        struct peer *p = &rb->peers[i];
+        if (now - p->seen_us > (int64_t)REDIS_PEER_LOST_MS * 1000) {
+            log_warn("bus.peer_lost", "peer=%s silent_ms=%lld", p->id,
+                     (long long)((now - p->seen_us) / 1000));
+            rb->peers[i] = rb->peers[--rb->npeers];
+            lost = 1;
+        } else {
+            i++;
+        }
+    }
+    if (lost)
+        resync(rb);
+}
 
 static void conn_start(struct rconn *rc);
 static void conn_down(struct rconn *rc);
@@ -117,15 +195,26 @@ static void on_message(redisAsyncContext *ac, void *r, void *priv)
     struct redis_bus *rb = rc->rb;
     const char *kind = reply->element[0]->str;
     if (strcmp(kind, "psubscribe") == 0) {
+        if (reply->element[1]->type != REDIS_REPLY_STRING ||
+            strcmp(reply->element[1]->str, CHANNEL_PREFIX "*") != 0)
+            return; /* the heartbeats' pattern */
         rc->subscribed = 1;
+        rb->npeers = 0; /* heard afresh from here */
         log_info("bus.redis_subscribed", "pattern=%s*", CHANNEL_PREFIX);
-        if (rb->bus->resync && !rb->stopping)
-            rb->bus->resync(rb->bus->resync_arg);
+        resync(rb);
         return;
     }
     if (strcmp(kind, "pmessage") != 0 || reply->elements < 4 ||
+        reply->element[2]->type != REDIS_REPLY_STRING ||
         reply->element[3]->type != REDIS_REPLY_STRING || rb->stopping)
         return;
+    const char *channel = reply->element[2]->str;
+    if (strncmp(channel, HEARTBEAT_PREFIX, strlen(HEARTBEAT_PREFIX)) == 0) {
+        const char *id = channel + strlen(HEARTBEAT_PREFIX);
+        peer_heard(rb, id, reply->element[2]->len - strlen(HEARTBEAT_PREFIX),
+                   strtoul(reply->element[3]->str, NULL, 10));
+        return;
+    }
     struct event *ev = bus_wire_decode(reply->element[3]->str, reply->element[3]->len);
     if (!ev) {
         rb->bad++;
@@ -167,7 +256,10 @@ static void conn_start(struct rconn *rc)
     rc->ac = ac;
     rc->started_us = clock_mono_us();
     if (rc->is_sub) /* queued: sent once connected */
-        redisAsyncCommand(ac, on_message, rc, "PSUBSCRIBE " CHANNEL_PREFIX "*");
+        redisAsyncCommand(ac, on_message, rc,
+                          "PSUBSCRIBE " CHANNEL_PREFIX "* " HEARTBEAT_PREFIX "*");
+    else
+        rb->epoch++; /* publications may have been lost while it was away */
 }
 
 static void on_tick(uv_timer_t *t)
@@ -188,7 +280,10 @@ static void on_tick(uv_timer_t *t)
         now - pub->last_ping_us >= (int64_t)REDIS_PING_MS * 1000) {
         pub->ping_sent_us = pub->last_ping_us = now;
         redisAsyncCommand(pub->ac, on_pong, pub, "PING");
+        redisAsyncCommand(pub->ac, NULL, NULL, "PUBLISH " HEARTBEAT_PREFIX "%s %lu", rb->instance,
+                          rb->epoch);
     }
+    peers_check(rb, now);
     struct rconn *conns[2] = {&rb->pub, &rb->sub};
     for (int i = 0; i < 2; i++) {
         struct rconn *rc = conns[i];
@@ -239,6 +334,11 @@ static int redis_open(struct bus *bus, const char *uri, struct err *err)
         free(rb);
         return -1;
     }
+    if (rand_hex(rb->instance, 8) < 0) {
+        free(rb);
+        return err_set(err, "SEV_BUS: no random bytes for the node's instance id");
+    }
+    log_info("bus.redis_instance", "id=%s", rb->instance);
     rb->bus = bus;
     rb->pub = (struct rconn){.rb = rb, .name = "publish", .backoff_ms = REDIS_BACKOFF_MIN_MS};
     rb->sub = (struct rconn){
@@ -259,12 +359,14 @@ static void redis_publish(struct bus *bus, const struct event *ev)
         bus->deliver(bus->deliver_arg, ev);
     if (!rb->pub.up || !ev->streamer_login) {
         rb->unpublished++; /* the other nodes find it in the store (resync, periodic check) */
+        rb->epoch++;       /* told by the next heartbeat */
         return;
     }
     size_t len;
     char *msg = bus_wire_encode(ev, &len);
     if (!msg) {
         rb->unpublished++;
+        rb->epoch++;
         return;
     }
     redisAsyncCommand(rb->pub.ac, NULL, NULL, "PUBLISH " CHANNEL_PREFIX "%s %b", ev->streamer_login,

@@ -66,8 +66,8 @@ const struct pg_stmt pg_writer_stmts[W_COUNT] = {
          "   ON i.id = k.id),"
          " bump AS (UPDATE streamer_counters c SET last_seq = c.last_seq + n.n"
          "   FROM (SELECT streamer_id, count(*) AS n FROM fresh GROUP BY streamer_id) n"
-         "   WHERE c.streamer_id = n.streamer_id RETURNING c.streamer_id, c.last_seq - n.n AS "
-         "base),"
+         "   WHERE c.streamer_id = n.streamer_id AND c.streamer_id = ANY($4::text[])"
+         "   RETURNING c.streamer_id, c.last_seq - n.n AS base),"
          " ins AS (INSERT INTO events(seq, streamer_seq, id, type, dedupe_key, streamer_id,"
          "   streamer_login, viewer_id, viewer_login, viewer_name, created_at_us, received_at_us,"
          "   summary, data)"
@@ -80,28 +80,34 @@ const struct pg_stmt pg_writer_stmts[W_COUNT] = {
          "  at_us)"
          " SELECT f.ord, f.seq, b.base + f.rn, f.streamer_id, f.login, f.name, f.created_at_us,"
          "  f.received_at_us FROM fresh f JOIN bump b ON b.streamer_id = f.streamer_id"},
-    /* Twitch logins move between accounts (renames): the newest owner takes it. */
+    /* Twitch logins move between accounts (renames): the newest owner takes it. $1: the
+     * batch's logins as an array literal (lowered as text: the same as lowering each). */
     [W_FREE_LOGIN] = {"w_free_login", "UPDATE streamers s SET login = NULL FROM " AGG_STREAMERS
-                                      " n WHERE s.login = n.login AND s.id <> n.streamer_id"},
+                                      " n WHERE s.login = n.login AND s.id <> n.streamer_id"
+                                      " AND s.login = ANY(lower($1::text)::text[])"},
     [W_NEW_STREAMER] = {"w_new_streamer",
                         "INSERT INTO streamers(id, login, display_name, first_seen_us,"
                         " last_event_us) SELECT streamer_id, login,"
                         " coalesce(nullif(name, ''), login), at_us, last FROM " AGG_STREAMERS
                         " n ON CONFLICT (id) DO NOTHING"},
-    /* a display name '' keeps the one we have; the last event time only grows */
+    /* a display name '' keeps the one we have; the last event time only grows. $1: the
+     * batch's streamer ids. */
     [W_SET_STREAMER] = {"w_set_streamer",
                         "UPDATE streamers s SET login = n.login,"
                         " display_name = coalesce(nullif(n.name, ''), s.display_name),"
                         " last_event_us = greatest(s.last_event_us, n.last) FROM " AGG_STREAMERS
-                        " n WHERE s.id = n.streamer_id"},
+                        " n WHERE s.id = n.streamer_id AND s.id = ANY($1::text[])"},
+    /* Per-row subqueries (index lookups whatever the plan cache decided: a join here was
+     * planned once, when the tables were empty, as two sequential scans of event_keys per
+     * batch), run only for the duplicates. */
     [W_RESULTS] = {"w_results",
-                   "SELECT i.ord, n.ord IS NOT NULL, coalesce(n.seq, a.seq, b.seq),"
-                   " coalesce(n.streamer_seq, (SELECT e.streamer_seq FROM events e"
-                   "  WHERE e.seq = coalesce(a.seq, b.seq) LIMIT 1))"
-                   " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(id, dk, ord)"
-                   " LEFT JOIN batch_new n ON n.ord = i.ord"
-                   " LEFT JOIN event_keys a ON a.id = i.id"
-                   " LEFT JOIN event_keys b ON b.dedupe_key = i.dk"},
+                   "SELECT d.ord, d.stored, d.seq, coalesce(d.sseq, (SELECT e.streamer_seq"
+                   "  FROM events e WHERE e.seq = d.seq LIMIT 1))"
+                   " FROM (SELECT i.ord, n.ord IS NOT NULL AS stored, n.streamer_seq AS sseq,"
+                   "  coalesce(n.seq, (SELECT k.seq FROM event_keys k WHERE k.id = i.id),"
+                   "   (SELECT k.seq FROM event_keys k WHERE k.dedupe_key = i.dk)) AS seq"
+                   "  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(id, dk, ord)"
+                   "  LEFT JOIN batch_new n ON n.ord = i.ord OFFSET 0) d"},
     [W_PUT] = {"w_put", "INSERT INTO batch_new(ord, streamer_id, login, name, at_us)"
                         " VALUES (0, $1, $2, $3, $4)"},
 };
@@ -167,9 +173,9 @@ static int batch_send(struct pg_unit *u, PGconn *c)
     const char *res[2] = {v[COL_ID], v[COL_KEY]};
     if (PQsendQueryPrepared(c, "w_lock", 1, &v[COL_SID], NULL, NULL, 0) &&
         PQsendQueryPrepared(c, "w_insert", COL_COUNT, v, NULL, NULL, 0) &&
-        PQsendQueryPrepared(c, "w_free_login", 0, NULL, NULL, NULL, 0) &&
+        PQsendQueryPrepared(c, "w_free_login", 1, &v[COL_LOGIN], NULL, NULL, 0) &&
         PQsendQueryPrepared(c, "w_new_streamer", 0, NULL, NULL, NULL, 0) &&
-        PQsendQueryPrepared(c, "w_set_streamer", 0, NULL, NULL, NULL, 0) &&
+        PQsendQueryPrepared(c, "w_set_streamer", 1, &v[COL_SID], NULL, NULL, 0) &&
         PQsendQueryPrepared(c, "w_results", 2, res, NULL, NULL, 0))
         rc = 0;
 release:
@@ -320,12 +326,21 @@ static int put_send(struct pg_unit *u, PGconn *c)
     char at[24];
     snprintf(at, sizeof at, "%lld", (long long)p->now_us);
     const char *v[4] = {p->s.id, p->s.login, p->s.display_name, at};
-    return PQsendQueryPrepared(c, "w_put", 4, v, NULL, NULL, 0) &&
-                   PQsendQueryPrepared(c, "w_free_login", 0, NULL, NULL, NULL, 0) &&
-                   PQsendQueryPrepared(c, "w_new_streamer", 0, NULL, NULL, NULL, 0) &&
-                   PQsendQueryPrepared(c, "w_set_streamer", 0, NULL, NULL, NULL, 0)
-               ? 0
-               : -1;
+    struct pg_array ids, logins;
+    pg_array_begin(&ids);
+    pg_array_begin(&logins);
+    pg_array_text(&ids, p->s.id);
+    pg_array_text(&logins, p->s.login);
+    const char *id = pg_array_end(&ids), *login = pg_array_end(&logins);
+    int rc = id && login && PQsendQueryPrepared(c, "w_put", 4, v, NULL, NULL, 0) &&
+                     PQsendQueryPrepared(c, "w_free_login", 1, &login, NULL, NULL, 0) &&
+                     PQsendQueryPrepared(c, "w_new_streamer", 0, NULL, NULL, NULL, 0) &&
+                     PQsendQueryPrepared(c, "w_set_streamer", 1, &id, NULL, NULL, 0)
+                 ? 0
+                 : -1;
+    pg_array_release(&ids);
+    pg_array_release(&logins);
+    return rc;
 }
 
 static void put_done(struct pg_unit *u, int status)

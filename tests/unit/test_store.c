@@ -1331,6 +1331,48 @@ static void test_pg_migrations(void)
     fx_release(&f);
 }
 
+/* The writer's statements are prepared once and PostgreSQL caches a generic plan costed on
+ * the tables of that moment — empty at a first start. No statement may then reach a table
+ * that grows (events, their keys, streamers, counters) by a sequential scan: that cost
+ * O(rows) per batch (docs/storage.md "Plans that stay right as the tables grow"). */
+static void test_pg_generic_plans_use_indexes(void)
+{
+    struct fx f;
+    fx_start(&f);
+    char uri[300];
+    size_t base = (size_t)(strrchr(pg_base, '/') - pg_base);
+    snprintf(uri, sizeof uri, "%.*s/%s", (int)base, pg_base, f.pg_db);
+    PGconn *c = PQconnectdb(uri);
+    CHECK(PQstatus(c) == CONNECTION_OK);
+    PQclear(PQexec(c, pg_writer_setup));
+    PQclear(PQexec(c, "SET plan_cache_mode = force_generic_plan"));
+    for (size_t i = 0; i < pg_writer_nstmts; i++) {
+        const struct pg_stmt *st = &pg_writer_stmts[i];
+        PGresult *r = PQprepare(c, st->name, st->sql, 0, NULL);
+        CHECK(PQresultStatus(r) == PGRES_COMMAND_OK);
+        PQclear(r);
+        r = PQdescribePrepared(c, st->name);
+        int n = PQnparams(r);
+        PQclear(r);
+        char sql[512];
+        int len = snprintf(sql, sizeof sql, "EXPLAIN EXECUTE %s", st->name);
+        for (int k = 0; k < n; k++)
+            len += snprintf(sql + len, sizeof sql - (size_t)len, "%sNULL", k ? ", " : "(");
+        snprintf(sql + len, sizeof sql - (size_t)len, "%s", n ? ")" : "");
+        r = PQexec(c, sql);
+        CHECK(PQresultStatus(r) == PGRES_TUPLES_OK);
+        for (int row = 0; row < PQntuples(r); row++) {
+            const char *line = PQgetvalue(r, row, 0);
+            if (strstr(line, "Seq Scan on event") || strstr(line, "Seq Scan on streamer"))
+                fprintf(stderr, "# %s: %s\n", st->name, line);
+            CHECK(!strstr(line, "Seq Scan on event") && !strstr(line, "Seq Scan on streamer"));
+        }
+        PQclear(r);
+    }
+    PQfinish(c);
+    fx_release(&f);
+}
+
 static void test_pg_future_schema_refused(void)
 {
     struct fx f;
@@ -1495,6 +1537,8 @@ static const struct unit_test sqlite_tests[] = {
 static const struct unit_test pg_tests[] = {
     {"pg: migrations are idempotent, several openers at once", test_pg_migrations},
     {"pg: a newer schema version is refused", test_pg_future_schema_refused},
+    {"pg: the writer's cached plans reach growing tables only through indexes",
+     test_pg_generic_plans_use_indexes},
     {"pg: bad URI and unreachable server are clear errors without the password",
      test_pg_open_errors},
     {"pg: events go to this month's partition; partitions exist ahead", test_pg_partitions},
