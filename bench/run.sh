@@ -293,7 +293,8 @@ start_pg() {
   as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U sev --auth=trust --locale=C -E UTF8 >"$PG_DIR/initdb.log" 2>&1 ||
     { cat "$PG_DIR/initdb.log" >&2; return 1; }
   PG_PORT=$(free_port)
-  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
+  # pinned with the servers (its backends inherit the postmaster's CPU set)
+  as_pg $SRV_CPU "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
     -o "-p $PG_PORT -k $PG_DIR $PG_SETTINGS" start >/dev/null
   PG_UP=1
   PG_URI="postgresql://sev@127.0.0.1:$PG_PORT/sev"
