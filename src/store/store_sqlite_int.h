@@ -94,8 +94,24 @@ struct write_queue {
     size_t count;
 };
 
+/* Writer thread, within one batch's transaction: the streamer of the run of events being
+ * written. Its counter is read once and written once per run (not per event), and its row
+ * upserted once per run of equal names (last_event_us the latest of the run): the same rows
+ * at COMMIT as one upsert and one bump per event. Flushed when the streamer or its names
+ * change, before any job that is not an event, and before the COMMIT. */
+struct write_run {
+    int active;              /* a streamer is loaded: counter read */
+    int counter_dirty;       /* last_seq moved: to be written */
+    int row_pending;         /* si, first_us, last_event_us: an upsert to be written */
+    int64_t last_seq;        /* the streamer's counter as the run has moved it */
+    struct streamer_info si; /* as the run's events name it (utf8_copy'd) */
+    int64_t first_us;        /* received_at of the run's first stored event */
+    int64_t last_event_us;   /* the latest created_at of the run */
+};
+
 struct writer {
-    struct sql_conn conn; /* writer thread only once started */
+    struct sql_conn conn; /* first; writer thread only once started */
+    struct write_run run; /* writer thread: the current batch's streamer run */
     uv_thread_t thread;
     uv_mutex_t lock; /* guards pending, done, stopping, counters */
     uv_cond_t wake;  /* pending got a job, or stopping */

@@ -13,6 +13,7 @@
  * deliver functions. The two kinds defined here are events and streamer puts; account writes
  * are defined in store_sqlite_accounts.c and submitted through sqlite_writer_submit.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ enum writer_stmt {
     W_FREE_LOGIN,
     W_PROBE,
     W_BUMP_COUNTER,
+    W_COUNTER_GET,
     W_COUNT
 };
 
@@ -57,15 +59,14 @@ static const char *const writer_sql[W_COUNT] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
     [W_COMMIT] = "COMMIT",
     [W_ROLLBACK] = "ROLLBACK",
-    /* Nothing happens on a duplicate id or dedupe_key: sqlite3_changes() says which. The
-     * streamer's next number is its counter + 1; W_BUMP_COUNTER then moves the counter, in
-     * the same transaction (one writer at a time: BEGIN IMMEDIATE). */
+    /* Nothing happens on a duplicate id or dedupe_key: RETURNING says which. ?13 is the
+     * streamer's next number, its counter + 1 (the batch reads the counter once, W_COUNTER_GET,
+     * and W_BUMP_COUNTER moves it before the COMMIT: one writer at a time, BEGIN IMMEDIATE). */
     [W_INSERT_EVENT] =
         "INSERT INTO events(id, type, dedupe_key, streamer_id, streamer_login, viewer_id,"
         " viewer_login, viewer_name, created_at_us, received_at_us, summary, data, streamer_seq)"
-        " VALUES (?1, ?2, ?3, ?4, lower(?5), ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-        "  coalesce((SELECT last_seq FROM streamer_counters WHERE streamer_id = ?4), 0) + 1)"
-        " ON CONFLICT DO NOTHING RETURNING streamer_seq",
+        " VALUES (?1, ?2, ?3, ?4, lower(?5), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        " ON CONFLICT DO NOTHING RETURNING seq",
     [W_SEQ_BY_ID] = "SELECT seq, streamer_seq FROM events WHERE id = ?1",
     [W_SEQ_BY_KEY] = "SELECT seq, streamer_seq FROM events WHERE dedupe_key = ?1",
     /* ?3 display name ('' or NULL keeps the one we have), ?5 last event time (NULL for a
@@ -86,6 +87,7 @@ static const char *const writer_sql[W_COUNT] = {
         " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [W_BUMP_COUNTER] = "INSERT INTO streamer_counters(streamer_id, last_seq) VALUES (?1, ?2)"
                        " ON CONFLICT(streamer_id) DO UPDATE SET last_seq = excluded.last_seq",
+    [W_COUNTER_GET] = "SELECT last_seq FROM streamer_counters WHERE streamer_id = ?1",
 };
 
 /* ---- the queue (under w->lock) ---- */
@@ -155,8 +157,15 @@ fail:
     return -1;
 }
 
-/* Binds and runs the insert; *inserted says whether a row was added. */
-static int insert_event(struct sql_conn *c, struct event_job *j, const char *data, int *inserted)
+/* The writer that owns c (c is its first member). */
+static struct writer *conn_writer(struct sql_conn *c)
+{
+    return (struct writer *)((char *)c - offsetof(struct writer, conn));
+}
+
+/* Binds and runs the insert with streamer_seq next; *inserted says whether a row was added. */
+static int insert_event(struct sql_conn *c, struct event_job *j, const char *data, int64_t next,
+                        int *inserted)
 {
     const struct event *ev = j->ev;
     sqlite3_stmt *s = sql_stmt(c, W_INSERT_EVENT);
@@ -167,29 +176,20 @@ static int insert_event(struct sql_conn *c, struct event_job *j, const char *dat
              bind_text(s, 6, ev->viewer_id) | bind_text(s, 7, ev->viewer_login) |
              bind_text(s, 8, ev->viewer_name) | sqlite3_bind_int64(s, 9, ev->created_at_us) |
              sqlite3_bind_int64(s, 10, j->at_us) | bind_text(s, 11, ev->summary) |
-             bind_text(s, 12, data);
+             bind_text(s, 12, data) | sqlite3_bind_int64(s, 13, next);
     *inserted = 0;
     if (rc == SQLITE_OK) {
         int step = sqlite3_step(s);
         if (step == SQLITE_ROW) { /* RETURNING: a row was added */
             *inserted = 1;
-            j->streamer_seq = sqlite3_column_int64(s, 0);
+            j->seq = sqlite3_column_int64(s, 0);
+            j->streamer_seq = next;
             step = sqlite3_step(s);
         }
         if (step != SQLITE_DONE)
             rc = SQLITE_ERROR;
     }
-    if (rc == SQLITE_OK && *inserted)
-        j->seq = sqlite3_last_insert_rowid(c->db);
     sql_done(s);
-    if (rc == SQLITE_OK && *inserted) {
-        sqlite3_stmt *b = sql_stmt(c, W_BUMP_COUNTER);
-        if (!b || bind_text(b, 1, ev->streamer_id) != SQLITE_OK ||
-            sqlite3_bind_int64(b, 2, j->streamer_seq) != SQLITE_OK ||
-            sqlite3_step(b) != SQLITE_DONE)
-            rc = SQLITE_ERROR;
-        sql_done(b);
-    }
     return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -227,9 +227,113 @@ static int upsert_streamer(struct sql_conn *c, const struct streamer_info *si, i
     return upsert_once(c, si, first_us, last_us) == SQLITE_OK ? 0 : -1;
 }
 
+/* ---- the batch's streamer run (struct write_run) ---- */
+
+/* Writes the run's pending streamer row. */
+static int run_flush_row(struct sql_conn *c, struct write_run *r)
+{
+    if (!r->row_pending)
+        return 0;
+    r->row_pending = 0;
+    return upsert_streamer(c, &r->si, r->first_us, &r->last_event_us);
+}
+
+/* Writes what the run holds (row, counter) and forgets it. */
+static int run_flush(struct sql_conn *c, struct write_run *r)
+{
+    int rc = run_flush_row(c, r);
+    if (rc == 0 && r->counter_dirty) {
+        sqlite3_stmt *b = sql_stmt(c, W_BUMP_COUNTER);
+        if (!b || bind_text(b, 1, r->si.id) != SQLITE_OK ||
+            sqlite3_bind_int64(b, 2, r->last_seq) != SQLITE_OK || sqlite3_step(b) != SQLITE_DONE)
+            rc = -1;
+        sql_done(b);
+    }
+    memset(r, 0, sizeof *r);
+    return rc;
+}
+
+/* Makes ev's streamer the run's (flushing another's first), its counter read. */
+static int run_enter(struct sql_conn *c, struct write_run *r, const struct event *ev)
+{
+    char id[sizeof r->si.id];
+    utf8_copy(id, sizeof id, ev->streamer_id);
+    if (r->active && ev->streamer_id && strcmp(ev->streamer_id, r->si.id) == 0)
+        return 0;
+    if (run_flush(c, r) < 0)
+        return -1;
+    /* the id as stored: an id too long for streamer_info would not compare equal above */
+    if (!ev->streamer_id || strcmp(id, ev->streamer_id) != 0)
+        return 1; /* not kept in a run: the caller writes this event alone */
+    sqlite3_stmt *s = sql_stmt(c, W_COUNTER_GET);
+    int rc = !s || bind_text(s, 1, ev->streamer_id) != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        r->last_seq = sqlite3_column_int64(s, 0);
+    sql_done(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -1;
+    memcpy(r->si.id, id, sizeof id);
+    r->active = 1;
+    return 0;
+}
+
+/* A stored event of the run: its streamer row joins the pending upsert when the names are
+ * the same, else the pending one is written first. */
+static int run_stored(struct sql_conn *c, struct write_run *r, const struct event_job *j)
+{
+    const struct event *ev = j->ev;
+    struct streamer_info si;
+    memcpy(si.id, r->si.id, sizeof si.id);
+    utf8_copy(si.login, sizeof si.login, ev->streamer_login);
+    utf8_copy(si.display_name, sizeof si.display_name, ev->streamer_name);
+    r->counter_dirty = 1;
+    if (r->row_pending && strcmp(si.login, r->si.login) == 0 &&
+        strcmp(si.display_name, r->si.display_name) == 0) {
+        if (ev->created_at_us > r->last_event_us)
+            r->last_event_us = ev->created_at_us;
+        return 0;
+    }
+    if (run_flush_row(c, r) < 0)
+        return -1;
+    r->si = si;
+    r->first_us = j->at_us;
+    r->last_event_us = ev->created_at_us;
+    r->row_pending = 1;
+    return 0;
+}
+
+/* An event alone (its streamer id does not fit struct streamer_info: no run can hold it). */
+static int event_alone(struct sql_conn *c, struct event_job *j, const char *data, int *inserted)
+{
+    const struct event *ev = j->ev;
+    int64_t last = 0;
+    sqlite3_stmt *s = sql_stmt(c, W_COUNTER_GET);
+    int rc = !s || bind_text(s, 1, ev->streamer_id) != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        last = sqlite3_column_int64(s, 0);
+    sql_done(s);
+    if ((rc != SQLITE_ROW && rc != SQLITE_DONE) || insert_event(c, j, data, last + 1, inserted) < 0)
+        return -1;
+    if (!*inserted)
+        return 0;
+    sqlite3_stmt *b = sql_stmt(c, W_BUMP_COUNTER);
+    rc = !b || bind_text(b, 1, ev->streamer_id) != SQLITE_OK ||
+                 sqlite3_bind_int64(b, 2, j->streamer_seq) != SQLITE_OK ||
+                 sqlite3_step(b) != SQLITE_DONE
+             ? -1
+             : 0;
+    sql_done(b);
+    struct streamer_info si;
+    utf8_copy(si.id, sizeof si.id, ev->streamer_id);
+    utf8_copy(si.login, sizeof si.login, ev->streamer_login);
+    utf8_copy(si.display_name, sizeof si.display_name, ev->streamer_name);
+    return rc < 0 ? -1 : upsert_streamer(c, &si, j->at_us, &ev->created_at_us);
+}
+
 static int event_run(struct sql_conn *c, struct write_job *base)
 {
     struct event_job *j = (struct event_job *)base;
+    struct write_run *r = &conn_writer(c)->run;
     const struct event *ev = j->ev;
     char *data = NULL; /* owned */
     int inserted = 0, rc = -1;
@@ -237,15 +341,24 @@ static int event_run(struct sql_conn *c, struct write_job *base)
         j->base.status = -1; /* this job alone: not an SQLite error */
         return 0;
     }
-    if (insert_event(c, j, data, &inserted) < 0)
+    int in_run = run_enter(c, r, ev);
+    if (in_run < 0)
         goto free_data;
+    if (in_run == 1) {
+        if (event_alone(c, j, data, &inserted) < 0)
+            goto free_data;
+    } else {
+        if (insert_event(c, j, data, r->last_seq + 1, &inserted) < 0)
+            goto free_data;
+        if (inserted) {
+            r->last_seq = j->streamer_seq;
+            if (run_stored(c, r, j) < 0)
+                goto free_data;
+        }
+    }
     if (inserted) {
-        struct streamer_info si;
-        utf8_copy(si.id, sizeof si.id, ev->streamer_id);
-        utf8_copy(si.login, sizeof si.login, ev->streamer_login);
-        utf8_copy(si.display_name, sizeof si.display_name, ev->streamer_name);
         j->base.status = STORE_STORED;
-        rc = upsert_streamer(c, &si, j->at_us, &ev->created_at_us);
+        rc = 0;
         goto free_data;
     }
     j->base.status = STORE_DUPLICATE;
@@ -277,17 +390,26 @@ static void batch_fail(struct write_job *jobs)
 static int batch_write(struct sql_conn *c, struct write_job *jobs, size_t n)
 {
     const char *step = "begin";
+    struct write_run *r = &conn_writer(c)->run;
     if (sql_run(c, W_BEGIN) != SQLITE_OK)
         goto rollback;
     step = "insert";
-    for (struct write_job *j = jobs; j; j = j->next)
+    memset(r, 0, sizeof *r);
+    for (struct write_job *j = jobs; j; j = j->next) {
+        /* another kind of job may read or write the streamer rows: they are current first */
+        if (!j->is_event && run_flush(c, r) < 0)
+            goto rollback;
         if (j->run(c, j) < 0)
             goto rollback;
+    }
+    if (run_flush(c, r) < 0)
+        goto rollback;
     step = "commit";
     if (sql_run(c, W_COMMIT) != SQLITE_OK)
         goto rollback;
     return 1;
 rollback:
+    memset(r, 0, sizeof *r);
     log_error("store.write_failed", "step=%s events=%zu err=\"%s\"", step, n,
               sqlite3_errmsg(c->db));
     if (!sqlite3_get_autocommit(c->db)) /* some errors have rolled back already */
