@@ -30,6 +30,7 @@ void event_free(struct event *ev)
     free(ev->viewer_name);
     free(ev->summary);
     json_decref(ev->data);
+    free(ev->data_json);
     free(ev);
 }
 
@@ -334,7 +335,8 @@ int event_encode_json(const struct event *ev, struct buf *out)
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (buf_puts(out, fields[i].key) < 0 || text_json_string(out, fields[i].value) < 0)
             goto undo;
-    if (buf_puts(out, ",\"data\":") < 0 || encode_data(ev->data, out) < 0 ||
+    if (buf_puts(out, ",\"data\":") < 0 ||
+        (ev->data_json ? buf_puts(out, ev->data_json) : encode_data(ev->data, out)) < 0 ||
         buf_append(out, "}", 1) < 0)
         goto undo;
     return 0;

@@ -36,6 +36,11 @@ struct event {
     int64_t created_at_us; /* when it happened per Twitch (e.g. followed_at), else message time */
     char *summary;         /* human text, e.g. "Alice gifted 5 subs" */
     json_t *data;          /* owned: the original EventSub event object, as Twitch sent it */
+    char *data_json;       /* owned, or NULL: data as text, exactly what json_dumps(data,
+                              JSON_COMPACT | JSON_ENCODE_ANY) writes and with no '<' or '>'
+                              (so html-safe too), when the receiver had it (event_json_parse):
+                              stored and sent as it is. NULL: encoded from data when needed.
+                              Whoever changes data must free this and set it NULL. */
 };
 
 /* Decodes one notification. `event_obj` is borrowed (the decoder takes its own reference).
@@ -80,6 +85,15 @@ int event_decode_notification(const char *message_id, int64_t message_timestamp_
 /* An empty event (every field 0/NULL) for code that fills one itself, e.g. the store reading
  * rows back. Fields set on it must be owned as struct event says. NULL when out of memory. */
 struct event *event_new(void);
+
+/* Parses text as json_loadb(text, len, 0, …) would (the same tree), faster for what EventSub
+ * sends; NULL when it cannot be sure (anything unusual: a \u escape, a real number, deep
+ * nesting, invalid JSON…): then call json_loadb, which also says what is wrong. Only a
+ * top-level object is read. With key (may be NULL): *slice and *slice_len give the text of
+ * that top-level member's value when it is exactly its compact dump with no '<' or '>' (see
+ * struct event's data_json), else *slice is NULL. The result is owned by the caller. */
+json_t *event_json_parse(const char *text, size_t len, const char *key, const char **slice,
+                         size_t *slice_len);
 
 /* Makes a "sev.gap" marker: a possible gap in the timeline of one streamer from..to.
  * id is a fresh UUID, created_at is from_us, the viewer is NULL, summary reads

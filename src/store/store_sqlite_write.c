@@ -335,12 +335,14 @@ static int event_run(struct sql_conn *c, struct write_job *base)
     struct event_job *j = (struct event_job *)base;
     struct write_run *r = &conn_writer(c)->run;
     const struct event *ev = j->ev;
-    char *data = NULL; /* owned */
+    char *dumped = NULL; /* owned */
     int inserted = 0, rc = -1;
-    if (ev->data && !(data = json_dumps(ev->data, JSON_COMPACT | JSON_ENCODE_ANY))) {
+    if (ev->data && !ev->data_json &&
+        !(dumped = json_dumps(ev->data, JSON_COMPACT | JSON_ENCODE_ANY))) {
         j->base.status = -1; /* this job alone: not an SQLite error */
         return 0;
     }
+    const char *data = ev->data_json ? ev->data_json : dumped; /* the same text */
     int in_run = run_enter(c, r, ev);
     if (in_run < 0)
         goto free_data;
@@ -366,7 +368,7 @@ static int event_run(struct sql_conn *c, struct write_job *base)
     if (rc == 0 && j->seq == 0 && ev->dedupe_key)
         rc = seq_lookup(c, W_SEQ_BY_KEY, ev->dedupe_key, j);
 free_data:
-    free(data);
+    free(dumped);
     return rc;
 }
 

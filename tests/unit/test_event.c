@@ -875,6 +875,128 @@ static void test_gap_marker_across_days_and_edges(void)
     event_free(ev);
 }
 
+/* --- event_json_parse: the same tree as json_loadb, and a data text equal to its dump --- */
+
+/* Checks one text: the fast parser's tree (when it gives one) is jansson's, member for member
+ * and in order; its "event" text (when it gives one) is exactly the compact dump with no '<'
+ * or '>'. Returns 1 when it gave a tree, 0 when it left the text to jansson, and *sliced. */
+static int check_fast_parse(const char *text, size_t len, int *sliced)
+{
+    const char *slice = NULL;
+    size_t slice_len = 99;
+    json_error_t jerr;
+    json_t *fast = event_json_parse(text, len, "event", &slice, &slice_len);
+    json_t *slow = json_loadb(text, len, 0, &jerr);
+    *sliced = slice != NULL;
+    if (!fast) {
+        CHECK(!slice);
+        json_decref(slow);
+        return 0;
+    }
+    CHECK(slow);
+    CHECK(json_equal(fast, slow));
+    char *a = json_dumps(fast, JSON_COMPACT), *b = json_dumps(slow, JSON_COMPACT);
+    CHECK_STR(a, b); /* the same order too */
+    free(a);
+    free(b);
+    if (slice) {
+        char *dump = json_dumps(json_object_get(slow, "event"), JSON_COMPACT | JSON_ENCODE_ANY);
+        CHECK(dump);
+        CHECK_INT(slice_len, strlen(dump));
+        CHECK(memcmp(slice, dump, slice_len) == 0);
+        CHECK(!memchr(slice, '<', slice_len) && !memchr(slice, '>', slice_len));
+        free(dump);
+    }
+    json_decref(fast);
+    json_decref(slow);
+    return 1;
+}
+
+static void test_fast_parse_is_janssons(void)
+{
+    static const struct {
+        const char *text;
+        int fast, sliced;
+    } cases[] = {
+        {"{\"event\":{\"a\":\"b\",\"n\":-12,\"t\":true,\"f\":false,\"z\":null,\"l\":[1,[],{}]}}", 1, 1},
+        {"{\"event\":{}}", 1, 1},
+        {"{}", 1, 0},
+        {" {\"event\" : {\"a\":1} } ", 1, 1},      /* spaces outside the value: still its dump */
+        {"{\"event\":{\"a\": 1}}", 1, 0},          /* a space inside: not */
+        {"{\"event\":{\"a\":\"x\\ny\\\"z\\\\\"}}", 1, 1}, /* escapes jansson writes the same */
+        {"{\"event\":{\"a\":\"x\\/y\"}}", 1, 0},  /* \/ is dumped as / */
+        {"{\"event\":{\"a\":\"<b>\"}}", 1, 0},     /* not html-safe */
+        {"{\"event\":{\"a\":-0}}", 1, 0},          /* dumped as 0 */
+        {"{\"event\":{\"a\":1,\"a\":2}}", 1, 0},   /* a repeated key: the last value, once */
+        {"{\"event\":{\"a\":1},\"event\":{\"b\":2}}", 1, 0},
+        {"{\"event\":{\"a\":1},\"x\":{\"a\":1,\"a\":[2]}}", 1, 1},
+        {"{\"event\":{\"a\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}}", 1, 1},
+        {"{\"event\":{\"a\":\"\\u00e9\"}}", 0, 0},  /* \u: jansson's */
+        {"{\"event\":{\"a\":1.5}}", 0, 0},          /* reals: jansson's */
+        {"{\"event\":{\"a\":1e3}}", 0, 0},
+        {"{\"event\":{\"a\":1234567890123456789}}", 0, 0},
+        {"{\"event\":{\"a\":123456789012345678}}", 1, 1},
+        {"{\"event\":{\"a\":01}}", 0, 0},
+        {"{\"event\":{\"a\":\"\xff\"}}", 0, 0},      /* invalid UTF-8 */
+        {"{\"event\":{\"a\":\"\xed\xa0\x80\"}}", 0, 0}, /* a surrogate */
+        {"{\"event\":{\"a\":\"x\ty\"}}", 0, 0},      /* a raw control character */
+        {"{\"event\":{\"a\":1},}", 0, 0},
+        {"{\"event\":{\"a\":1}} x", 0, 0},
+        {"[1,2]", 0, 0},
+        {"{\"event\":tru}", 0, 0},
+        {"{\"event\":truex}", 0, 0},
+        {"{\"event\":{\"a\":1}", 0, 0},
+        {"{\"event\":\"\\u0000\"}", 0, 0},
+        {"", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int sliced = 0;
+        int fast = check_fast_parse(cases[i].text, strlen(cases[i].text), &sliced);
+        if (fast != cases[i].fast || sliced != cases[i].sliced)
+            fprintf(stderr, "# case %zu: %s\n", i, cases[i].text);
+        CHECK_INT(fast, cases[i].fast);
+        CHECK_INT(sliced, cases[i].sliced);
+    }
+    /* nesting: deep is left to jansson, whatever it says */
+    char deep[300];
+    memset(deep, '[', 150);
+    memset(deep + 150, ']', 150);
+    char body[400];
+    snprintf(body, sizeof body, "{\"event\":%.300s}", deep);
+    int sliced;
+    CHECK_INT(check_fast_parse(body, strlen(body), &sliced), 0);
+}
+
+static void test_fast_parse_data_files(void)
+{
+    DIR *dir = opendir(DATA_DIR);
+    CHECK(dir);
+    struct dirent *de;
+    int files = 0, compact = 0;
+    while ((de = readdir(dir))) {
+        if (!is_data_file(de->d_name))
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", DATA_DIR, de->d_name);
+        json_t *j = load_json(path);
+        /* as the file is (indented) and as Twitch sends it (compact) */
+        char *pretty = json_dumps(j, JSON_INDENT(2)), *flat = json_dumps(j, JSON_COMPACT);
+        CHECK(pretty && flat);
+        int sliced;
+        check_fast_parse(pretty, strlen(pretty), &sliced);
+        CHECK(!sliced);
+        if (check_fast_parse(flat, strlen(flat), &sliced) && sliced)
+            compact++;
+        files++;
+        free(pretty);
+        free(flat);
+        json_decref(j);
+    }
+    closedir(dir);
+    CHECK(files > 50);
+    CHECK(compact > files / 2); /* most payloads take the fast path, text and all */
+}
+
 static const struct unit_test tests[] = {
     {"data files decode as their sidecars say", test_data_files_decode_as_expected},
     {"every sidecar has its payload", test_every_sidecar_has_its_payload},
@@ -901,6 +1023,8 @@ static const struct unit_test tests[] = {
     {"encode exact bytes, HTML-safe data", test_encode_exact_bytes},
     {"gap marker", test_gap_marker},
     {"gap marker across days and edges", test_gap_marker_across_days_and_edges},
+    {"the fast parse builds jansson's tree", test_fast_parse_is_janssons},
+    {"the fast parse of every data file", test_fast_parse_data_files},
     {0},
 };
 
