@@ -1,5 +1,8 @@
 #include "unit.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "eventsub/signature.h"
 
 /* Twitch's published vector (twitch-rs/twitch_api tests, digest section 3.3). */
@@ -51,10 +54,47 @@ static void test_large_body(void)
     free(body);
 }
 
+/* The HMAC is SEV's own (RFC 2104 over OpenSSL's SHA-256): it must equal OpenSSL's HMAC() for
+ * keys shorter than, equal to and longer than the 64-byte block, and any message length. */
+static void test_equals_openssl_hmac(void)
+{
+    static const size_t key_lens[] = {0, 1, 10, 63, 64, 65, 100, 127, 200};
+    static const size_t body_lens[] = {0, 1, 55, 56, 64, 119, 458, 1000, 9000};
+    char key[201], body[9000];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (char)(i * 131 + 7);
+    for (size_t ki = 0; ki < sizeof key_lens / sizeof key_lens[0]; ki++) {
+        size_t kl = key_lens[ki];
+        for (size_t i = 0; i < kl; i++)
+            key[i] = (char)('!' + (i * 37 + kl) % 90); /* printable: the secret is a C string */
+        key[kl] = 0;
+        for (size_t bi = 0; bi < sizeof body_lens / sizeof body_lens[0]; bi++) {
+            size_t bl = body_lens[bi];
+            char out[72];
+            CHECK(signature_compute(key, ID, TS, body, bl, out) == 0);
+            unsigned char msg[sizeof ID + sizeof TS + sizeof body], mac[32];
+            size_t n = 0;
+            memcpy(msg, ID, strlen(ID));
+            n += strlen(ID);
+            memcpy(msg + n, TS, strlen(TS));
+            n += strlen(TS);
+            memcpy(msg + n, body, bl);
+            n += bl;
+            unsigned int mac_len = 0;
+            CHECK(HMAC(EVP_sha256(), key, (int)kl, msg, n, mac, &mac_len) && mac_len == 32);
+            char hex[72] = "sha256=";
+            for (int i = 0; i < 32; i++)
+                snprintf(hex + 7 + 2 * i, 3, "%02x", mac[i]);
+            CHECK_STR(out, hex);
+        }
+    }
+}
+
 static const struct unit_test tests[] = {
     {"Twitch's published HMAC test vector", test_vector},
     {"wrong secret, timestamp, body or header are rejected", test_rejects},
     {"bodies larger than the stack buffer", test_large_body},
+    {"the HMAC equals OpenSSL's HMAC()", test_equals_openssl_hmac},
     {0},
 };
 UNIT_MAIN(tests)
