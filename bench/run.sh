@@ -485,7 +485,7 @@ load_uws() {
 
 # The seeds' stack takes the same signed webhooks from the same publisher; it pushes nothing,
 # so it runs with no WebSocket clients (wsload -n 0). CPU: php-fpm's pool plus nginx.
-declare -A PHP_CPU PHP_ROWS
+declare -A PHP_CPU PHP_ROWS PHP_OPCACHE
 load_php() { # key pub-conns events
   local key=$1 pc=$2 events=$3 c0 c1
   [ $HAVE_PHP = 1 ] || return 0
@@ -495,6 +495,9 @@ load_php() { # key pub-conns events
           -s "$SIZE" --pub-conns "$pc" --sev-secret "$SECRET" --drain 0 | tee -a "$OUT" | grep '^RESULT ' | sed 's/^RESULT //' || true)
   c1=$(cpu_tree "$PHP_PID" "$PHPNGX_PID")
   PHP_CPU[$key]=$(node -e 'console.log((+process.argv[2]-+process.argv[1]).toFixed(2))' "$c0" "$c1")
+  # the opcode cache must have served the run (one php-fpm child's view; each has the shared cache)
+  PHP_OPCACHE[$key]=$(node -e 'fetch(process.argv[1]).then(r=>r.json()).then(j=>console.log(j.enabled?`on (${j.cached_scripts} scripts cached, ${j.hits} hits, ${j.misses} misses)`:"OFF"),()=>console.log("unknown"))' "http://127.0.0.1:$PHP_PORT/opcache")
+  log "# Slim 3 peer: opcache ${PHP_OPCACHE[$key]}"
   PHP_ROWS[$key]=$(sqlite3 "$TMP/php/bench.db" 'SELECT count(*) FROM events' 2>/dev/null || echo '?')
   stop_php
 }
@@ -751,14 +754,16 @@ if [ -n "$INGEST" ]; then
     done
     r=${R[php_i$run]:-}
     if [ -n "$r" ]; then
-      log "| ingest | Slim 3 + php-fpm ($PHP_CHILDREN) + SQLite | $pc | 0 | $(json "$r" sent) | $(json "$r" pub_ok) (rows stored: ${PHP_ROWS[i$run]}) | $(json "$r" http_errors) | $(json "$r" pub_per_s) | (stores only) | | $(json "$r" http_p50_ms) | $(json "$r" http_p99_ms) | | | $(node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "${PHP_CPU[i$run]}" "$(json "$r" sent)") |"
+      log "| ingest | Slim 3 + php-fpm ($PHP_CHILDREN, opcache ${PHP_OPCACHE[i$run]%% (*}) + SQLite | $pc | 0 | $(json "$r" sent) | $(json "$r" pub_ok) (rows stored: ${PHP_ROWS[i$run]}) | $(json "$r" http_errors) | $(json "$r" pub_per_s) | (stores only) | | $(json "$r" http_p50_ms) | $(json "$r" http_p99_ms) | | | $(node -e 'const [c,e]=process.argv.slice(1).map(Number);console.log(e>0?(c*1e6/e).toFixed(1):"n/a")' "${PHP_CPU[i$run]}" "$(json "$r" sent)") |"
     elif [ $HAVE_PHP = 1 ]; then
       log "| ingest | Slim 3 + php-fpm | $pc | 0 | $events | (no result) |"
     fi
     s=${R[sev_i$run]:-}
     for who in uws php; do
       p=${R[${who}_i$run]:-}
-      [ -n "$s" ] && [ -n "$p" ] && log "| ingest | *sev / $( [ $who = uws ] && echo uWS.js || echo 'Slim 3')* | | | | | | $(ratio "$(json "$s" pub_per_s)" "$(json "$p" pub_per_s)") | | | | | | | |"
+      # delivered: events that reached every client over the delivery window (Slim 3 pushes
+      # nothing: its stored events/s stand for it)
+      [ -n "$s" ] && [ -n "$p" ] && log "| ingest | *sev / $( [ $who = uws ] && echo uWS.js || echo 'Slim 3')* | | | | | | $(ratio "$(json "$s" pub_per_s)" "$(json "$p" pub_per_s)") | $(ratio "$(node -e 'const [rc,n,d]=process.argv.slice(1).map(Number);console.log(d>0?rc/n/d:0)' "$(json "$s" received)" "$n" "$(json "$s" deliver_s)")" "$( [ $who = uws ] && node -e 'const [rc,n,d]=process.argv.slice(1).map(Number);console.log(d>0?rc/n/d:0)' "$(json "$p" received)" "$n" "$(json "$p" deliver_s)" || json "$p" pub_per_s)") | | | | | | |"
     done
   done
 fi

@@ -58,4 +58,15 @@ $app->post('/eventsub/webhook', function ($request, $response) {
     return $response->withStatus(204);
 });
 
+// For the benchmark's log: that the opcode cache served this run (it must, to be honest).
+$app->get('/opcache', function ($request, $response) {
+    $st = function_exists('opcache_get_status') ? opcache_get_status(false) : false;
+    return $response->withJson([
+        'enabled' => is_array($st) && !empty($st['opcache_enabled']),
+        'hits' => is_array($st) ? $st['opcache_statistics']['hits'] : 0,
+        'misses' => is_array($st) ? $st['opcache_statistics']['misses'] : 0,
+        'cached_scripts' => is_array($st) ? $st['opcache_statistics']['num_cached_scripts'] : 0,
+    ]);
+});
+
 $app->run();
