@@ -331,7 +331,11 @@ int event_encode_json(const struct event *ev, struct buf *out)
         {",\"created_at\":", when},
         {",\"summary\":", ev->summary},
     };
-    size_t mark = out->len;
+    size_t mark = out->len, guess = 128 + (ev->data_json ? strlen(ev->data_json) : 256);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        guess += fields[i].value ? strlen(fields[i].value) + 8 : 4;
+    (void)buf_reserve(out, guess); /* a hint: one allocation, not a doubling per field; every
+                                      append below still checks the cap */
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (buf_puts(out, fields[i].key) < 0 || text_json_string(out, fields[i].value) < 0)
             goto undo;
