@@ -1115,6 +1115,66 @@ static void test_streamer_seq_dense(void)
     fx_release(&f);
 }
 
+/* The writer keeps a streamer's counter and row for a run of its events in one batch and
+ * writes them once: the rows must be what an upsert and a bump per event, in queue order,
+ * would leave — across other streamers' events, a rename inside the run, a put between
+ * events, an older event after a newer one and an event that names no display name. */
+static void test_streamer_rows_after_runs(void)
+{
+    struct fx f;
+    fx_start(&f);
+    static struct appended a;
+    static const struct {
+        const char *login, *name;
+        int64_t at;
+    } evs[] = {{"alpha", "Alpha", 50}, {"alpha", "Alpha", 100}, {"beta", "Beta", 10},
+               {"alpha", "AlphaNew", 70}, {"alpha", "", 60}, {"alpha", "", 40}};
+    struct result p = {.status = -9};
+    for (int i = 0; i < 6; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "r-%d", i);
+        struct event *ev = ev_new(id, evs[i].login, "channel.follow", evs[i].at);
+        free(ev->streamer_name);
+        ev->streamer_name = strdup(evs[i].name);
+        append(&f, &a, i, ev);
+        if (i == 3) { /* queued between two events of the run */
+            struct streamer_info put = {.id = "id-alpha", .login = "alpha", .display_name = "Put"};
+            CHECK(store_streamer_put(f.st, &put, on_done, &p) == 0);
+        }
+    }
+    run_until(&f, &a.count, 6);
+    run_until(&f, &p.done, 1);
+    CHECK_INT(p.status, 0);
+    static const int64_t want[] = {1, 2, 1, 3, 4, 5};
+    for (int i = 0; i < 6; i++) {
+        CHECK_INT(a.status[i], STORE_STORED);
+        CHECK_INT(a.sseq[i], want[i]);
+    }
+    struct result r;
+    streamer_get(&f, "alpha", &r);
+    CHECK_INT(r.status, 0);
+    CHECK_STR(r.streamer.display_name, "Put"); /* the put came after AlphaNew; "" keeps it */
+    streamer_get(&f, "beta", &r);
+    CHECK_STR(r.streamer.display_name, "Beta");
+    {
+        sqlite3 *db = NULL;
+        sqlite3_stmt *s = NULL;
+        CHECK(sqlite3_open(f.path, &db) == SQLITE_OK);
+        CHECK(sqlite3_prepare_v2(db,
+                                 "SELECT (SELECT last_event_us FROM streamers WHERE id = 'id-alpha'),"
+                                 " (SELECT last_seq FROM streamer_counters WHERE streamer_id = 'id-alpha'),"
+                                 " (SELECT last_seq FROM streamer_counters WHERE streamer_id = 'id-beta')",
+                                 -1, &s, NULL) == SQLITE_OK);
+        CHECK(sqlite3_step(s) == SQLITE_ROW);
+        CHECK_INT(sqlite3_column_int64(s, 0), 100); /* the latest, neither the first nor the last */
+        CHECK_INT(sqlite3_column_int64(s, 1), 5);
+        CHECK_INT(sqlite3_column_int64(s, 2), 1);
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+    }
+    fx_release(&f);
+}
+
 #define TW_N 400
 
 static int cmp_i64(const void *x, const void *y)
@@ -1531,6 +1591,8 @@ static const struct unit_test sqlite_tests[] = {
     {"open errors name the path", test_open_errors},
     {"reads use their indexes (EXPLAIN QUERY PLAN)", test_reads_use_indexes},
     {"migration 3 numbers existing events per streamer", test_sqlite_streamer_seq_backfill},
+    {"the writer's streamer runs leave the rows of one upsert and bump per event",
+     test_streamer_rows_after_runs},
     {0},
 };
 
