@@ -306,6 +306,7 @@ static void on_tick(uv_timer_t *t)
     void *v;
     for (size_t i = 0; map_next(&o->streams, &i, &k, &v);) {
         struct ostream *s = v;
+        int64_t since = now - s->last_event_us;
         if (s->priming_until_us) {
             if (now >= s->priming_until_us) {
                 s->priming_until_us = 0;
@@ -314,10 +315,10 @@ static void on_tick(uv_timer_t *t)
             }
         } else if (s->retry && retry) {
             fill_start(s);
-        } else if (check && !s->filling &&
-                   (check_quiet || now - s->last_event_us < (int64_t)BUS_ORDER_RECENT_MS * 1000) &&
+        } else if (check && !s->filling && since >= (int64_t)BUS_ORDER_FLOWING_MS * 1000 &&
+                   (check_quiet || since < (int64_t)BUS_ORDER_RECENT_MS * 1000) &&
                    o->active(o->arg, s->login)) {
-            fill_start(s); /* busy streamers every 3 s, quiet ones every 30 s */
+            fill_start(s); /* recent streamers every 3 s, the others every 30 s */
         }
     }
 }
