@@ -28,6 +28,7 @@
 #
 # Env: SEV_BIN (build/sev), BENCH_QUICK=1 (about four minutes), FANOUT: runs as
 #      "clients:events-per-second:events ...", CAPACITY "clients:rate,rate,…:seconds-per-step",
+#      CAP_WHO ("sev ngx uws": the capacity run's servers, sev first),
 #      MANY "clients:streamers:events-per-second:events"
 #      (empty: skip), INGEST "publishers:clients:events" (empty: skip), IDLE clients (empty:
 #      skip), HTTP_SECS (0: skip the http runs), HTTP_CONNS,
@@ -524,6 +525,7 @@ done
 # CPU use (client_util_pct, its own core) stays well under 100 % and the publisher keeps its
 # schedule (pub_backlog_max small): both are printed with each step.
 declare -A CAP CAPNOTE
+CAP_WHO=${CAP_WHO:-sev ngx uws} # the servers of the capacity run, in this order (sev first)
 cap_ok() { # RESULT json -> 0 if the step passed
   node -e 'const r=JSON.parse(process.argv[1]); process.exit(r.lost===0 && r.p99_ms<=250 && r.http_errors===0 && r.pub_backlog_max<=Math.max(5,r.rate/10)?0:1)' "$1"
 }
@@ -531,12 +533,16 @@ for run in $CAPACITY; do
   IFS=: read -r n rates secs <<<"$run"
   log ""
   log "## fan-out capacity: $n clients on one streamer, publish rate rising ($rates/s), $secs s per step"
-  for who in sev ngx uws; do
+  capsize=$SIZE
+  for who in $CAP_WHO; do
     [ $who = uws ] && [ $HAVE_UWS = 0 ] && continue
     best=0
     for rate in ${rates//,/ }; do
       events=$((rate * secs))
-      load_$who "cap$n:$rate" "$n" 1 "$rate" "$events" 8 5 -q
+      # the peers send sev's frame size; past sev's last step, that of its last step (not the
+      # publisher's smaller body)
+      SIZE=$capsize load_$who "cap$n:$rate" "$n" 1 "$rate" "$events" 8 5 -q
+      [ $who = sev ] && [ -n "${R[sev_cap$n:$rate]:-}" ] && capsize=$(json "${R[sev_cap$n:$rate]}" avg_msg_bytes)
       r=${R[${who}_cap$n:$rate]:-}
       [ -n "$r" ] || { log "| capacity | $(name_of $who) | $rate/s | (no result) |"; break; }
       log "| capacity | $(name_of $who) | $rate/s | deliveries/s $(json "$r" msg_per_s) | p99 $(json "$r" p99_ms) ms | lost $(json "$r" lost) | publisher backlog $(json "$r" pub_backlog_max) | client CPU $(json "$r" client_util_pct) % |"
