@@ -12,6 +12,7 @@
 #include "ws/frame.h"
 
 #define WRITE_BATCH 64
+#define HUB_FLUSH_SLICE 2048 /* clients flushed per loop turn (see on_flush) */
 #define CLIENT_MAX_INPUT 4096 /* browsers send only control frames */
 #define SWEEP_MS 500          /* the hub-wide timer: pings, dead peers, stalled writes */
 
@@ -329,18 +330,32 @@ static void client_flush(struct client *c)
     }
 }
 
+static void on_more(uv_idle_t *h)
+{
+    (void)h; /* being active is its job: the next poll does not wait */
+}
+
+/* Flushes up to HUB_FLUSH_SLICE dirty clients, oldest first; the rest wait for the next turn,
+ * whose poll phase (not blocking meanwhile) reads webhooks and takes the writer's commits
+ * first. So a pass over many clients is not one long turn: an event committed during it joins
+ * the pass (a client not reached yet gets both frames in one writev) instead of waiting for
+ * the pass to end and then a whole pass of its own. */
 static void on_flush(uv_check_t *h)
 {
     struct hub *hub = h->data;
-    struct client *list = hub->dirty;
-    hub->dirty = NULL;
-    while (list) {
-        struct client *c = list;
-        list = c->dirty_next;
+    for (int n = 0; hub->dirty && n < HUB_FLUSH_SLICE; n++) {
+        struct client *c = hub->dirty;
+        hub->dirty = c->dirty_next;
+        if (!hub->dirty)
+            hub->dirty_tail = &hub->dirty;
         c->dirty = 0;
         client_flush(c);
         hub_client_unref(c); /* the list's reference */
     }
+    if (hub->dirty)
+        uv_idle_start(&hub->more, on_more);
+    else
+        uv_idle_stop(&hub->more);
 }
 
 void hub_publish(struct hub *hub, const struct event *ev)
@@ -674,6 +689,7 @@ int hub_new(uv_loop_t *loop, struct store *store, const struct hub_options *opts
     map_init(&hub->channels);
     hub->epoch_us = clock_mono_us();
     hub->next_ping_us = clock_mono_us() + hub->opts.ping_interval_ms * 1000;
+    hub->dirty_tail = &hub->dirty;
     uv_check_init(loop, &hub->flusher);
     hub->flusher.data = hub;
     uv_check_start(&hub->flusher, on_flush);
@@ -682,7 +698,10 @@ int hub_new(uv_loop_t *loop, struct store *store, const struct hub_options *opts
     hub->sweeper.data = hub;
     uv_timer_start(&hub->sweeper, on_sweep, SWEEP_MS, SWEEP_MS);
     uv_unref((uv_handle_t *)&hub->sweeper);
-    hub->open_handles = 2;
+    uv_idle_init(loop, &hub->more);
+    hub->more.data = hub;
+    uv_unref((uv_handle_t *)&hub->more);
+    hub->open_handles = 3;
     *out = hub;
     return 0;
 }
@@ -699,6 +718,7 @@ static void on_handle_closed(uv_handle_t *h)
         c->dirty = 0;
         hub_client_unref(c);
     }
+    hub->dirty_tail = &hub->dirty;
     const char *key;
     void *value;
     for (size_t i = 0; map_next(&hub->channels, &i, &key, &value);)
@@ -721,6 +741,7 @@ void hub_free(struct hub *hub)
     }
     uv_close((uv_handle_t *)&hub->flusher, on_handle_closed);
     uv_close((uv_handle_t *)&hub->sweeper, on_handle_closed);
+    uv_close((uv_handle_t *)&hub->more, on_handle_closed);
 }
 
 void hub_stats(const struct hub *hub, struct hub_stats *out)

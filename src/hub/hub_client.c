@@ -39,8 +39,9 @@ void hub_client_mark_dirty(struct client *c)
         return;
     c->dirty = 1;
     c->refs++;
-    c->dirty_next = c->hub->dirty;
-    c->hub->dirty = c;
+    c->dirty_next = NULL;
+    *c->hub->dirty_tail = c;
+    c->hub->dirty_tail = &c->dirty_next;
 }
 
 static void on_copy_written(void *arg, int status)

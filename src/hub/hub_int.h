@@ -86,7 +86,8 @@ struct hub {
     struct store *store;
     struct hub_options opts;
     struct map channels; /* login → struct channel * (owned) */
-    struct client *dirty;
+    struct client *dirty;       /* clients to flush, oldest first (FIFO: none waits forever) */
+    struct client **dirty_tail; /* &dirty, or the last one's dirty_next */
     struct channel *active;                /* channels with clients */
     struct channel *idle_head, *idle_tail; /* channels without clients, most recent first */
     size_t nidle;
@@ -94,6 +95,7 @@ struct hub {
     int64_t epoch_us;          /* hub_ms() counts from here */
     const char *opening_login; /* during http_upgrade_websocket: the streamer of ws_on_open */
     uv_check_t flusher;
+    uv_idle_t more; /* active while clients wait for a later slice: the poll does not block */
     uv_timer_t sweeper;
     int open_handles;
     int freeing;
@@ -114,7 +116,8 @@ static inline uint32_t hub_ms(const struct hub *hub)
 void hub_frame_unref(struct frame *f); /* NULL is fine */
 /* Drops a reference; the last frees the client (its queue, its replay, its parser). */
 void hub_client_unref(struct client *c);
-/* Puts the client on the hub's flush list for this loop turn (the list holds a reference). */
+/* Puts the client at the end of the hub's flush list (the list holds a reference); each loop
+ * turn flushes up to HUB_FLUSH_SLICE of them. */
 void hub_client_mark_dirty(struct client *c);
 /* Closes the socket (a close frame with code first unless code is 0); the connection's
  * on_close finishes the job, maybe inside this call: callers hold a reference. */
