@@ -12,7 +12,6 @@
 #include "ws/frame.h"
 
 #define WRITE_BATCH 64
-#define HUB_FLUSH_SLICE 2048 /* clients flushed per loop turn (see on_flush) */
 #define CLIENT_MAX_INPUT 4096 /* browsers send only control frames */
 #define SWEEP_MS 500          /* the hub-wide timer: pings, dead peers, stalled writes */
 
@@ -335,7 +334,7 @@ static void on_more(uv_idle_t *h)
     (void)h; /* being active is its job: the next poll does not wait */
 }
 
-/* Flushes up to HUB_FLUSH_SLICE dirty clients, oldest first; the rest wait for the next turn,
+/* Flushes up to opts.flush_slice dirty clients, oldest first; the rest wait for the next turn,
  * whose poll phase (not blocking meanwhile) reads webhooks and takes the writer's commits
  * first. So a pass over many clients is not one long turn: an event committed during it joins
  * the pass (a client not reached yet gets both frames in one writev) instead of waiting for
@@ -343,7 +342,7 @@ static void on_more(uv_idle_t *h)
 static void on_flush(uv_check_t *h)
 {
     struct hub *hub = h->data;
-    for (int n = 0; hub->dirty && n < HUB_FLUSH_SLICE; n++) {
+    for (size_t n = 0; hub->dirty && n < hub->opts.flush_slice; n++) {
         struct client *c = hub->dirty;
         hub->dirty = c->dirty_next;
         if (!hub->dirty)
@@ -684,6 +683,8 @@ int hub_new(uv_loop_t *loop, struct store *store, const struct hub_options *opts
         hub->opts.send_timeout_ms = 30000;
     if (!hub->opts.max_idle_channels)
         hub->opts.max_idle_channels = 1000;
+    if (!hub->opts.flush_slice)
+        hub->opts.flush_slice = 2048;
     if (!hub->opts.replay_max_bytes)
         hub->opts.replay_max_bytes = 256u << 10;
     map_init(&hub->channels);

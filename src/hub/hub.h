@@ -3,7 +3,8 @@
  *   bus ──hub_publish(ev)──▶ frame (encoded once, refcounted, immutable)
  *                              │ ref per subscriber
  *                              ▼
- *          client queue (bounded ring of frame refs) ──corked writev per loop turn──▶ socket
+ *          client queue (bounded ring of frame refs) ──one corked writev──▶ socket
+ *          (at most opts.flush_slice clients per loop turn, in the order they became dirty)
  *
  * A client that stops reading is closed (its write not taken for send_timeout, or more than
  * max_queue_bytes unsent); nobody else waits for it. The hub pings every client every
@@ -46,6 +47,9 @@ struct hub_options {
     int64_t send_timeout_ms;  /* a write not taken by the peer for this long → closed. 0: 30 s */
     size_t max_idle_channels; /* channels without subscribers kept in memory (LRU). 0: 1000 */
     size_t replay_max_bytes;  /* since= replay bytes buffered per client at once. 0: 256 KiB */
+    /* dirty clients written per loop turn, oldest first; the poll runs (without blocking)
+     * before the next slice, so events committed meanwhile join the pass. 0: 2048 */
+    size_t flush_slice;
 };
 
 /* Fan-out latency histogram buckets (µs, upper bounds), for /metrics. */

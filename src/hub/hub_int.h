@@ -117,7 +117,7 @@ void hub_frame_unref(struct frame *f); /* NULL is fine */
 /* Drops a reference; the last frees the client (its queue, its replay, its parser). */
 void hub_client_unref(struct client *c);
 /* Puts the client at the end of the hub's flush list (the list holds a reference); each loop
- * turn flushes up to HUB_FLUSH_SLICE of them. */
+ * turn flushes up to opts.flush_slice of them. */
 void hub_client_mark_dirty(struct client *c);
 /* Closes the socket (a close frame with code first unless code is 0); the connection's
  * on_close finishes the job, maybe inside this call: callers hold a reference. */

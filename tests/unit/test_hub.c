@@ -280,6 +280,50 @@ static void test_fanout_and_burst(void)
     fx_free(&fx, &a, &b);
 }
 
+static int both_upgraded(void *arg)
+{
+    struct tclient **c = arg;
+    return c[0]->upgraded && c[1]->upgraded;
+}
+
+/* A pass over many dirty clients is sliced (flush_slice per turn, oldest first): an event
+ * published between slices reaches a client not flushed yet in the same writev as the one
+ * before it. Without slicing, one turn flushed every client, each with one frame. */
+static void test_flush_sliced(void)
+{
+    struct hub_options saved = fx_opts;
+    fx_opts.flush_slice = 1;
+    struct fixture fx = {0};
+    fx_init(&fx);
+    struct tclient a, b;
+    client_open(&fx, &a, 1);
+    client_open(&fx, &b, 1);
+    run_until(&fx, clients_connected, &fx, 3000);
+    run_until(&fx, both_upgraded, (struct tclient *[]){&a, &b}, 3000);
+    int ra = a.reads, rb = b.reads;
+    struct event *ev = make_event("alpha", 1, 10);
+    hub_publish(fx.hub, ev);
+    event_free(ev);
+    uv_run(&fx.loop, UV_RUN_NOWAIT); /* one turn: one slice of one client */
+    struct hub_stats st;
+    hub_stats(fx.hub, &st);
+    CHECK_INT(st.messages_sent, 1);
+    ev = make_event("alpha", 2, 10);
+    hub_publish(fx.hub, ev);
+    event_free(ev);
+    struct want wa = {&a, 2}, wb = {&b, 2};
+    run_until(&fx, got_messages, &wa, 3000);
+    run_until(&fx, got_messages, &wb, 3000);
+    CHECK(strstr(a.ids, "ev-1 ev-2 ") != NULL);
+    CHECK(strstr(b.ids, "ev-1 ev-2 ") != NULL);
+    hub_stats(fx.hub, &st);
+    CHECK_INT(st.messages_sent, 4);
+    /* the client the first slice did not reach got both frames in one write */
+    CHECK(a.reads - ra == 1 || b.reads - rb == 1);
+    fx_free(&fx, &a, &b);
+    fx_opts = saved;
+}
+
 static void test_slow_client_culled(void)
 {
     struct fixture fx = {0};
@@ -589,6 +633,7 @@ static void test_idle_client_size(void)
 static const struct unit_test tests[] = {
     {"an idle client's structs fit their malloc chunks (368 + 128 bytes)", test_idle_client_size},
     {"fan-out to one streamer's clients, a burst corked", test_fanout_and_burst},
+    {"a flush pass is sliced: an event published between slices joins it", test_flush_sliced},
     {"a client that stops reading is culled, the other gets everything", test_slow_client_culled},
     {"a burst larger than a queue in one turn culls no reader", test_burst_larger_than_a_queue},
     {"viewers connect, close and reset while events are published", test_churn_while_publishing},
