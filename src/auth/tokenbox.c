@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/rand.h"
 
@@ -52,17 +53,6 @@ void tokenbox_free(struct tokenbox *b)
     free(b);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* 64 hex characters (surrounding whitespace allowed) or exactly 32 raw bytes. */
 static int parse_key(const unsigned char *data, size_t n, unsigned char key[TOKENBOX_KEY_LEN])
 {
@@ -73,7 +63,7 @@ static int parse_key(const unsigned char *data, size_t n, unsigned char key[TOKE
         z--;
     if (z - a == 2 * TOKENBOX_KEY_LEN) {
         for (size_t i = 0; i < TOKENBOX_KEY_LEN; i++) {
-            int hi = hexval(data[a + 2 * i]), lo = hexval(data[a + 2 * i + 1]);
+            int hi = hex_digit_value(data[a + 2 * i]), lo = hex_digit_value(data[a + 2 * i + 1]);
             if (hi < 0 || lo < 0)
                 return -1;
             key[i] = (unsigned char)(hi << 4 | lo);

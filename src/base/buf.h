@@ -26,6 +26,8 @@ int buf_json_escape(struct buf *b, const char *s, size_t n);
 /* Appends s percent-encoded for a query string or form value (RFC 3986: only the unreserved
  * characters A-Z a-z 0-9 - _ . ~ are kept). */
 int buf_urlencode(struct buf *b, const char *s);
+/* The value of one hex digit (0-9, a-f, A-F), or -1 if c is not one. */
+int hex_digit_value(int c);
 /* Gives the bytes to the caller (owned, free()) and leaves b empty. */
 char *buf_detach(struct buf *b, size_t *len);
 

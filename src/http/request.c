@@ -44,16 +44,6 @@ const char *http_header(const struct http_request *req, const char *name)
     return NULL;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 int http_url_decode(const char *s, size_t n, char *out, size_t size, int form)
 {
     size_t o = 0;
@@ -62,7 +52,7 @@ int http_url_decode(const char *s, size_t n, char *out, size_t size, int form)
         if (ch == '%') {
             if (i + 2 >= n)
                 return -1;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            int hi = hex_digit_value(s[i + 1]), lo = hex_digit_value(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             ch = hi * 16 + lo;

@@ -1,5 +1,6 @@
 #include "http/server.h"
 #include "http/request.h"
+#include "http/response.h"
 #include "http/server_int.h"
 
 #include <ctype.h>
@@ -22,35 +23,6 @@
 
 static void conn_feed(struct http_conn *c, const char *data, size_t len);
 
-
-const char *http_status_text(int status)
-{
-    switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
-    }
-}
 
 /* ---- requests ---- */
 
@@ -227,25 +199,8 @@ static void respond_raw(struct http_request *req, int status, const char *conten
     struct buf *out = &c->srv->head_buf; /* shared: written or copied before we return */
     out->len = 0;
     int close_after = !req->keep_alive || c->srv->shutting_down;
-    char line[64];
-    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
-    buf_append(out, line, (size_t)n);
-    if (c->srv->opts.default_headers)
-        buf_puts(out, c->srv->opts.default_headers);
-    if (content_type) {
-        buf_puts(out, "Content-Type: ");
-        buf_puts(out, content_type);
-        buf_puts(out, "\r\n");
-    }
-    if (req->resp_headers.len)
-        buf_append(out, req->resp_headers.data, req->resp_headers.len);
-    if (status != 204 && status != 304) {
-        n = snprintf(line, sizeof line, "Content-Length: %zu\r\n", len);
-        buf_append(out, line, (size_t)n);
-    }
-    if (close_after)
-        buf_puts(out, "Connection: close\r\n");
-    if (buf_puts(out, "\r\n") < 0) {
+    if (response_head(out, status, c->srv->opts.default_headers, content_type, &req->resp_headers,
+                      len, close_after) < 0) {
         c->rd.req = NULL;
         http_request_free(req);
         server_conn_close(c);
@@ -256,17 +211,6 @@ static void respond_raw(struct http_request *req, int status, const char *conten
     c->rd.req = NULL;
     http_request_free(req);
     conn_answer(c, out->data, out->len, body, len, close_after);
-}
-
-void http_add_header(struct http_request *req, const char *name, const char *value)
-{
-    /* header injection is impossible: values come from us, but strip CR/LF anyway */
-    buf_puts(&req->resp_headers, name);
-    buf_puts(&req->resp_headers, ": ");
-    for (const char *p = value; *p; p++)
-        if (*p != '\r' && *p != '\n')
-            buf_append(&req->resp_headers, p, 1);
-    buf_puts(&req->resp_headers, "\r\n");
 }
 
 void http_respond(struct http_request *req, int status, const char *content_type,

@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include "http/request.h"
+#include "http/response.h"
 
 static void handler(struct http_request *req)
 {
@@ -228,7 +229,25 @@ static void test_pipelined_and_phases(void)
     http_request_free(r.req);
 }
 
+static void test_response_head(void)
+{
+    struct buf extra, out;
+    buf_init(&extra, 0);
+    buf_init(&out, 0);
+    buf_puts(&extra, "Location: /x\r\n");
+    CHECK_INT(response_head(&out, 302, "X-A: 1\r\n", "text/plain", &extra, 3, 1), 0);
+    CHECK_STR(out.data, "HTTP/1.1 302 Found\r\nX-A: 1\r\nContent-Type: text/plain\r\n"
+                        "Location: /x\r\nContent-Length: 3\r\nConnection: close\r\n\r\n");
+    out.len = 0;
+    extra.len = 0;
+    CHECK_INT(response_head(&out, 204, NULL, NULL, &extra, 0, 0), 0);
+    CHECK_STR(out.data, "HTTP/1.1 204 No Content\r\n\r\n"); /* no Content-Length */
+    buf_release(&extra);
+    buf_release(&out);
+}
+
 static const struct unit_test tests[] = {
+    {"an answer's head: status line, headers, length, close", test_response_head},
     {"headers split across callbacks at every byte", test_headers_split_anywhere},
     {"URL and query decoding", test_url_and_query_decoding},
     {"cookies", test_cookies},
